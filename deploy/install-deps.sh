@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package beckon needs to build, run and test.
+# Idempotent and non-interactive: when everything is there it only checks.
+set -euo pipefail
+
+packages=(
+  # build
+  cmake g++ make pkg-config
+  gsoap libgsoap-dev            # SOAP: soapcpp2 and libgsoapssl++
+  libsofia-sip-ua-dev           # SIP: nta, tport
+  libssl-dev                    # TLS
+  libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
+  libboost-test-dev             # unit tests
+  # integration tests: real peers
+  sip-tester                    # SIPp
+  python3 python3-zeep          # a third-party SOAP client
+  curl
+  clang-format                  # the style check in the test suite
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get -o DPkg::Lock::Timeout=600 update -q
+$sudo apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
