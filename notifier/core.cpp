@@ -1,0 +1,282 @@
+#include "core.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace beckon {
+
+struct Core::Request {
+  RequestKey key;
+  ContactMeParams params;
+  std::string package;
+  std::vector<DeviceKey> keys;
+  NotifyContent content;
+  ContactStatus status;
+  TimePoint queueUntil;
+  TimePoint nextAttempt;
+  TimePoint endedAt;
+  unsigned rounds = 0;  // how many times the request was sent to its bindings
+  std::size_t inFlight = 0;
+  bool sending = false;    // inside attempt(): do not settle yet
+  bool cancelled = false;  // cancelled while NOTIFYs were out
+  std::vector<StatusListener> listeners;
+};
+
+Core::Core(const Clock& clock, NotifySender& sender, CoreConfig config)
+    : clock_(clock), sender_(sender), config_(std::move(config)) {}
+
+Core::~Core() = default;
+
+std::uint64_t Core::upsertBinding(Binding binding) {
+  // Packages this binding is newly subscribed to: a registration notice each.
+  std::vector<std::string> fresh;
+  const Binding* old = bindings_.sameBinding(binding);
+  for (const auto& sub : binding.packages) {
+    if (!old || !old->subscription(sub.package)) fresh.push_back(sub.package);
+  }
+  const std::uint64_t id = bindings_.upsert(std::move(binding));
+  const Binding& b = *bindings_.get(id);
+  if (notices_) {
+    for (const auto& package : fresh) {
+      notices_->deviceRegistered(
+          {b.instance.empty() ? b.aor : b.instance, b.aor, b.instance, package, clock_.now()});
+    }
+  }
+  // A binding that is (again) subscribed reaches the requests waiting for it.
+  for (auto& [key, r] : requests_) {
+    if (r->status.state == RequestState::Queued && r->inFlight == 0 && b.subscription(r->package) &&
+        matches(*r, b)) {
+      attempt(*r);
+    }
+  }
+  return id;
+}
+
+void Core::removeBinding(std::uint64_t id) {
+  bindings_.remove(id);
+}
+
+bool Core::matches(const Request& r, const Binding& b) const {
+  return std::any_of(r.keys.begin(), r.keys.end(), [&](const DeviceKey& k) {
+    switch (k.kind) {
+      case DeviceIdKind::Instance:
+        return b.instance == k.value;
+      case DeviceIdKind::Mac:
+        return b.mac == k.value;
+      case DeviceIdKind::Aor:
+        return b.aor == k.value;
+      case DeviceIdKind::DirectoryNumber:
+        return directoryNumberOf(b.aor) == k.value;
+    }
+    return false;
+  });
+}
+
+std::vector<const Binding*> Core::targets(const Request& r) const {
+  // The first identifier kind that names a subscribed binding decides.
+  for (const DeviceKey& key : r.keys) {
+    std::vector<const Binding*> found = bindings_.find({key});
+    std::erase_if(found, [&](const Binding* b) { return b->subscription(r.package) == nullptr; });
+    if (!found.empty()) return found;
+  }
+  return {};
+}
+
+ContactStatus Core::contactMe(const Caller& caller, ContactMeParams params,
+                              StatusListener listener) {
+  RequestKey key{caller.name, params.requestId};
+  if (auto it = requests_.find(key); it != requests_.end()) {
+    Request& r = *it->second;
+    if (!r.params.sameContent(params)) {
+      throw Fault(FaultCode::RequestIdConflict,
+                  "requestId '" + params.requestId + "' was already used with other content");
+    }
+    if (listener) {
+      listener(r.status);
+      if (!r.status.settled) r.listeners.push_back(std::move(listener));
+    }
+    return r.status;
+  }
+
+  auto r = std::make_unique<Request>();
+  r->key = key;
+  r->package = params.package.empty() ? kDefaultPackage : params.package;
+  r->keys = lookupKeys(params.deviceId);
+  r->content.state = "pending";
+  r->content.requestId = params.requestId;
+  r->content.server = serverLine(params);
+  r->content.protocol = params.protocol;
+  r->content.path = params.path;
+  r->content.altServers = params.alternateServers;
+  r->content.function = params.function;
+  r->content.timeSlot = params.timeSlot;
+  r->params = std::move(params);
+  r->status.requestId = r->params.requestId;
+  r->status.state = RequestState::Queued;
+  const TimePoint now = clock_.now();
+  r->queueUntil = now + std::chrono::seconds(r->params.queueSeconds);
+  r->nextAttempt = now;
+
+  const bool reachable = !targets(*r).empty();
+  if (!reachable && r->params.queueSeconds == 0) {
+    spdlog::info("contact-me request={} app={} device={} outcome=UnknownDevice", key.second,
+                 key.first, r->params.deviceId);
+    throw Fault(FaultCode::UnknownDevice,
+                "no binding of '" + r->params.deviceId + "' is subscribed to " + r->package);
+  }
+  if (listener) r->listeners.push_back(std::move(listener));
+  Request& req = *r;
+  requests_.emplace(key, std::move(r));
+  spdlog::info(
+      "contact-me request={} app={} device={} package={} {}", key.second, key.first,
+      req.params.deviceId, req.package,
+      reachable ? "notifying" : "queued for " + std::to_string(req.params.queueSeconds) + "s");
+  if (reachable) {
+    attempt(req);
+  } else {
+    publish(req);
+  }
+  return req.status;
+}
+
+Core::Request& Core::find(const Caller& caller, const std::string& requestId) const {
+  auto it = requests_.find({caller.name, requestId});
+  if (it == requests_.end()) {
+    throw Fault(FaultCode::InvalidArgument, "requestId: no request '" + requestId + "' is known");
+  }
+  return *it->second;
+}
+
+ContactStatus Core::status(const Caller& caller, const std::string& requestId) const {
+  return find(caller, requestId).status;
+}
+
+ContactStatus Core::cancel(const Caller& caller, const std::string& requestId) {
+  Request& r = find(caller, requestId);
+  if (r.status.state == RequestState::Queued) {
+    finish(r, RequestState::Cancelled);
+    publish(r);
+  } else if (r.status.state == RequestState::Notifying) {
+    r.cancelled = true;  // settles as cancelled unless a 2xx comes
+  }
+  return r.status;
+}
+
+std::vector<Binding> Core::device(const std::string& deviceId) const {
+  std::vector<Binding> out;
+  for (const Binding* b : bindings_.find(lookupKeys(deviceId))) {
+    out.push_back(*b);
+    out.back().flow.reset();
+  }
+  return out;
+}
+
+void Core::attempt(Request& r) {
+  const std::vector<const Binding*> to = targets(r);
+  if (to.empty()) return;
+  const TimePoint now = clock_.now();
+  r.status.state = RequestState::Notifying;
+  r.status.settled = false;
+  ++r.rounds;
+  r.sending = true;
+  for (const Binding* b : to) {
+    const PackageSubscription& sub = *b->subscription(r.package);
+    const auto left = std::max<long long>(
+        0, std::chrono::duration_cast<std::chrono::seconds>(b->expires - now).count());
+    OutgoingNotify n{r.package, "active;expires=" + std::to_string(left),
+                     contentType(r.package, sub.format), encode(r.content, sub.format),
+                     r.params.requestId};
+    const std::size_t index = r.status.deliveries.size();
+    r.status.deliveries.push_back(
+        Delivery{b->id, b->contact, b->transport, 0, "waiting for answer", now, true});
+    ++r.inFlight;
+    sender_.send(*b, n,
+                 [this, key = r.key, index](const NotifyOutcome& o) { onOutcome(key, index, o); });
+  }
+  r.sending = false;
+  settleIfDone(r);
+}
+
+void Core::onOutcome(const RequestKey& key, std::size_t index, const NotifyOutcome& outcome) {
+  auto it = requests_.find(key);
+  if (it == requests_.end()) return;
+  Request& r = *it->second;
+  Delivery& d = r.status.deliveries.at(index);
+  d.sipStatus = outcome.status;
+  d.reason = outcome.reason;
+  d.at = clock_.now();
+  d.inFlight = false;
+  --r.inFlight;
+  spdlog::info("notify request={} app={} device={} contact={} via={} status={} reason=\"{}\"",
+               key.second, key.first, r.params.deviceId, d.contact, toString(d.transport),
+               outcome.status, outcome.reason);
+  if (outcome.status >= 200 && outcome.status < 300) {
+    if (!isFinal(r.status.state)) finish(r, RequestState::Delivered);
+  } else if (outcome.status == 481) {
+    // The device no longer has the subscription: stop notifying that binding.
+    bindings_.unsubscribe(d.bindingId, r.package);
+  }
+  settleIfDone(r);
+}
+
+void Core::settleIfDone(Request& r) {
+  if (r.sending) return;
+  if (r.inFlight == 0 && r.status.state == RequestState::Notifying) {
+    // Every binding of this round failed: wait for the next one while the
+    // request may still be queued, else it has failed.
+    if (r.cancelled) {
+      finish(r, RequestState::Cancelled);
+    } else if (clock_.now() < r.queueUntil) {
+      r.status.state = RequestState::Queued;
+      const auto backoff = std::min<std::chrono::milliseconds>(
+          config_.retryMax, config_.retryFirst * (1LL << std::min(r.rounds - 1, 16u)));
+      r.nextAttempt = clock_.now() + backoff;
+    } else {
+      finish(r, RequestState::Failed);
+    }
+  }
+  publish(r);
+}
+
+void Core::finish(Request& r, RequestState s) {
+  r.status.state = s;
+  r.endedAt = clock_.now();
+  spdlog::info("contact-me request={} app={} device={} outcome={}", r.key.second, r.key.first,
+               r.params.deviceId, toString(s));
+}
+
+void Core::publish(Request& r) {
+  r.status.settled = isFinal(r.status.state) && r.inFlight == 0;
+  for (const auto& l : r.listeners)
+    l(r.status);
+  if (r.status.settled) r.listeners.clear();
+}
+
+void Core::tick() {
+  const TimePoint now = clock_.now();
+  for (const Binding& b : bindings_.expire(now)) {
+    spdlog::info("registration expired aor={} contact={} instance={}", b.aor, b.contact,
+                 b.instance.empty() ? "-" : b.instance);
+  }
+  for (auto it = requests_.begin(); it != requests_.end();) {
+    Request& r = *it->second;
+    if (isFinal(r.status.state)) {
+      if (r.inFlight == 0 && now - r.endedAt >= config_.keepEnded) {
+        it = requests_.erase(it);
+        continue;
+      }
+    } else if (r.status.state == RequestState::Queued && r.inFlight == 0) {
+      if (now >= r.queueUntil) {
+        // Never sent: it expired in the queue; sent and never answered 2xx: failed.
+        finish(r, r.rounds == 0 ? RequestState::Expired : RequestState::Failed);
+        publish(r);
+      } else if (now >= r.nextAttempt) {
+        attempt(r);
+      }
+    }
+    ++it;
+  }
+}
+
+}  // namespace beckon

@@ -1,0 +1,87 @@
+// The core: bindings, their device index, and contact requests with their
+// state machine. Lives on one thread (the SIP thread); nothing here locks.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "binding_table.h"
+#include "body.h"
+#include "clock.h"
+#include "contact_request.h"
+#include "fault.h"
+#include "ports.h"
+
+namespace beckon {
+
+struct CoreConfig {
+  std::vector<std::string> packages{kDefaultPackage};
+  std::chrono::seconds keepEnded{3600};  // how long ended requests stay for GetContactRequest
+  std::chrono::milliseconds retryFirst{
+      1000};  // back-off of a queued request after all attempts failed
+  std::chrono::milliseconds retryMax{60000};
+};
+
+using StatusListener = std::function<void(const ContactStatus&)>;
+
+class Core {
+ public:
+  Core(const Clock& clock, NotifySender& sender, CoreConfig config = {});
+  ~Core();
+  Core(const Core&) = delete;
+  Core& operator=(const Core&) = delete;
+
+  const CoreConfig& config() const { return config_; }
+  const BindingTable& bindings() const { return bindings_; }
+
+  // Registrar side. upsertBinding stores a new or refreshed binding (the table
+  // decides which) and delivers queued requests it now makes reachable.
+  std::uint64_t upsertBinding(Binding binding);
+  void removeBinding(std::uint64_t id);
+
+  // Application-server side. `params` must have passed validate(). The
+  // listener is told the status now and at every change until it settles.
+  // Throws Fault.
+  ContactStatus contactMe(const Caller& caller, ContactMeParams params,
+                          StatusListener listener = nullptr);
+  ContactStatus status(const Caller& caller, const std::string& requestId) const;
+  // A queued request ends cancelled; one being notified ends cancelled unless
+  // a device answers 2xx; an ended one stays as it is. Throws Fault.
+  ContactStatus cancel(const Caller& caller, const std::string& requestId);
+  // The bindings a device id names (copies without their flows, for other threads).
+  std::vector<Binding> device(const std::string& deviceId) const;
+
+  void setNoticeSink(NoticeSink* sink) { notices_ = sink; }
+
+  // Timers: expiry of bindings and queued requests, retries, clean-up of ended
+  // requests. Call it often (the SIP thread does every 100 ms).
+  void tick();
+
+  std::size_t requestCount() const { return requests_.size(); }
+
+ private:
+  struct Request;
+  using RequestKey = std::pair<std::string, std::string>;  // application server, requestId
+
+  void attempt(Request& r);
+  void onOutcome(const RequestKey& key, std::size_t delivery, const NotifyOutcome& outcome);
+  void settleIfDone(Request& r);
+  void publish(Request& r);
+  bool matches(const Request& r, const Binding& b) const;
+  std::vector<const Binding*> targets(const Request& r) const;
+  void finish(Request& r, RequestState s);
+  Request& find(const Caller& caller, const std::string& requestId) const;
+
+  const Clock& clock_;
+  NotifySender& sender_;
+  CoreConfig config_;
+  BindingTable bindings_;
+  std::map<RequestKey, std::unique_ptr<Request>> requests_;
+  NoticeSink* notices_ = nullptr;
+};
+
+}  // namespace beckon

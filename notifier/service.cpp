@@ -1,0 +1,129 @@
+#include "service.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <future>
+#include <memory>
+#include <mutex>
+
+namespace beckon {
+
+namespace {
+
+// How long a caller waits for the core's thread to take its work at all
+// before it answers Unavailable (the SIP thread is stalled or stopping).
+constexpr std::chrono::seconds kAcceptTimeout{5};
+
+struct Pending {
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool accepted = false;
+  std::exception_ptr error;
+  ContactStatus status;
+};
+
+void checkRequestId(const std::string& requestId) {
+  ContactMeParams p;
+  p.deviceId = "0";
+  p.requestId = requestId;
+  validate(p, {kDefaultPackage});
+}
+
+}  // namespace
+
+ContactService::ContactService(Core& core, Executor& executor, Policy* policy)
+    : core_(core),
+      executor_(executor),
+      ownPolicy_(policy ? nullptr
+                        : std::make_unique<Policy>(std::vector<AppServerRights>{},
+                                                   core.config().packages)),
+      policy_(policy ? *policy : *ownPolicy_) {}
+
+template <class F>
+auto ContactService::onCore(F work) -> decltype(work()) {
+  using R = decltype(work());
+  auto promise = std::make_shared<std::promise<R>>();
+  auto result = promise->get_future();
+  const bool posted = executor_.post([promise, work = std::move(work)]() mutable {
+    try {
+      promise->set_value(work());
+    } catch (...) {
+      promise->set_exception(std::current_exception());
+    }
+  });
+  if (!posted) throw Fault(FaultCode::Unavailable, "beckond is not running its SIP core");
+  if (result.wait_for(kAcceptTimeout) != std::future_status::ready) {
+    throw Fault(FaultCode::Unavailable, "the SIP core did not answer in time");
+  }
+  return result.get();
+}
+
+ContactStatus ContactService::contactMe(const Caller& caller, const ContactMeParams& params) {
+  validate(params, core_.config().packages);
+  policy_.checkRate(caller.name);
+  const AppServerRights& as = policy_.actingAs(caller.name, params.onBehalfOf);
+  policy_.checkContactMe(as, params);
+  const Caller owner{as.name};
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(params.waitMs);
+  auto pending = std::make_shared<Pending>();
+  const bool posted = executor_.post([this, pending, owner, params] {
+    std::exception_ptr error;
+    try {
+      core_.contactMe(owner, params, [pending](const ContactStatus& s) {
+        std::lock_guard lock(pending->mutex);
+        pending->status = s;
+        pending->changed.notify_all();
+      });
+    } catch (...) {
+      error = std::current_exception();
+    }
+    std::lock_guard lock(pending->mutex);
+    pending->error = error;
+    pending->accepted = true;
+    pending->changed.notify_all();
+  });
+  if (!posted) throw Fault(FaultCode::Unavailable, "beckond is not running its SIP core");
+
+  std::unique_lock lock(pending->mutex);
+  if (!pending->changed.wait_until(lock, deadline + kAcceptTimeout,
+                                   [&] { return pending->accepted; })) {
+    throw Fault(FaultCode::Unavailable, "the SIP core did not take the request in time");
+  }
+  if (pending->error) std::rethrow_exception(pending->error);
+  pending->changed.wait_until(lock, deadline, [&] { return pending->status.settled; });
+  return pending->status;
+}
+
+ContactStatus ContactService::getContactRequest(const Caller& caller, const std::string& requestId,
+                                                const std::string& onBehalfOf) {
+  checkRequestId(requestId);
+  policy_.checkRate(caller.name);
+  const Caller owner{policy_.actingAs(caller.name, onBehalfOf).name};
+  return onCore([this, owner, requestId] { return core_.status(owner, requestId); });
+}
+
+ContactStatus ContactService::cancelContactRequest(const Caller& caller,
+                                                   const std::string& requestId,
+                                                   const std::string& onBehalfOf) {
+  checkRequestId(requestId);
+  policy_.checkRate(caller.name);
+  const Caller owner{policy_.actingAs(caller.name, onBehalfOf).name};
+  return onCore([this, owner, requestId] { return core_.cancel(owner, requestId); });
+}
+
+std::vector<Binding> ContactService::getDevice(const Caller& caller, const std::string& deviceId) {
+  if (deviceId.empty() || lookupKeys(deviceId).empty()) {
+    throw Fault(FaultCode::InvalidArgument,
+                "deviceId: not an instance id, MAC, address of record or number");
+  }
+  policy_.checkRate(caller.name);
+  policy_.checkGetDevice(caller.name);
+  auto bindings = onCore([this, deviceId] { return core_.device(deviceId); });
+  if (bindings.empty())
+    throw Fault(FaultCode::UnknownDevice, "no binding of '" + deviceId + "' is known");
+  return bindings;
+}
+
+}  // namespace beckon

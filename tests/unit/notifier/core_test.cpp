@@ -1,0 +1,303 @@
+#include <boost/test/unit_test.hpp>
+
+#include "printers.h"
+
+#include "core.h"
+
+using namespace beckon;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kPkg = kDefaultPackage;
+
+// Records NOTIFYs; the test answers them when it wants.
+class RecordingSender final : public NotifySender {
+ public:
+  struct Sent {
+    std::uint64_t bindingId;
+    OutgoingNotify notify;
+    std::function<void(const NotifyOutcome&)> done;
+  };
+  void send(const Binding& b, const OutgoingNotify& n,
+            std::function<void(const NotifyOutcome&)> done) override {
+    sent.push_back({b.id, n, std::move(done)});
+  }
+  void answer(std::size_t i, int status, std::string reason = "") {
+    auto done = std::move(sent.at(i).done);
+    done({status, std::move(reason)});
+  }
+  std::vector<Sent> sent;
+};
+
+struct Fixture {
+  ManualClock clock;
+  RecordingSender sender;
+  Core core{clock, sender};
+  Caller app{"crm"};
+
+  std::uint64_t registerDevice(const std::string& user, const std::string& instance,
+                               BodyFormat format = BodyFormat::Text, int expires = 3600) {
+    Binding b;
+    b.aor = "sip:" + user + "@example.com";
+    b.contact = "sip:" + user + "@127.0.0.2:5999";
+    b.instance = instance;
+    b.expires = clock.now() + std::chrono::seconds(expires);
+    b.packages = {{kPkg, format, true}};
+    return core.upsertBinding(b);
+  }
+
+  static ContactMeParams request(std::string device, std::string id) {
+    ContactMeParams p;
+    p.deviceId = std::move(device);
+    p.requestId = std::move(id);
+    p.server = "crm.example.com:8443";
+    p.protocol = "https";
+    return p;
+  }
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(core, Fixture)
+
+BOOST_AUTO_TEST_CASE(contact_me_notifies_and_2xx_delivers) {
+  registerDevice("100", "urn:uuid:00000000-0000-4000-8000-000000000001", BodyFormat::Text, 600);
+  std::vector<ContactStatus> seen;
+  auto s = core.contactMe(app, request("100", "r1"),
+                          [&](const ContactStatus& st) { seen.push_back(st); });
+  BOOST_TEST(s.state == RequestState::Notifying);
+  BOOST_TEST_REQUIRE(sender.sent.size() == 1u);
+  const OutgoingNotify& n = sender.sent[0].notify;
+  BOOST_TEST(n.package == kPkg);
+  BOOST_TEST(n.subscriptionState == "active;expires=600");
+  BOOST_TEST(n.contentType == "application/" + kPkg);
+  BOOST_TEST(
+      n.body ==
+      "state: pending\r\nrequest-id: r1\r\nserver: crm.example.com:8443\r\nprotocol: https\r\n");
+
+  sender.answer(0, 200, "OK");
+  s = core.status(app, "r1");
+  BOOST_TEST(s.state == RequestState::Delivered);
+  BOOST_TEST(s.settled);
+  BOOST_TEST_REQUIRE(s.deliveries.size() == 1u);
+  BOOST_TEST(s.deliveries[0].sipStatus == 200);
+  BOOST_TEST(s.deliveries[0].contact == "sip:100@127.0.0.2:5999");
+  BOOST_TEST(!seen.empty());
+  BOOST_TEST(seen.back().state == RequestState::Delivered);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_or_unsubscribed_device_is_a_fault) {
+  try {
+    core.contactMe(app, request("999", "r1"));
+    BOOST_FAIL("no fault");
+  } catch (const Fault& f) {
+    BOOST_TEST(f.code() == FaultCode::UnknownDevice);
+  }
+  Binding b;
+  b.aor = "sip:300@example.com";
+  b.contact = "sip:300@127.0.0.2:5999";
+  b.expires = clock.now() + 1h;  // registered, but its Accept did not list the package
+  core.upsertBinding(b);
+  BOOST_CHECK_THROW(core.contactMe(app, request("300", "r2")), Fault);
+  BOOST_TEST(sender.sent.empty());
+}
+
+BOOST_AUTO_TEST_CASE(same_request_id_same_content_sends_nothing_new) {
+  registerDevice("100", "");
+  core.contactMe(app, request("100", "r1"));
+  auto again = core.contactMe(app, request("100", "r1"));
+  BOOST_TEST(sender.sent.size() == 1u);
+  BOOST_TEST(again.state == RequestState::Notifying);
+
+  auto other = request("100", "r1");
+  other.path = "/else";
+  try {
+    core.contactMe(app, other);
+    BOOST_FAIL("no fault");
+  } catch (const Fault& f) {
+    BOOST_TEST(f.code() == FaultCode::RequestIdConflict);
+  }
+  // Another application server may use the same requestId.
+  core.contactMe(Caller{"other"}, other);
+  BOOST_TEST(sender.sent.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(failure_without_queue_time_fails) {
+  registerDevice("100", "");
+  core.contactMe(app, request("100", "r1"));
+  sender.answer(0, 408, "Request Timeout");
+  auto s = core.status(app, "r1");
+  BOOST_TEST(s.state == RequestState::Failed);
+  BOOST_TEST(s.settled);
+  BOOST_TEST(s.deliveries.at(0).sipStatus == 408);
+}
+
+BOOST_AUTO_TEST_CASE(queued_request_is_delivered_when_the_device_registers) {
+  auto p = request("sip:100@example.com", "r1");
+  p.queueSeconds = 60;
+  auto s = core.contactMe(app, p);
+  BOOST_TEST(s.state == RequestState::Queued);
+  BOOST_TEST(sender.sent.empty());
+  clock.advance(10s);
+  core.tick();
+  registerDevice("100", "");
+  BOOST_TEST_REQUIRE(sender.sent.size() == 1u);
+  BOOST_TEST(core.status(app, "r1").state == RequestState::Notifying);
+  sender.answer(0, 200);
+  BOOST_TEST(core.status(app, "r1").state == RequestState::Delivered);
+}
+
+BOOST_AUTO_TEST_CASE(queued_request_expires) {
+  auto p = request("100", "r1");
+  p.queueSeconds = 5;
+  core.contactMe(app, p);
+  clock.advance(4s);
+  core.tick();
+  BOOST_TEST(core.status(app, "r1").state == RequestState::Queued);
+  clock.advance(1s);
+  core.tick();
+  auto s = core.status(app, "r1");
+  BOOST_TEST(s.state == RequestState::Expired);
+  BOOST_TEST(s.settled);
+}
+
+BOOST_AUTO_TEST_CASE(failed_attempts_are_retried_with_backoff_while_queued) {
+  registerDevice("100", "");
+  auto p = request("100", "r1");
+  p.queueSeconds = 30;
+  core.contactMe(app, p);
+  sender.answer(0, 503, "Service Unavailable");
+  BOOST_TEST(core.status(app, "r1").state == RequestState::Queued);
+  clock.advance(900ms);
+  core.tick();
+  BOOST_TEST(sender.sent.size() == 1u);  // first back-off: 1 s
+  clock.advance(100ms);
+  core.tick();
+  BOOST_TEST_REQUIRE(sender.sent.size() == 2u);
+  sender.answer(1, 500);
+  clock.advance(1s);
+  core.tick();
+  BOOST_TEST(sender.sent.size() == 2u);  // second back-off: 2 s
+  clock.advance(1s);
+  core.tick();
+  BOOST_TEST_REQUIRE(sender.sent.size() == 3u);
+  sender.answer(2, 200);
+  auto s = core.status(app, "r1");
+  BOOST_TEST(s.state == RequestState::Delivered);
+  BOOST_TEST(s.deliveries.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_481_unsubscribes_the_binding) {
+  const auto id = registerDevice("100", "");
+  core.contactMe(app, request("100", "r1"));
+  sender.answer(0, 481, "Subscription does not exist");
+  BOOST_TEST(!core.bindings().get(id)->subscription(kPkg));
+  BOOST_CHECK_THROW(core.contactMe(app, request("100", "r2")), Fault);
+}
+
+BOOST_AUTO_TEST_CASE(every_device_of_an_aor_is_notified_in_parallel) {
+  registerDevice("100", "urn:uuid:00000000-0000-4000-8000-000000000001");
+  registerDevice("100", "urn:uuid:00000000-0000-4000-8000-000000000002", BodyFormat::Xml);
+  core.contactMe(app, request("sip:100@example.com", "r1"));
+  BOOST_TEST_REQUIRE(sender.sent.size() == 2u);
+  BOOST_TEST(sender.sent[1].notify.contentType == "application/" + kPkg + "+xml");
+  sender.answer(1, 200);
+  auto s = core.status(app, "r1");
+  BOOST_TEST(s.state == RequestState::Delivered);
+  BOOST_TEST(!s.settled);  // one NOTIFY still out
+  sender.answer(0, 486);
+  s = core.status(app, "r1");
+  BOOST_TEST(s.settled);
+  BOOST_TEST(s.deliveries.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(ended_requests_are_kept_an_hour) {
+  registerDevice("100", "");
+  core.contactMe(app, request("100", "r1"));
+  sender.answer(0, 200);
+  clock.advance(3599s);
+  core.tick();
+  BOOST_TEST(core.status(app, "r1").state == RequestState::Delivered);
+  clock.advance(1s);
+  core.tick();
+  BOOST_CHECK_THROW(core.status(app, "r1"), Fault);
+}
+
+BOOST_AUTO_TEST_CASE(synchronous_sender_failure_is_handled) {
+  class FailingSender final : public NotifySender {
+   public:
+    void send(const Binding&, const OutgoingNotify&,
+              std::function<void(const NotifyOutcome&)> done) override {
+      done({503, "connection closed"});
+    }
+  } failing;
+  Core c(clock, failing);
+  Binding b;
+  b.aor = "sip:100@example.com";
+  b.contact = "sip:100@127.0.0.2:5999";
+  b.expires = clock.now() + 1h;
+  b.packages = {{kPkg, BodyFormat::Text, true}};
+  c.upsertBinding(b);
+  auto s = c.contactMe(app, request("100", "r1"));
+  BOOST_TEST(s.state == RequestState::Failed);
+  BOOST_TEST(s.settled);
+  BOOST_TEST(s.deliveries.at(0).sipStatus == 503);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(core_more, Fixture)
+
+BOOST_AUTO_TEST_CASE(cancel_ends_a_queued_request_and_keeps_a_delivered_one) {
+  auto p = request("100", "r1");
+  p.queueSeconds = 60;
+  core.contactMe(app, p);
+  BOOST_TEST(core.cancel(app, "r1").state == RequestState::Cancelled);
+  registerDevice("100", "");
+  BOOST_TEST(sender.sent.empty());  // a cancelled request is not sent
+
+  core.contactMe(app, request("100", "r2"));
+  sender.answer(0, 200);
+  BOOST_TEST(core.cancel(app, "r2").state == RequestState::Delivered);
+  BOOST_CHECK_THROW(core.cancel(app, "nope"), Fault);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_while_notifying_ends_cancelled_unless_delivered) {
+  registerDevice("100", "");
+  auto p = request("100", "r1");
+  p.queueSeconds = 60;
+  core.contactMe(app, p);
+  BOOST_TEST(core.cancel(app, "r1").state == RequestState::Notifying);
+  sender.answer(0, 503);
+  BOOST_TEST(core.status(app, "r1").state == RequestState::Cancelled);
+}
+
+BOOST_AUTO_TEST_CASE(device_lists_bindings_without_flows) {
+  registerDevice("100", "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6");
+  auto bindings = core.device("00:a0:c9:1e:6b:f6");
+  BOOST_TEST_REQUIRE(bindings.size() == 1u);
+  BOOST_TEST(bindings[0].aor == "sip:100@example.com");
+  BOOST_TEST(!bindings[0].flow);
+  BOOST_TEST(core.device("999").empty());
+}
+
+BOOST_AUTO_TEST_CASE(notice_when_a_device_becomes_reachable) {
+  struct Sink final : NoticeSink {
+    std::vector<DeviceNotice> got;
+    void deviceRegistered(const DeviceNotice& n) override { got.push_back(n); }
+  } sink;
+  core.setNoticeSink(&sink);
+  registerDevice("100", "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6");
+  BOOST_TEST_REQUIRE(sink.got.size() == 1u);
+  BOOST_TEST(sink.got[0].deviceId == "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6");
+  BOOST_TEST(sink.got[0].aor == "sip:100@example.com");
+  BOOST_TEST(sink.got[0].package == kPkg);
+  registerDevice("100", "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6");  // a refresh: no notice
+  BOOST_TEST(sink.got.size() == 1u);
+  registerDevice("200", "");
+  BOOST_TEST(sink.got.size() == 2u);
+  BOOST_TEST(sink.got[1].deviceId == "sip:200@example.com");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
