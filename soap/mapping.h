@@ -1,0 +1,30 @@
+// Between the generated gSOAP types (wsdl/beckon.h) and the core's types.
+#pragma once
+
+#include <string>
+
+#include "contact_request.h"
+#include "fault.h"
+#include "soapH.h"
+
+namespace beckon::soap {
+
+ContactMeParams toParams(const _cm__ContactMe& request);
+
+// Fills `out` with data allocated in `soap` (freed by soap_destroy/soap_end).
+void toWire(struct ::soap* soap, const ContactStatus& status, cm__ContactStatus& out);
+
+cm__FaultCode toWire(FaultCode code);
+cm__RequestState toWire(RequestState state);
+
+// Puts the SOAP Fault (Client/Sender or Server/Receiver) with faultstring
+// `message` and detail <cm:fault><code/><message/></cm:fault> into `soap`.
+// Returns the error code the service operation must return.
+int setFault(struct ::soap* soap, bool senderFault, cm__FaultCode code, const std::string& message);
+
+// Adds the <cm:fault> detail to a fault that gSOAP raised itself (a request
+// that does not parse or validate): InvalidArgument for sender faults,
+// Unavailable otherwise. Leaves faults that already have our detail alone.
+void addDetailToGsoapFault(struct ::soap* soap);
+
+}  // namespace beckon::soap

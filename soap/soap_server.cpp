@@ -1,0 +1,488 @@
+#include "soap_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "contact_me_wsdl.h"
+#include "mapping.h"
+#include "service.h"
+#include "soapContactMeService.h"
+
+namespace beckon::soap {
+
+namespace {
+
+// How often the accept loop looks at the stop flag.
+constexpr int kAcceptTimeoutUs = 200'000;
+// Whole-message bounds, against clients that trickle bytes.
+constexpr int kTransferTimeoutS = 30;
+// Room for the HTTP header in recv_maxlength (it counts the whole message;
+// the Content-Length check does the exact body limit).
+constexpr std::size_t kHeaderAllowance = 16 * 1024;
+constexpr std::size_t kMaxStringLength = 8192;
+constexpr int kMaxXmlDepth = 32;
+constexpr std::size_t kMaxOccurs = 64;
+
+// gSOAP: positive timeouts are seconds, negative ones microseconds.
+int gsoapTimeout(int ms) {
+  return ms <= 0 ? 0 : -ms * 1000;
+}
+
+struct Accepted {
+  SOAP_SOCKET socket = SOAP_INVALID_SOCKET;
+  sockaddr_storage peer{};
+  std::size_t peerLength = 0;
+};
+
+bool isLoopback(const sockaddr_storage& peer) {
+  if (peer.ss_family == AF_INET) {
+    const auto& in = reinterpret_cast<const sockaddr_in&>(peer);
+    return (ntohl(in.sin_addr.s_addr) >> 24) == 127;
+  }
+  if (peer.ss_family == AF_INET6) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(&in6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&in6) && in6.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+std::string addressText(const sockaddr_storage& peer) {
+  char text[INET6_ADDRSTRLEN] = "?";
+  if (peer.ss_family == AF_INET) {
+    const auto& in = reinterpret_cast<const sockaddr_in&>(peer);
+    inet_ntop(AF_INET, &in.sin_addr, text, sizeof text);
+    return std::string(text) + ":" + std::to_string(ntohs(in.sin_port));
+  }
+  if (peer.ss_family == AF_INET6) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(peer);
+    inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
+    return "[" + std::string(text) + "]:" + std::to_string(ntohs(in6.sin6_port));
+  }
+  return text;
+}
+
+// A Host header we are willing to echo into the WSDL: host[:port], IPv6 in brackets.
+bool plausibleHost(std::string_view host) {
+  if (host.empty() || host.size() > 255) return false;
+  for (char c : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string replaceAll(std::string_view text, std::string_view from, std::string_view to) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t at = 0;
+  for (std::size_t hit; (hit = text.find(from, at)) != std::string_view::npos;
+       at = hit + from.size()) {
+    out.append(text.substr(at, hit - at));
+    out.append(to);
+  }
+  out.append(text.substr(at));
+  return out;
+}
+
+// The namespace table takes SOAP 1.1 and, as alternative, SOAP 1.2 envelopes.
+// gSOAP notices a 1.2 envelope (soap->version = 2), but the generated
+// ContactMeService::dispatch() re-installs the namespace table, which resets
+// soap->version to 1: the answer would then be a 1.2 envelope with text/xml
+// and 1.1 fault elements. Called after dispatch has parsed the request, this
+// sets it back from the envelope namespace the request used.
+void answerInRequestVersion(struct ::soap* soap) {
+  static constexpr const char* kSoap12Envelope = "http://www.w3.org/2003/05/soap-envelope";
+  const Namespace* table = soap->local_namespaces;
+  if (table && table[0].id && table[0].out && !std::strcmp(table[0].out, kSoap12Envelope)) {
+    soap->version = 2;
+  }
+}
+
+std::string errorText(struct ::soap* soap) {
+  const char** s = soap_faultstring(soap);
+  std::string text = s && *s ? *s : "error " + std::to_string(soap->error);
+  const char** d = soap_faultdetail(soap);
+  if (d && *d && **d) text += std::string(" (") + *d + ")";
+  return text;
+}
+
+}  // namespace
+
+// One worker thread: its own gSOAP context and the connection it serves.
+struct Worker {
+  SoapServer::Impl* server = nullptr;
+  ContactMeService* service = nullptr;  // a copy of the master: one struct soap per thread
+  std::thread thread;
+  SOAP_SOCKET current = SOAP_INVALID_SOCKET;  // guarded by Impl::mutex, for stop()
+  // Of the connection / request being served:
+  bool loopbackPeer = false;
+  std::string peer;
+  std::string hostHeader;
+  bool gotGet = false;
+};
+
+struct SoapServer::Impl {
+  Impl(SoapConfig c, ContactService& s) : config(std::move(c)), service(s) {}
+
+  SoapConfig config;
+  ContactService& service;
+  std::map<std::string, GetHandler, std::less<>> gets;
+  std::unique_ptr<ContactMeService> master;
+  int (*defaultParseHeader)(struct ::soap*, const char*, const char*) = nullptr;
+  std::uint16_t boundPort = 0;
+  std::thread acceptThread;
+  std::vector<std::unique_ptr<Worker>> workers;
+
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<Accepted> queue;
+  bool stopping = false;
+  bool running = false;
+
+  void acceptLoop();
+  void workerLoop(Worker& w);
+  void serveConnection(Worker& w);
+  int contactMe(Worker& w, _cm__ContactMe* request, cm__ContactStatus& status);
+  int get(Worker& w);
+};
+
+namespace {
+
+Worker& workerOf(struct ::soap* soap) {
+  return *static_cast<Worker*>(soap->user);
+}
+
+int parseHeader(struct ::soap* soap, const char* key, const char* value) {
+  Worker& w = workerOf(soap);
+  if (!soap_tag_cmp(key, "Content-Length")) {
+    // recv_maxlength alone truncates silently; refuse before reading the body.
+    const unsigned long long length = std::strtoull(value, nullptr, 10);
+    if (length > w.server->config.maxBodyBytes) return 413;
+  } else if (!soap_tag_cmp(key, "Host")) {
+    w.hostHeader = value;
+  }
+  return w.server->defaultParseHeader(soap, key, value);
+}
+
+int httpGet(struct ::soap* soap) {
+  return workerOf(soap).server->get(workerOf(soap));
+}
+
+}  // namespace
+
+int SoapServer::Impl::get(Worker& w) {
+  struct ::soap* soap = w.service->soap;
+  w.gotGet = true;
+  const std::string_view target = soap->path;
+  const std::size_t q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  const std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
+
+  HttpResponse response;
+  if (path == "/contact-me.wsdl" || query == "wsdl") {
+    // So that clients can use the served WSDL as it is: our own address.
+    const std::string location = plausibleHost(w.hostHeader)
+                                     ? "http://" + w.hostHeader + "/"
+                                     : std::string(wsdl::kLocationPlaceholder);
+    response.contentType = "text/xml; charset=utf-8";
+    response.body = replaceAll(wsdl::kContactMeWsdl, wsdl::kLocationPlaceholder, location);
+  } else if (auto it = gets.find(path); it != gets.end()) {
+    try {
+      response = it->second();
+    } catch (const std::exception& e) {
+      spdlog::warn("soap: GET {} from {} failed: {}", path, w.peer, e.what());
+      response = {500, "text/plain; charset=utf-8", "internal error\n"};
+    }
+  } else {
+    spdlog::debug("soap: GET {} from {}: 404", target, w.peer);
+    return 404;
+  }
+  spdlog::debug("soap: GET {} from {}: {}", target, w.peer, response.status);
+  soap->http_content = response.contentType.c_str();
+  const int status = response.status == 200 ? SOAP_FILE : SOAP_FILE + response.status;
+  if (soap_response(soap, status) ||
+      soap_send_raw(soap, response.body.data(), response.body.size()) || soap_end_send(soap)) {
+    return soap_closesock(soap);
+  }
+  return SOAP_OK;
+}
+
+int SoapServer::Impl::contactMe(Worker& w, _cm__ContactMe* request, cm__ContactStatus& status) {
+  struct ::soap* soap = w.service->soap;
+  answerInRequestVersion(soap);
+  if (!request) {
+    return setFault(soap, true, cm__FaultCode::InvalidArgument, "ContactMe: the request is empty");
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto elapsedMs = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 started)
+        .count();
+  };
+  // No application servers are configured yet: loopback clients only, as "local".
+  if (!w.loopbackPeer) {
+    spdlog::warn("soap: ContactMe from {} refused: only loopback clients are accepted", w.peer);
+    return setFault(soap, true, cm__FaultCode::NotAuthorized,
+                    "only loopback clients may call while no application server is configured");
+  }
+  try {
+    const ContactStatus result = service.contactMe(Caller{"local"}, toParams(*request));
+    toWire(soap, result, status);
+    spdlog::debug("soap: ContactMe from {} device={} request={}: {} ({} deliveries) in {} ms",
+                  w.peer, request->deviceId, request->requestId, toString(result.state),
+                  result.deliveries.size(), elapsedMs());
+    return SOAP_OK;
+  } catch (const Fault& f) {
+    spdlog::debug("soap: ContactMe from {} device={} request={}: fault {}: {} in {} ms", w.peer,
+                  request->deviceId, request->requestId, toString(f.code()), f.what(), elapsedMs());
+    return setFault(soap, f.senderFault(), toWire(f.code()), f.what());
+  } catch (const std::exception& e) {
+    spdlog::warn("soap: ContactMe from {} device={} request={}: {}", w.peer, request->deviceId,
+                 request->requestId, e.what());
+    return setFault(soap, false, cm__FaultCode::Unavailable, "internal error");
+  }
+}
+
+void SoapServer::Impl::serveConnection(Worker& w) {
+  struct ::soap* soap = w.service->soap;
+  // Like the generated ContactMeService::serve(), but freeing the request's
+  // memory after every request of a keep-alive connection.
+  soap->keep_alive = soap->max_keep_alive + 1;
+  do {
+    if (soap->keep_alive > 0 && soap->max_keep_alive > 0) soap->keep_alive--;
+    w.hostHeader.clear();
+    w.gotGet = false;
+    // Fresh namespace table: forget the SOAP version of the previous request.
+    soap_set_namespaces(soap, soap->namespaces);
+    if (soap_begin_serve(soap)) {
+      // A GET answered (>= SOAP_STOP), the peer gone or idle (EOF), or a
+      // request refused before dispatch (gSOAP has answered it).
+      const int error = soap->error;
+      if (error == 413) {
+        spdlog::warn("soap: request from {} refused: body larger than {} bytes", w.peer,
+                     config.maxBodyBytes);
+      } else if (error < SOAP_STOP && error != SOAP_EOF && !(w.gotGet && error == 404)) {
+        spdlog::warn("soap: bad request from {}: {}", w.peer, errorText(soap));
+      }
+      soap_destroy(soap);
+      soap_end(soap);
+      if (error >= SOAP_STOP) continue;
+      break;
+    }
+    if (w.service->dispatch() && soap->error && soap->error < SOAP_STOP) {
+      answerInRequestVersion(soap);
+      addDetailToGsoapFault(soap);  // gSOAP's own faults (validation) get our detail too
+      if (soap->error != SOAP_FAULT && soap->error != SOAP_CLI_FAULT &&
+          soap->error != SOAP_SVR_FAULT) {
+        spdlog::warn("soap: request from {} refused: {}", w.peer, errorText(soap));
+      }
+      soap_send_fault(soap);
+      soap_destroy(soap);
+      soap_end(soap);
+      break;
+    }
+    soap_destroy(soap);
+    soap_end(soap);
+  } while (soap->keep_alive);
+}
+
+void SoapServer::Impl::workerLoop(Worker& w) {
+  for (;;) {
+    Accepted a;
+    {
+      std::unique_lock lock(mutex);
+      wake.wait(lock, [&] { return stopping || !queue.empty(); });
+      if (stopping) return;  // stop() closes what is still queued
+      a = queue.front();
+      queue.pop_front();
+      w.current = a.socket;
+    }
+    struct ::soap* soap = w.service->soap;
+    soap->socket = a.socket;
+    std::memcpy(&soap->peer, &a.peer, sizeof a.peer);
+    soap->peerlen = a.peerLength;
+    w.loopbackPeer = isLoopback(a.peer);
+    w.peer = addressText(a.peer);
+    try {
+      serveConnection(w);
+    } catch (const std::exception& e) {
+      spdlog::warn("soap: connection from {}: {}", w.peer, e.what());
+      soap_destroy(soap);
+      soap_end(soap);
+    }
+    {
+      std::lock_guard lock(mutex);
+      w.current = SOAP_INVALID_SOCKET;  // before closing: stop() must not touch a reused fd
+    }
+    soap_force_closesock(soap);
+  }
+}
+
+void SoapServer::Impl::acceptLoop() {
+  struct ::soap* soap = master->soap;
+  for (;;) {
+    {
+      std::lock_guard lock(mutex);
+      if (stopping) return;
+    }
+    const SOAP_SOCKET s = soap_accept(soap);
+    if (!soap_valid_socket(s)) {
+      if (soap->errnum != 0) {
+        spdlog::warn("soap: accept failed: {}", std::strerror(soap->errnum));
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      continue;  // errnum 0: accept_timeout, look at the stop flag again
+    }
+    Accepted a;
+    a.socket = s;
+    std::memcpy(&a.peer, &soap->peer, sizeof a.peer);
+    a.peerLength = soap->peerlen;
+    soap->socket = SOAP_INVALID_SOCKET;  // it belongs to a worker now
+    std::lock_guard lock(mutex);
+    if (stopping || queue.size() >= config.backlog) {
+      if (!stopping)
+        spdlog::warn("soap: {} connections waiting, refusing {}", queue.size(),
+                     addressText(a.peer));
+      soap_closesocket(s);
+      continue;
+    }
+    queue.push_back(a);
+    wake.notify_one();
+  }
+}
+
+SoapServer::SoapServer(SoapConfig config, ContactService& service)
+    : impl_(std::make_unique<Impl>(std::move(config), service)) {}
+
+SoapServer::~SoapServer() {
+  stop();
+  for (auto& w : impl_->workers) {
+    if (w->service) {
+      w->service->destroy();
+      delete w->service;
+    }
+  }
+}
+
+void SoapServer::addGet(std::string path, GetHandler handler) {
+  impl_->gets[std::move(path)] = std::move(handler);
+}
+
+void SoapServer::start() {
+  Impl& m = *impl_;
+  if (m.running) return;
+  if (!m.workers.empty())
+    throw std::logic_error("SoapServer::start: a stopped server cannot restart");
+  const SoapConfig& c = m.config;
+  m.master = std::make_unique<ContactMeService>(SOAP_IO_KEEPALIVE | SOAP_C_UTFSTRING);
+  struct ::soap* soap = m.master->soap;
+  soap->user = nullptr;
+  soap->bind_flags = SO_REUSEADDR;
+  soap->socket_flags = MSG_NOSIGNAL;
+  soap->accept_timeout = -kAcceptTimeoutUs;
+  soap->recv_timeout = gsoapTimeout(c.recvTimeoutMs);
+  soap->send_timeout = gsoapTimeout(c.sendTimeoutMs);
+  soap->transfer_timeout = kTransferTimeoutS;
+  soap->recv_maxlength = c.maxBodyBytes + kHeaderAllowance;
+  soap->maxlength = kMaxStringLength;
+  soap->maxlevel = kMaxXmlDepth;
+  soap->maxoccurs = kMaxOccurs;
+  soap->fget = httpGet;
+  m.defaultParseHeader = soap->fparsehdr;
+  soap->fparsehdr = parseHeader;
+
+  const std::string where = c.host + ":" + std::to_string(c.port);
+  if (!soap_valid_socket(m.master->bind(c.host.c_str(), c.port, static_cast<int>(c.backlog)))) {
+    const std::string why = soap->errnum ? std::strerror(soap->errnum) : errorText(soap);
+    m.master.reset();
+    throw std::runtime_error("SOAP listener cannot bind " + where + ": " + why);
+  }
+  sockaddr_storage bound{};
+  socklen_t length = sizeof bound;
+  if (getsockname(soap->master, reinterpret_cast<sockaddr*>(&bound), &length) == 0) {
+    m.boundPort = bound.ss_family == AF_INET6
+                      ? ntohs(reinterpret_cast<const sockaddr_in6&>(bound).sin6_port)
+                      : ntohs(reinterpret_cast<const sockaddr_in&>(bound).sin_port);
+  } else {
+    m.boundPort = c.port;
+  }
+
+  m.stopping = false;
+  const unsigned count = c.workers ? c.workers : 1;
+  for (unsigned i = 0; i < count; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->server = &m;
+    w->service = m.master->copy();  // soap_copy: the settings above, its own buffers
+    w->service->soap->user = w.get();
+    m.workers.push_back(std::move(w));
+  }
+  for (auto& w : m.workers)
+    w->thread = std::thread([&m, wp = w.get()] { m.workerLoop(*wp); });
+  m.acceptThread = std::thread([&m] { m.acceptLoop(); });
+  m.running = true;
+  const bool v6 = c.host.find(':') != std::string::npos;
+  spdlog::info("soap: listening on {}{}{}:{} ({} workers)", v6 ? "[" : "", c.host, v6 ? "]" : "",
+               m.boundPort, count);
+}
+
+void SoapServer::stop() {
+  Impl& m = *impl_;
+  if (!m.running) return;
+  {
+    std::lock_guard lock(m.mutex);
+    m.stopping = true;
+  }
+  if (m.acceptThread.joinable()) m.acceptThread.join();
+  struct ::soap* soap = m.master->soap;
+  if (soap_valid_socket(soap->master)) {
+    soap_closesocket(soap->master);
+    soap->master = SOAP_INVALID_SOCKET;
+  }
+  {
+    std::lock_guard lock(m.mutex);
+    for (const Accepted& a : m.queue)
+      soap_closesocket(a.socket);
+    m.queue.clear();
+    // Calls in progress still answer; the next read of each connection sees
+    // EOF, so idle keep-alive connections end now instead of at recv_timeout.
+    for (auto& w : m.workers) {
+      if (soap_valid_socket(w->current)) ::shutdown(w->current, SHUT_RD);
+    }
+  }
+  m.wake.notify_all();
+  for (auto& w : m.workers) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  m.running = false;
+  spdlog::info("soap: stopped");
+}
+
+std::uint16_t SoapServer::port() const {
+  return impl_->boundPort;
+}
+
+}  // namespace beckon::soap
+
+// soapcpp2 -j declares the operation on the generated service class; every
+// worker's copy is that class, so it is defined here (not in a subclass:
+// copy() would return the base) and finds its worker through soap->user.
+int ContactMeService::ContactMe(_cm__ContactMe* cm__ContactMe, cm__ContactStatus& status) {
+  beckon::soap::Worker& w = beckon::soap::workerOf(soap);
+  return w.server->contactMe(w, cm__ContactMe, status);
+}

@@ -1,0 +1,64 @@
+// The SOAP listener of beckond (design: "soap/"): HTTP, one accept thread and
+// a bounded pool of gSOAP workers serving the contact-me API, the WSDL and
+// plain GET resources (/healthz, /metrics are added by app/ through addGet).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace beckon {
+class ContactService;
+}
+
+namespace beckon::soap {
+
+struct SoapConfig {
+  std::string host = "0.0.0.0";  // "::" for IPv6 (and v4-mapped IPv4)
+  std::uint16_t port = 8080;     // 0: any free port, see SoapServer::port()
+  unsigned workers = 8;          // connections served at once (keep-alive holds one)
+  int recvTimeoutMs = 5000;      // also how long an idle keep-alive connection is kept
+  int sendTimeoutMs = 5000;
+  std::size_t maxBodyBytes = 65536;  // larger requests get HTTP 413
+  unsigned backlog = 128;
+};
+
+// An answer to a GET.
+struct HttpResponse {
+  int status = 200;
+  std::string contentType = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+class SoapServer {
+ public:
+  using GetHandler = std::function<HttpResponse()>;
+
+  SoapServer(SoapConfig config, beckon::ContactService& service);
+  ~SoapServer();  // stops
+  SoapServer(const SoapServer&) = delete;
+  SoapServer& operator=(const SoapServer&) = delete;
+
+  // Serves `path` (exact, query string ignored) to GET requests. Call before
+  // start(). The handler runs on worker threads: it must be thread-safe.
+  void addGet(std::string path, GetHandler handler);
+
+  // Binds (throws std::runtime_error naming the address on failure) and starts
+  // the accept thread and the workers. Once: a stopped server does not restart.
+  void start();
+  // Stops accepting, lets the calls in progress answer (each waits at most its
+  // waitMs), closes idle keep-alive connections and joins. Idempotent.
+  void stop();
+
+  // The bound port (the configured one, or the one chosen for port 0).
+  std::uint16_t port() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace beckon::soap

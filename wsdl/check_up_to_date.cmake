@@ -1,0 +1,21 @@
+# ctest wsdl.up_to_date: the checked-in WSDL and XSD are what beckon.h generates.
+cmake_minimum_required(VERSION 3.25)
+set(stale "")
+foreach(pair "contact-me.wsdl=contact-me.wsdl" "cm.xsd=contact-me.xsd")
+  string(REPLACE "=" ";" pair "${pair}")
+  list(GET pair 0 generated)
+  list(GET pair 1 checkedIn)
+  if(NOT EXISTS "${GEN}/${generated}")
+    message(FATAL_ERROR "${GEN}/${generated} is missing: build the project first")
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files "${GEN}/${generated}" "${SRC}/${checkedIn}"
+                  RESULT_VARIABLE differs)
+  if(differs)
+    list(APPEND stale "${checkedIn}")
+  endif()
+endforeach()
+if(stale)
+  message(FATAL_ERROR "wsdl/${stale} differ from what wsdl/beckon.h generates: "
+                      "build the target beckon_wsdl_update and commit the result")
+endif()
+message(STATUS "wsdl/contact-me.wsdl and wsdl/contact-me.xsd are up to date")
