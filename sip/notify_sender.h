@@ -1,0 +1,47 @@
+// Sends the contact-me NOTIFYs (contract: "The NOTIFY") as nta client
+// transactions over each binding's own flow.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <unordered_set>
+
+#include "ports.h"
+#include "sofia.h"
+
+namespace beckon::sip {
+
+struct PendingNotify;
+
+class NtaNotifySender final : public NotifySender {
+ public:
+  // `timeout`: how long a NOTIFY waits for its final response before it
+  // counts as 408 (shorter than nta's Timer F when configured so).
+  explicit NtaNotifySender(std::chrono::milliseconds timeout) : timeout_(timeout) {}
+  ~NtaNotifySender() override;
+
+  // On the SIP thread: start and stop using the agent.
+  void attach(su_root_t* root, nta_agent_t* agent, nta_leg_t* leg);
+  void detach();  // drops pending NOTIFYs without answers (shutdown)
+
+  void send(const Binding& binding, const OutgoingNotify& notify,
+            std::function<void(const NotifyOutcome&)> done) override;
+
+  std::size_t pending() const { return pending_.size(); }
+
+ private:
+  static int onResponse(PendingNotify* p, nta_outgoing_t* orq, sip_t const* sip);
+  static void onTimeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
+  void complete(PendingNotify* p, int status, std::string reason);
+  void discard(PendingNotify* p);
+
+  std::chrono::milliseconds timeout_;
+  su_root_t* root_ = nullptr;
+  nta_agent_t* agent_ = nullptr;
+  nta_leg_t* leg_ = nullptr;
+  std::unordered_set<PendingNotify*> pending_;
+  std::string contact_[3];  // our Contact for each Transport, from the agent's transports
+};
+
+}  // namespace beckon::sip

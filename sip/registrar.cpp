@@ -1,0 +1,205 @@
+// RFC 3261 section 10.3, "Processing REGISTER Requests", step by step. Steps
+// 1 (domain), 2 (Require), 5 (address of record), 6 (Contact and expiry), 7
+// (Call-ID and CSeq, then update) and 8 (the 200 with every current binding)
+// are here; 3 and 4 (authentication, authorization) arrive with digest.
+#include "registrar.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "device_id.h"
+
+namespace beckon::sip {
+
+namespace {
+
+struct Source {
+  Transport transport = Transport::Udp;
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+// Where the request really came from (RFC 3581), and over what.
+Source sourceOf(nta_agent_t* agent, nta_incoming_t* irq) {
+  Source s;
+  if (tport_t* tp = nta_incoming_transport(agent, irq, nullptr)) {
+    const char* proto = tport_name(tp)->tpn_proto;
+    s.transport = !strcasecmp(proto, "tls")   ? Transport::Tls
+                  : !strcasecmp(proto, "tcp") ? Transport::Tcp
+                                              : Transport::Udp;
+    tport_unref(tp);
+  }
+  if (msg_t* msg = nta_incoming_getrequest(irq)) {
+    if (su_addrinfo_t* ai = msg_addrinfo(msg); ai && ai->ai_addr) {
+      auto* su = reinterpret_cast<su_sockaddr_t*>(ai->ai_addr);
+      char buf[SU_ADDRSIZE] = "";
+      su_inet_ntop(su->su_family, SU_ADDR(su), buf, sizeof buf);
+      s.host = buf;
+      s.port = ntohs(su->su_port);
+    }
+    msg_destroy(msg);
+  }
+  return s;
+}
+
+const char* paramValue(msg_param_t const* params, const char* name) {
+  return params ? msg_params_find(params, name) : nullptr;
+}
+
+}  // namespace
+
+std::vector<PackageSubscription> Registrar::subscriptionsFromAccept(sip_t const* sip) const {
+  std::vector<PackageSubscription> subs;
+  for (const std::string& package : config_.packages) {
+    const std::string text = "application/" + package;
+    const std::string xml = text + "+xml";
+    // The first media type listed for the package sets the body format.
+    for (sip_accept_t const* ac = sip->sip_accept; ac; ac = ac->ac_next) {
+      if (!ac->ac_type) continue;
+      if (!strcasecmp(ac->ac_type, text.c_str()) || !strcasecmp(ac->ac_type, xml.c_str())) {
+        const bool isXml = !strcasecmp(ac->ac_type, xml.c_str());
+        subs.push_back({package, isXml ? BodyFormat::Xml : BodyFormat::Text, true});
+        break;
+      }
+    }
+  }
+  return subs;
+}
+
+int Registrar::onRegister(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* sip) {
+  auto reply = [&](int status, const char* phrase, auto... tags) {
+    nta_incoming_treply(irq, status, phrase, tags..., SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
+                        TAG_END());
+    return status;
+  };
+
+  // Step 2: we support no extension a client may require.
+  if (sip->sip_require) {
+    return reply(SIP_420_BAD_EXTENSION,
+                 SIPTAG_UNSUPPORTED_STR(sip->sip_require->k_items && sip->sip_require->k_items[0]
+                                            ? sip->sip_require->k_items[0]
+                                            : ""));
+  }
+
+  // Step 5: the address of record is the To header field's URI.
+  const std::string toUri = sip->sip_to ? urlString(sip->sip_to->a_url) : "";
+  const std::optional<std::string> aor = normaliseAor(toUri);
+  if (!aor) return reply(404, "Not Found (To is not an address of record)");
+  // Step 1: only the domain this registrar is responsible for.
+  if (!config_.domain.empty() && aor->substr(aor->rfind('@') + 1) != config_.domain) {
+    return reply(404, "Not Found (not this registrar's domain)");
+  }
+
+  // Step 6: Contacts, "*", and each binding's expiration interval.
+  const unsigned headerExpires =
+      sip->sip_expires ? sip->sip_expires->ex_delta : config_.defaultExpires;
+  bool wildcard = false;
+  std::size_t contacts = 0;
+  for (sip_contact_t const* m = sip->sip_contact; m; m = m->m_next) {
+    ++contacts;
+    if (m->m_url->url_type == url_any) wildcard = true;
+  }
+  if (wildcard && (contacts != 1 || !sip->sip_expires || sip->sip_expires->ex_delta != 0)) {
+    return reply(400, "Bad Request (\"*\" needs Expires: 0 and no other Contact)");
+  }
+
+  const std::string callId = sip->sip_call_id ? sip->sip_call_id->i_id : "";
+  const std::uint32_t cseq = sip->sip_cseq ? sip->sip_cseq->cs_seq : 0;
+  const TimePoint now = clock_.now();
+  const Source source = sourceOf(agent, irq);
+  const std::vector<PackageSubscription> packages = subscriptionsFromAccept(sip);
+
+  std::vector<Binding> updates;
+  std::vector<std::uint64_t> removals;
+  auto outOfOrder = [&](const Binding& old) { return old.callId == callId && cseq <= old.cseq; };
+
+  if (wildcard) {
+    for (const Binding* b : core_.bindings().byAor(*aor)) {
+      if (outOfOrder(*b)) return reply(500, "Server Internal Error (CSeq out of order)");
+      removals.push_back(b->id);
+    }
+  }
+
+  std::shared_ptr<Flow> flow;
+  for (sip_contact_t const* m = wildcard ? nullptr : sip->sip_contact; m; m = m->m_next) {
+    unsigned long expires = headerExpires;
+    if (m->m_expires) expires = std::strtoul(m->m_expires, nullptr, 10);
+    if (expires != 0 && expires < config_.minExpires) {
+      const std::string min = std::to_string(config_.minExpires);
+      return reply(SIP_423_INTERVAL_TOO_BRIEF, SIPTAG_MIN_EXPIRES_STR(min.c_str()));
+    }
+    expires = std::min<unsigned long>(expires, config_.maxExpires);
+
+    Binding b;
+    b.aor = *aor;
+    b.contact = urlString(m->m_url);
+    if (const char* inst = paramValue(m->m_params, "+sip.instance")) {
+      b.instance = normaliseInstance(inst).value_or("");
+    }
+    b.transport = source.transport;
+    b.sourceHost = source.host;
+    b.sourcePort = source.port;
+    b.expires = now + std::chrono::seconds(expires);
+    b.callId = callId;
+    b.cseq = cseq;
+    b.q = m->m_q ? std::strtof(m->m_q, nullptr) : 1.0f;
+    b.packages = packages;
+
+    // Step 7: an existing binding is updated only by a newer request.
+    if (const Binding* old = core_.bindings().sameBinding(b)) {
+      if (outOfOrder(*old)) return reply(500, "Server Internal Error (CSeq out of order)");
+      if (expires == 0) {
+        removals.push_back(old->id);
+        continue;
+      }
+    } else if (expires == 0) {
+      continue;
+    }
+    if (!flow) {
+      tport_t* tp = source.transport == Transport::Udp
+                        ? nullptr
+                        : nta_incoming_transport(agent, irq, nullptr);
+      flow = std::make_shared<SipFlow>(flows_, tp);
+      if (tp) tport_unref(tp);
+    }
+    b.flow = flow;
+    updates.push_back(std::move(b));
+  }
+
+  for (std::uint64_t id : removals) {
+    if (const Binding* b = core_.bindings().get(id)) {
+      spdlog::info("registration removed aor={} contact={} instance={}", b->aor, b->contact,
+                   b->instance.empty() ? "-" : b->instance);
+    }
+    core_.removeBinding(id);
+  }
+  for (Binding& b : updates) {
+    const bool refresh = core_.bindings().sameBinding(b) != nullptr;
+    std::string subs;
+    for (const auto& p : b.packages)
+      subs += (subs.empty() ? "" : ",") + p.package;
+    spdlog::info(
+        "registration {} aor={} contact={} instance={} via={} source={} expires={}s packages=[{}]",
+        refresh ? "refreshed" : "added", b.aor, b.contact, b.instance.empty() ? "-" : b.instance,
+        toString(b.transport), b.sourceHostPort(),
+        std::chrono::duration_cast<std::chrono::seconds>(b.expires - now).count(), subs);
+    core_.upsertBinding(std::move(b));
+  }
+
+  Home home;
+  // Step 8: 200 OK listing every current binding with its remaining time.
+  std::string list;
+  for (const Binding* b : core_.bindings().byAor(*aor)) {
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(b->expires - now).count();
+    if (!list.empty()) list += ", ";
+    list += "<" + b->contact + ">;expires=" + std::to_string(std::max<long long>(0, left));
+    if (!b->instance.empty()) list += ";+sip.instance=\"<" + b->instance + ">\"";
+  }
+  return reply(SIP_200_OK, TAG_IF(!list.empty(), SIPTAG_CONTACT_STR(list.c_str())),
+               SIPTAG_DATE(sip_date_create(home.get(), sip_now())));
+}
+
+}  // namespace beckon::sip

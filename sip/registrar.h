@@ -1,0 +1,39 @@
+// The registrar (RFC 3261 section 10.3): bindings of addresses of record to
+// contacts, and the implicit contact-me subscription a REGISTER's Accept makes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core.h"
+#include "flow.h"
+#include "sofia.h"
+
+namespace beckon::sip {
+
+struct RegistrarConfig {
+  std::vector<std::string> packages{kDefaultPackage};
+  std::string domain;              // when set, only addresses of record of this domain
+  unsigned minExpires = 60;        // shorter: 423 Interval Too Brief
+  unsigned maxExpires = 86400;     // longer: shortened to this
+  unsigned defaultExpires = 3600;  // neither parameter nor header
+};
+
+class Registrar {
+ public:
+  Registrar(RegistrarConfig config, Core& core, FlowRegistry& flows, const Clock& clock)
+      : config_(std::move(config)), core_(core), flows_(flows), clock_(clock) {}
+
+  // Answers the REGISTER; returns the status it answered with.
+  int onRegister(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* sip);
+
+ private:
+  std::vector<PackageSubscription> subscriptionsFromAccept(sip_t const* sip) const;
+
+  RegistrarConfig config_;
+  Core& core_;
+  FlowRegistry& flows_;
+  const Clock& clock_;
+};
+
+}  // namespace beckon::sip

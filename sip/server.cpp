@@ -1,0 +1,208 @@
+#include "server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+#include <stdexcept>
+
+namespace beckon::sip {
+
+namespace {
+
+constexpr su_duration_t kTickMs = 100;
+constexpr const char* kAllow = "REGISTER, OPTIONS";
+
+// Sofia writes its log in pieces; each thread gathers a line, then spdlog gets it.
+void sofiaLog(void*, char const* fmt, va_list ap) {
+  thread_local std::string line;
+  char buf[1024];
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  line += buf;
+  if (!line.empty() && line.back() == '\n') {
+    line.pop_back();
+    spdlog::debug("sofia: {}", line);
+    line.clear();
+  }
+}
+
+}  // namespace
+
+std::string listenUrl(const std::string& spec) {
+  const auto colon = spec.find(':');
+  const std::string proto = spec.substr(0, colon);
+  if (colon == std::string::npos || (proto != "udp" && proto != "tcp")) {
+    throw std::invalid_argument("'" + spec + "' is not udp:HOST:PORT or tcp:HOST:PORT" +
+                                (proto == "tls" ? " (TLS is not supported yet)" : ""));
+  }
+  const std::string hostport = spec.substr(colon + 1);
+  const auto portColon = hostport.rfind(':');
+  if (portColon == std::string::npos || portColon == 0 || portColon + 1 == hostport.size() ||
+      (hostport.find(':') != portColon && hostport.front() != '[')) {
+    throw std::invalid_argument("'" + spec + "' has no HOST:PORT (write IPv6 hosts as [::1])");
+  }
+  const std::string port = hostport.substr(portColon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
+      std::stoul(port) > 65535) {
+    throw std::invalid_argument("'" + spec + "' has an invalid port");
+  }
+  return "sip:" + hostport + ";transport=" + proto;
+}
+
+SipServer::SipServer(SipConfig config)
+    : config_(std::move(config)), sender_(config_.notifyTimeout) {
+  for (const auto& spec : config_.listen)
+    listenUrl(spec);  // fail early, in the caller's thread
+}
+
+SipServer::~SipServer() {
+  stop();
+}
+
+void SipServer::start(Core& core, const Clock& clock) {
+  std::promise<void> ready;
+  auto started = ready.get_future();
+  thread_ = std::thread(&SipServer::run, this, &core, &clock, &ready);
+  try {
+    started.get();
+  } catch (...) {
+    thread_.join();
+    throw;
+  }
+}
+
+void SipServer::run(Core* core, const Clock* clock, std::promise<void>* ready) {
+  try {
+    setUp(*core, *clock);
+  } catch (...) {
+    tearDown();
+    ready->set_exception(std::current_exception());
+    return;
+  }
+  ready->set_value();
+  su_root_run(root_);
+  tearDown();
+}
+
+void SipServer::setUp(Core& core, const Clock& clock) {
+  su_log_redirect(nullptr, sofiaLog, nullptr);
+  su_root_t* root = su_root_create(this);
+  if (!root) throw std::runtime_error("cannot create the Sofia-SIP event loop");
+  {
+    std::lock_guard lock(mutex_);
+    root_ = root;
+  }
+  core_ = &core;
+
+  // Responses go to where a request came from even without ";rport" in its
+  // Via (RFC 3581 behaviour for every client: devices sit behind NAT).
+  // UDP NOTIFYs stay on UDP whatever their size: a device behind NAT cannot
+  // take a new TCP connection (RFC 3261 18.1.1 would switch above 1300 bytes).
+  const std::string first = listenUrl(config_.listen.at(0));
+  agent_ = nta_agent_create(root_, URL_STRING_MAKE(first.c_str()), nullptr, nullptr,
+                            NTATAG_UDP_MTU(65535), NTATAG_SERVER_RPORT(2), TAG_END());
+  if (!agent_) {
+    throw std::runtime_error("sip.listen: cannot listen on " + config_.listen[0] + ": " +
+                             std::strerror(errno));
+  }
+  for (std::size_t i = 1; i < config_.listen.size(); ++i) {
+    const std::string url = listenUrl(config_.listen[i]);
+    if (nta_agent_add_tport(agent_, URL_STRING_MAKE(url.c_str()), TAG_END()) < 0) {
+      throw std::runtime_error("sip.listen: cannot listen on " + config_.listen[i] + ": " +
+                               std::strerror(errno));
+    }
+  }
+  leg_ = nta_leg_tcreate(agent_, &SipServer::onRequest, this, NTATAG_NO_DIALOG(1), TAG_END());
+  if (!leg_) throw std::runtime_error("cannot create the default SIP leg");
+  sender_.attach(root_, agent_, leg_);
+  registrar_ = std::make_unique<Registrar>(config_.registrar, core, flows_, clock);
+
+  tick_ = su_timer_create(su_root_task(root_), kTickMs);
+  if (!tick_ || su_timer_run(tick_, &SipServer::onTick, nullptr) < 0) {
+    throw std::runtime_error("cannot start the SIP timer");
+  }
+}
+
+void SipServer::tearDown() {
+  {
+    std::lock_guard lock(mutex_);  // no more work from other threads
+    if (!root_) return;
+  }
+  sender_.detach();
+  registrar_.reset();
+  if (tick_) su_timer_destroy(tick_), tick_ = nullptr;
+  flows_.releaseAll();
+  if (leg_) nta_leg_destroy(leg_), leg_ = nullptr;
+  if (agent_) nta_agent_destroy(agent_), agent_ = nullptr;
+  su_root_t* root = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    std::swap(root, root_);
+  }
+  su_root_destroy(root);
+  core_ = nullptr;
+}
+
+void SipServer::stop() {
+  if (!thread_.joinable()) return;
+  if (!post([this] { su_root_break(root_); })) {
+    spdlog::warn("SIP thread did not take the stop request");
+  }
+  thread_.join();
+}
+
+bool SipServer::post(std::function<void()> work) {
+  std::lock_guard lock(mutex_);
+  if (!root_) return false;
+  su_msg_r msg = SU_MSG_R_INIT;
+  if (su_msg_create(msg, su_root_task(root_), su_task_null, &SipServer::onWork,
+                    sizeof(std::function<void()>*)) != 0) {
+    return false;
+  }
+  auto* boxed = new std::function<void()>(std::move(work));
+  *static_cast<std::function<void()>**>(su_msg_data(msg)) = boxed;
+  if (su_msg_send(msg) != 0) {
+    delete boxed;
+    return false;
+  }
+  return true;
+}
+
+void SipServer::onWork(SipServer*, su_msg_r, su_msg_arg_t* arg) {
+  std::unique_ptr<std::function<void()>> work(*static_cast<std::function<void()>**>(arg));
+  try {
+    (*work)();
+  } catch (const std::exception& e) {
+    spdlog::error("work on the SIP thread failed: {}", e.what());
+  }
+}
+
+void SipServer::onTick(SipServer* self, su_timer_t*, su_timer_arg_t*) {
+  try {
+    self->core_->tick();
+  } catch (const std::exception& e) {
+    spdlog::error("core timers failed: {}", e.what());
+  }
+}
+
+int SipServer::onRequest(SipServer* self, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip) {
+  switch (sip->sip_request->rq_method) {
+    case sip_method_register:
+      return self->registrar_->onRegister(self->agent_, irq, sip);
+    case sip_method_options:
+      nta_incoming_treply(irq, SIP_200_OK, SIPTAG_ALLOW_STR(kAllow),
+                          SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
+      return 200;
+    case sip_method_ack:
+      nta_incoming_destroy(irq);
+      return 0;
+    case sip_method_cancel:
+      return 481;
+    default:
+      nta_incoming_treply(irq, SIP_405_METHOD_NOT_ALLOWED, SIPTAG_ALLOW_STR(kAllow), TAG_END());
+      return 405;
+  }
+}
+
+}  // namespace beckon::sip

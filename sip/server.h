@@ -1,0 +1,73 @@
+// The SIP side of beckond: one thread that owns the Sofia-SIP root, the nta
+// agent and everything that touches them, including the core. Other threads
+// reach it only through post().
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core.h"
+#include "flow.h"
+#include "notify_sender.h"
+#include "ports.h"
+#include "registrar.h"
+#include "sofia.h"
+
+namespace beckon::sip {
+
+struct SipConfig {
+  // "udp:HOST:PORT", "tcp:HOST:PORT"; HOST may be an [IPv6] reference.
+  std::vector<std::string> listen{"udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"};
+  std::chrono::milliseconds notifyTimeout{32000};
+  RegistrarConfig registrar;
+};
+
+// "udp:127.0.0.1:5060" -> "sip:127.0.0.1:5060;transport=udp". Throws
+// std::invalid_argument naming what is wrong.
+std::string listenUrl(const std::string& spec);
+
+class SipServer final : public Executor {
+ public:
+  explicit SipServer(SipConfig config);
+  ~SipServer() override;
+  SipServer(const SipServer&) = delete;
+  SipServer& operator=(const SipServer&) = delete;
+
+  NotifySender& notifySender() { return sender_; }
+
+  // Binds every listen address and starts the SIP thread, which from then on
+  // owns `core`. Throws std::runtime_error naming the address that failed.
+  void start(Core& core, const Clock& clock);
+  // Stops the thread; pending NOTIFYs are dropped (their requests stay in the core).
+  void stop();
+
+  bool post(std::function<void()> work) override;
+
+ private:
+  void run(Core* core, const Clock* clock, std::promise<void>* ready);
+  void setUp(Core& core, const Clock& clock);
+  void tearDown();
+  static int onRequest(SipServer* self, nta_leg_t* leg, nta_incoming_t* irq, sip_t const* sip);
+  static void onWork(SipServer* self, su_msg_r msg, su_msg_arg_t* arg);
+  static void onTick(SipServer* self, su_timer_t* timer, su_timer_arg_t* arg);
+
+  SipConfig config_;
+  std::thread thread_;
+  std::mutex mutex_;  // guards root_ for post() from other threads
+  su_root_t* root_ = nullptr;
+  nta_agent_t* agent_ = nullptr;
+  nta_leg_t* leg_ = nullptr;
+  su_timer_t* tick_ = nullptr;
+  Core* core_ = nullptr;
+  FlowRegistry flows_;
+  NtaNotifySender sender_;
+  std::unique_ptr<Registrar> registrar_;
+};
+
+}  // namespace beckon::sip
