@@ -1,0 +1,146 @@
+// beckond: the daemon. Reads the configuration, starts the SIP thread (which
+// owns the core) and the SOAP listener, and stops them in the reverse order
+// on SIGTERM or SIGINT.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <pthread.h>
+
+#include "config.h"
+#include "core.h"
+#include "logging.h"
+#include "server.h"
+#include "service.h"
+#include "soap_server.h"
+
+namespace {
+
+using beckon::app::Config;
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& e : v)
+    s += (s.empty() ? "" : " ") + e;
+  return s;
+}
+
+bool isLoopbackHost(const std::string& host) {
+  return host.rfind("127.", 0) == 0 || host == "::1" || host == "localhost";
+}
+
+int serve(const Config& config, const std::string& configPath) {
+  // Signals are taken by this thread alone, with sigwait, after every other
+  // thread has started with them blocked.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  su_init();
+  int exitCode = 0;
+  {
+    beckon::SystemClock clock;
+    beckon::sip::SipServer sip(config.sip);
+    beckon::Core core(clock, sip.notifySender(), config.core);
+    beckon::ContactService service(core, sip);
+    beckon::soap::SoapServer soap(config.soap, service);
+    try {
+      sip.start(core, clock);
+      soap.start();
+    } catch (const std::exception& e) {
+      spdlog::critical("cannot start: {}", e.what());
+      soap.stop();
+      sip.stop();
+      su_deinit();
+      return 1;
+    }
+    if (!isLoopbackHost(config.soap.host)) {
+      spdlog::warn(
+          "no application server is configured: SOAP requests are taken from loopback clients "
+          "only");
+    }
+    spdlog::info("beckond ready: sip=[{}] soap={}:{} packages=[{}]", join(config.sip.listen),
+                 config.soap.host, soap.port(), join(config.core.packages));
+
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) continue;
+      if (sig == SIGHUP) {
+        if (configPath.empty()) continue;
+        try {
+          const Config fresh = beckon::app::loadConfig(configPath);
+          beckon::app::setLogLevel(fresh.logLevel);
+          spdlog::info("SIGHUP: configuration re-read, log level {}", fresh.logLevel);
+        } catch (const std::exception& e) {
+          spdlog::error("SIGHUP: configuration kept as it was: {}", e.what());
+        }
+        continue;
+      }
+      spdlog::info("signal {}: stopping", sig);
+      break;
+    }
+    soap.stop();
+    sip.stop();
+    spdlog::info("beckond stopped");
+  }
+  su_deinit();
+  return exitCode;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"beckond: SIP registrar and contact-me notifier"};
+  std::string configPath;
+  std::string checkPath;
+  std::vector<std::string> sipListen;
+  std::string soapListen;
+  std::string storePath;
+  std::string logLevel;
+  cli.add_option("-c,--config", configPath, "TOML configuration file");
+  cli.add_option("--check-config", checkPath, "check a configuration file and exit");
+  cli.add_option("--sip-listen", sipListen,
+                 "SIP listen address, e.g. udp:0.0.0.0:5060 (repeatable)");
+  cli.add_option("--soap-listen", soapListen, "SOAP listen address, HOST:PORT");
+  cli.add_option("--store", storePath, "store file");
+  cli.add_option("--log-level", logLevel, "trace, debug, info, warn or error");
+  cli.set_version_flag("--version", "beckond " BECKON_VERSION);
+  CLI11_PARSE(cli, argc, argv);
+
+  Config config;
+  try {
+    if (!checkPath.empty()) {
+      beckon::app::loadConfig(checkPath);
+      std::cout << checkPath << ": ok\n";
+      return 0;
+    }
+    if (!configPath.empty()) config = beckon::app::loadConfig(configPath);
+    if (!sipListen.empty()) {
+      for (const auto& spec : sipListen) {
+        try {
+          beckon::sip::listenUrl(spec);
+        } catch (const std::invalid_argument& e) {
+          throw beckon::app::ConfigError(std::string("--sip-listen: ") + e.what());
+        }
+      }
+      config.sip.listen = sipListen;
+    }
+    if (!soapListen.empty()) beckon::app::setSoapListen(config.soap, soapListen, "--soap-listen");
+    if (!storePath.empty()) config.storePath = storePath;
+    if (!logLevel.empty()) {
+      beckon::app::checkLogLevel(logLevel, "--log-level");
+      config.logLevel = logLevel;
+    }
+    beckon::app::setUpLogging(config.logLevel, config.logFormat);
+  } catch (const std::exception& e) {
+    std::cerr << "beckond: " << e.what() << "\n";
+    return 2;
+  }
+  return serve(config, configPath);
+}

@@ -1,0 +1,12 @@
+// beckond's log: spdlog on stderr, plain text or one JSON object per line.
+#pragma once
+
+#include <string>
+
+namespace beckon::app {
+
+// Throws std::invalid_argument for an unknown level or format.
+void setUpLogging(const std::string& level, const std::string& format);
+void setLogLevel(const std::string& level);
+
+}  // namespace beckon::app
