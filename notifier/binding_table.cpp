@@ -31,6 +31,22 @@ void eraseExpiry(std::multimap<TimePoint, std::uint64_t>& byExpiry, TimePoint at
 
 }  // namespace
 
+bool names(const std::vector<DeviceKey>& keys, const Binding& b) {
+  return std::any_of(keys.begin(), keys.end(), [&](const DeviceKey& k) {
+    switch (k.kind) {
+      case DeviceIdKind::Instance:
+        return b.instance == k.value;
+      case DeviceIdKind::Mac:
+        return b.mac == k.value;
+      case DeviceIdKind::Aor:
+        return b.aor == k.value;
+      case DeviceIdKind::DirectoryNumber:
+        return directoryNumberOf(b.aor) == k.value;
+    }
+    return false;
+  });
+}
+
 BindingTable::Index& BindingTable::index(DeviceIdKind kind) {
   return const_cast<Index&>(std::as_const(*this).index(kind));
 }

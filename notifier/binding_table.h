@@ -15,6 +15,9 @@
 
 namespace beckon {
 
+// Whether any of the keys names this binding.
+bool names(const std::vector<DeviceKey>& keys, const Binding& b);
+
 class BindingTable {
  public:
   // Inserts a binding, or replaces the one of the same address of record that

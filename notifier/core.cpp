@@ -20,8 +20,40 @@ struct Core::Request {
   std::size_t inFlight = 0;
   bool sending = false;    // inside attempt(): do not settle yet
   bool cancelled = false;  // cancelled while NOTIFYs were out
+  bool inQueue = false;    // in queued_ and waitingFor_
   std::vector<StatusListener> listeners;
 };
+
+namespace {
+
+std::string keyText(DeviceIdKind kind, const std::string& value) {
+  return std::string(toString(kind)) + ":" + value;
+}
+
+}  // namespace
+
+void Core::setState(Request& r, RequestState s) {
+  r.status.state = s;
+  const bool queue = s == RequestState::Queued;
+  if (queue == r.inQueue) return;
+  r.inQueue = queue;
+  if (queue) {
+    queued_.insert(r.key);
+    for (const DeviceKey& k : r.keys)
+      waitingFor_.emplace(keyText(k.kind, k.value), r.key);
+    return;
+  }
+  queued_.erase(r.key);
+  for (const DeviceKey& k : r.keys) {
+    auto [first, last] = waitingFor_.equal_range(keyText(k.kind, k.value));
+    for (auto it = first; it != last; ++it) {
+      if (it->second == r.key) {
+        waitingFor_.erase(it);
+        break;
+      }
+    }
+  }
+}
 
 Core::Core(const Clock& clock, NotifySender& sender, CoreConfig config)
     : clock_(clock), sender_(sender), config_(std::move(config)) {}
@@ -44,10 +76,21 @@ std::uint64_t Core::upsertBinding(Binding binding) {
     }
   }
   // A binding that is (again) subscribed reaches the requests waiting for it.
-  for (auto& [key, r] : requests_) {
-    if (r->status.state == RequestState::Queued && r->inFlight == 0 && b.subscription(r->package) &&
-        matches(*r, b)) {
-      attempt(*r);
+  std::set<RequestKey> waiting;
+  auto collect = [&](DeviceIdKind kind, const std::string& value) {
+    if (value.empty()) return;
+    auto [first, last] = waitingFor_.equal_range(keyText(kind, value));
+    for (auto it = first; it != last; ++it)
+      waiting.insert(it->second);
+  };
+  collect(DeviceIdKind::Instance, b.instance);
+  collect(DeviceIdKind::Mac, b.mac);
+  collect(DeviceIdKind::Aor, b.aor);
+  collect(DeviceIdKind::DirectoryNumber, directoryNumberOf(b.aor));
+  for (const RequestKey& key : waiting) {
+    Request& r = *requests_.at(key);
+    if (r.status.state == RequestState::Queued && r.inFlight == 0 && b.subscription(r.package)) {
+      attempt(r);
     }
   }
   return id;
@@ -55,22 +98,6 @@ std::uint64_t Core::upsertBinding(Binding binding) {
 
 void Core::removeBinding(std::uint64_t id) {
   bindings_.remove(id);
-}
-
-bool Core::matches(const Request& r, const Binding& b) const {
-  return std::any_of(r.keys.begin(), r.keys.end(), [&](const DeviceKey& k) {
-    switch (k.kind) {
-      case DeviceIdKind::Instance:
-        return b.instance == k.value;
-      case DeviceIdKind::Mac:
-        return b.mac == k.value;
-      case DeviceIdKind::Aor:
-        return b.aor == k.value;
-      case DeviceIdKind::DirectoryNumber:
-        return directoryNumberOf(b.aor) == k.value;
-    }
-    return false;
-  });
 }
 
 std::vector<const Binding*> Core::targets(const Request& r) const {
@@ -113,7 +140,6 @@ ContactStatus Core::contactMe(const Caller& caller, ContactMeParams params,
   r->content.timeSlot = params.timeSlot;
   r->params = std::move(params);
   r->status.requestId = r->params.requestId;
-  r->status.state = RequestState::Queued;
   const TimePoint now = clock_.now();
   r->queueUntil = now + std::chrono::seconds(r->params.queueSeconds);
   r->nextAttempt = now;
@@ -128,6 +154,7 @@ ContactStatus Core::contactMe(const Caller& caller, ContactMeParams params,
   if (listener) r->listeners.push_back(std::move(listener));
   Request& req = *r;
   requests_.emplace(key, std::move(r));
+  setState(req, RequestState::Queued);
   spdlog::info(
       "contact-me request={} app={} device={} package={} {}", key.second, key.first,
       req.params.deviceId, req.package,
@@ -176,7 +203,7 @@ void Core::attempt(Request& r) {
   const std::vector<const Binding*> to = targets(r);
   if (to.empty()) return;
   const TimePoint now = clock_.now();
-  r.status.state = RequestState::Notifying;
+  setState(r, RequestState::Notifying);
   r.status.settled = false;
   ++r.rounds;
   r.sending = true;
@@ -228,7 +255,7 @@ void Core::settleIfDone(Request& r) {
     if (r.cancelled) {
       finish(r, RequestState::Cancelled);
     } else if (clock_.now() < r.queueUntil) {
-      r.status.state = RequestState::Queued;
+      setState(r, RequestState::Queued);
       const auto backoff = std::min<std::chrono::milliseconds>(
           config_.retryMax, config_.retryFirst * (1LL << std::min(r.rounds - 1, 16u)));
       r.nextAttempt = clock_.now() + backoff;
@@ -240,8 +267,9 @@ void Core::settleIfDone(Request& r) {
 }
 
 void Core::finish(Request& r, RequestState s) {
-  r.status.state = s;
+  setState(r, s);
   r.endedAt = clock_.now();
+  ended_.emplace_back(r.endedAt, r.key);
   spdlog::info("contact-me request={} app={} device={} outcome={}", r.key.second, r.key.first,
                r.params.deviceId, toString(s));
 }
@@ -259,23 +287,24 @@ void Core::tick() {
     spdlog::info("registration expired aor={} contact={} instance={}", b.aor, b.contact,
                  b.instance.empty() ? "-" : b.instance);
   }
-  for (auto it = requests_.begin(); it != requests_.end();) {
-    Request& r = *it->second;
-    if (isFinal(r.status.state)) {
-      if (r.inFlight == 0 && now - r.endedAt >= config_.keepEnded) {
-        it = requests_.erase(it);
-        continue;
-      }
-    } else if (r.status.state == RequestState::Queued && r.inFlight == 0) {
-      if (now >= r.queueUntil) {
-        // Never sent: it expired in the queue; sent and never answered 2xx: failed.
-        finish(r, r.rounds == 0 ? RequestState::Expired : RequestState::Failed);
-        publish(r);
-      } else if (now >= r.nextAttempt) {
-        attempt(r);
-      }
+  // Queued requests: expiry and retries (attempt() and finish() change queued_).
+  const std::vector<RequestKey> queued(queued_.begin(), queued_.end());
+  for (const RequestKey& key : queued) {
+    Request& r = *requests_.at(key);
+    if (r.inFlight != 0) continue;
+    if (now >= r.queueUntil) {
+      // Never sent: it expired in the queue; sent and never answered 2xx: failed.
+      finish(r, r.rounds == 0 ? RequestState::Expired : RequestState::Failed);
+      publish(r);
+    } else if (now >= r.nextAttempt) {
+      attempt(r);
     }
-    ++it;
+  }
+  // Ended requests are kept keepEnded for GetContactRequest, then dropped.
+  while (!ended_.empty() && now - ended_.front().first >= config_.keepEnded) {
+    auto it = requests_.find(ended_.front().second);
+    ended_.pop_front();
+    if (it != requests_.end() && it->second->inFlight == 0) requests_.erase(it);
   }
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <set>
 #include <functional>
 #include <map>
 #include <memory>
@@ -71,9 +73,10 @@ class Core {
   void onOutcome(const RequestKey& key, std::size_t delivery, const NotifyOutcome& outcome);
   void settleIfDone(Request& r);
   void publish(Request& r);
-  bool matches(const Request& r, const Binding& b) const;
   std::vector<const Binding*> targets(const Request& r) const;
   void finish(Request& r, RequestState s);
+  // Every state change goes through here: it keeps the queue indexes true.
+  void setState(Request& r, RequestState s);
   Request& find(const Caller& caller, const std::string& requestId) const;
 
   const Clock& clock_;
@@ -81,6 +84,12 @@ class Core {
   CoreConfig config_;
   BindingTable bindings_;
   std::map<RequestKey, std::unique_ptr<Request>> requests_;
+  // Queued requests, and the device keys they wait for ("kind:value"), so
+  // that a REGISTER and the timers look only at what waits.
+  std::set<RequestKey> queued_;
+  std::multimap<std::string, RequestKey> waitingFor_;
+  // Ended requests in the order they ended, for the clean-up after keepEnded.
+  std::deque<std::pair<TimePoint, RequestKey>> ended_;
   NoticeSink* notices_ = nullptr;
 };
 

@@ -74,7 +74,8 @@ ContactStatus ContactService::contactMe(const Caller& caller, const ContactMePar
       core_.contactMe(owner, params, [pending](const ContactStatus& s) {
         std::lock_guard lock(pending->mutex);
         pending->status = s;
-        pending->changed.notify_all();
+        // The caller waits for the settled status (or its deadline) only.
+        if (s.settled) pending->changed.notify_all();
       });
     } catch (...) {
       error = std::current_exception();
