@@ -1,18 +1,41 @@
 #include "notify_sender.h"
 
-#include <cstring>
+#include <sofia-sip/auth_client.h>
+#include <spdlog/spdlog.h>
 #include <strings.h>
 
+#include <algorithm>
+#include <cstring>
+
+#include "binding_table.h"
 #include "flow.h"
 
 namespace beckon::sip {
 
 struct PendingNotify {
+  explicit PendingNotify(NtaNotifySender* s) : sender(s) { su_home_init(home); }
+  ~PendingNotify() { su_home_deinit(home); }
+  PendingNotify(const PendingNotify&) = delete;
+  PendingNotify& operator=(const PendingNotify&) = delete;
+
   NtaNotifySender* sender;
   nta_outgoing_t* orq = nullptr;
   su_timer_t* timer = nullptr;
   std::function<void(const NotifyOutcome&)> done;
+  Binding binding;  // kept to send again after a challenge
+  OutgoingNotify notify;
+  su_home_t home[1] = {SU_HOME_INIT(home)};
+  auth_client_t* auth = nullptr;
+  bool challenged = false;
 };
+
+NtaNotifySender::NtaNotifySender(std::chrono::milliseconds timeout,
+                                 std::vector<NotifyCredential> credentials)
+    : timeout_(timeout), credentials_(std::move(credentials)) {
+  // Credentials for one device before credentials for a whole realm.
+  std::stable_partition(credentials_.begin(), credentials_.end(),
+                        [](const NotifyCredential& c) { return !c.device.empty(); });
+}
 
 NtaNotifySender::~NtaNotifySender() {
   detach();
@@ -47,47 +70,97 @@ void NtaNotifySender::detach() {
 void NtaNotifySender::send(const Binding& binding, const OutgoingNotify& notify,
                            std::function<void(const NotifyOutcome&)> done) {
   if (!agent_) return done({503, "SIP core not running"});
+  auto* p = new PendingNotify(this);
+  p->done = std::move(done);
+  p->binding = binding;
+  p->notify = notify;
+  if (!transmit(p, nullptr)) {
+    auto cb = std::move(p->done);
+    delete p;
+    return cb({503, binding.transport == Transport::Udp ? "the NOTIFY could not be sent"
+                                                        : "the device's connection is closed"});
+  }
+  pending_.insert(p);
+}
 
+bool NtaNotifySender::transmit(PendingNotify* p, sip_t const* challenge) {
+  const Binding& b = p->binding;
   // Where the device really is: its own connection for TCP/TLS; for UDP the
   // source address of its REGISTER, never the (private) address in its Contact.
   tport_t* connection = nullptr;
   std::string route;
-  if (binding.transport == Transport::Udp) {
-    route = "sip:" + binding.sourceHostPort() + ";transport=udp";
+  if (b.transport == Transport::Udp) {
+    route = "sip:" + b.sourceHostPort() + ";transport=udp";
   } else {
-    const auto* flow = dynamic_cast<const SipFlow*>(binding.flow.get());
+    const auto* flow = dynamic_cast<const SipFlow*>(b.flow.get());
     connection = flow ? flow->connection() : nullptr;
-    if (!connection || tport_is_closed(connection)) {
-      return done({503, "the device's connection is closed"});
-    }
+    if (!connection || tport_is_closed(connection)) return false;
   }
 
-  auto* p = new PendingNotify{this, nullptr, nullptr, std::move(done)};
-  const std::string from = "<sip:beckon@" + binding.aor.substr(binding.aor.rfind('@') + 1) + ">";
-  const std::string to = "<" + binding.aor + ">";
+  const std::string from = "<sip:beckon@" + b.aor.substr(b.aor.rfind('@') + 1) + ">";
+  const std::string to = "<" + b.aor + ">";
+  // After a challenge: the same From tag and Call-ID, the next CSeq, and the
+  // credentials (RFC 3261 22.2).
+  msg_header_t* authorization = nullptr;
+  std::string cseq;
+  if (challenge) {
+    url_t* uri = url_hdup(p->home, URL_STRING_MAKE(b.contact.c_str())->us_url);
+    if (auc_authorization_headers(&p->auth, p->home, "NOTIFY", uri, nullptr, &authorization) < 0 ||
+        !authorization) {
+      return false;
+    }
+    cseq = std::to_string(challenge->sip_cseq->cs_seq + 1) + " NOTIFY";
+  }
+  const OutgoingNotify& n = p->notify;
   p->orq = nta_outgoing_tcreate(
       leg_, &NtaNotifySender::onResponse, p,
       route.empty() ? nullptr : URL_STRING_MAKE(route.c_str()), SIP_METHOD_NOTIFY,
-      URL_STRING_MAKE(binding.contact.c_str()), TAG_IF(connection, NTATAG_TPORT(connection)),
-      SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(to.c_str()),
-      SIPTAG_CONTACT_STR(contact_[static_cast<int>(binding.transport)].c_str()),
-      SIPTAG_EVENT_STR(notify.package.c_str()),
-      SIPTAG_SUBSCRIPTION_STATE_STR(notify.subscriptionState.c_str()),
-      SIPTAG_CONTENT_TYPE_STR(notify.contentType.c_str()), SIPTAG_PAYLOAD_STR(notify.body.c_str()),
+      URL_STRING_MAKE(b.contact.c_str()), TAG_IF(connection, NTATAG_TPORT(connection)),
+      TAG_IF(!challenge, SIPTAG_FROM_STR(from.c_str())),
+      TAG_IF(challenge, SIPTAG_FROM(challenge ? challenge->sip_from : nullptr)),
+      TAG_IF(challenge, SIPTAG_CALL_ID(challenge ? challenge->sip_call_id : nullptr)),
+      TAG_IF(challenge, SIPTAG_CSEQ_STR(cseq.c_str())), SIPTAG_TO_STR(to.c_str()),
+      SIPTAG_CONTACT_STR(contact_[static_cast<int>(b.transport)].c_str()),
+      SIPTAG_EVENT_STR(n.package.c_str()),
+      SIPTAG_SUBSCRIPTION_STATE_STR(n.subscriptionState.c_str()),
+      SIPTAG_CONTENT_TYPE_STR(n.contentType.c_str()), SIPTAG_PAYLOAD_STR(n.body.c_str()),
+      TAG_IF(authorization, SIPTAG_HEADER(reinterpret_cast<sip_header_t*>(authorization))),
       TAG_END());
-  if (!p->orq) {
-    auto cb = std::move(p->done);
-    delete p;
-    return cb({503, "the NOTIFY could not be sent"});
-  }
-  pending_.insert(p);
+  if (!p->orq) return false;
+  if (p->timer) su_timer_destroy(p->timer);
   p->timer = su_timer_create(su_root_task(root_), static_cast<su_duration_t>(timeout_.count()));
   if (p->timer) su_timer_set(p->timer, &NtaNotifySender::onTimeout, p);
+  return true;
+}
+
+bool NtaNotifySender::answerChallenge(PendingNotify* p, int status, sip_t const* sip) {
+  if (p->challenged || !sip || !sip->sip_cseq) return false;
+  p->challenged = true;
+  msg_auth_t const* challenge =
+      status == 401 ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
+  msg_hclass_t* kind = status == 401 ? sip_authorization_class : sip_proxy_authorization_class;
+  if (!challenge || auc_challenge(&p->auth, p->home, challenge, kind) < 0) return false;
+  for (const NotifyCredential& c : credentials_) {
+    if (!c.device.empty() && !names(c.device, p->binding)) continue;
+    const std::string realm = "\"" + c.realm + "\"";  // Sofia keeps the realm quoted
+    if (auc_all_credentials(&p->auth, nullptr, c.realm.empty() ? nullptr : realm.c_str(),
+                            c.user.c_str(), c.password.c_str()) > 0) {
+      nta_outgoing_destroy(p->orq);
+      p->orq = nullptr;
+      spdlog::debug("notify request={} contact={}: answering a {} challenge as {}",
+                    p->notify.requestId, p->binding.contact, status, c.user);
+      return transmit(p, sip);
+    }
+  }
+  spdlog::warn("notify request={} contact={}: {} challenge and no credentials for it",
+               p->notify.requestId, p->binding.contact, status);
+  return false;
 }
 
 int NtaNotifySender::onResponse(PendingNotify* p, nta_outgoing_t* orq, sip_t const* sip) {
   const int status = nta_outgoing_status(orq);
   if (status < 200) return 0;
+  if ((status == 401 || status == 407) && p->sender->answerChallenge(p, status, sip)) return 0;
   const char* phrase = sip && sip->sip_status ? sip->sip_status->st_phrase : nullptr;
   p->sender->complete(p, status, phrase ? phrase : "");
   return 0;

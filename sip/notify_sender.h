@@ -1,12 +1,16 @@
 // Sends the contact-me NOTIFYs (contract: "The NOTIFY") as nta client
-// transactions over each binding's own flow.
+// transactions over each binding's own flow, and answers a device's digest
+// challenge once with the credentials configured for it.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
+#include "binding.h"
+#include "device_id.h"
 #include "ports.h"
 #include "sofia.h"
 
@@ -14,11 +18,21 @@ namespace beckon::sip {
 
 struct PendingNotify;
 
+// Credentials for a device's 401/407 to a NOTIFY: for one device (any of its
+// ids), for a realm, or both. Device-specific ones are tried first.
+struct NotifyCredential {
+  std::string realm;              // empty: any realm
+  std::vector<DeviceKey> device;  // empty: any device
+  std::string user;
+  std::string password;
+};
+
 class NtaNotifySender final : public NotifySender {
  public:
   // `timeout`: how long a NOTIFY waits for its final response before it
   // counts as 408 (shorter than nta's Timer F when configured so).
-  explicit NtaNotifySender(std::chrono::milliseconds timeout) : timeout_(timeout) {}
+  explicit NtaNotifySender(std::chrono::milliseconds timeout,
+                           std::vector<NotifyCredential> credentials = {});
   ~NtaNotifySender() override;
 
   // On the SIP thread: start and stop using the agent.
@@ -33,10 +47,14 @@ class NtaNotifySender final : public NotifySender {
  private:
   static int onResponse(PendingNotify* p, nta_outgoing_t* orq, sip_t const* sip);
   static void onTimeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
+  // Sends (again, after a challenge: same dialog identifiers, next CSeq).
+  bool transmit(PendingNotify* p, sip_t const* challenge);
+  bool answerChallenge(PendingNotify* p, int status, sip_t const* sip);
   void complete(PendingNotify* p, int status, std::string reason);
   void discard(PendingNotify* p);
 
   std::chrono::milliseconds timeout_;
+  std::vector<NotifyCredential> credentials_;
   su_root_t* root_ = nullptr;
   nta_agent_t* agent_ = nullptr;
   nta_leg_t* leg_ = nullptr;

@@ -51,7 +51,7 @@ std::string listenUrl(const std::string& spec) {
 }
 
 SipServer::SipServer(SipConfig config)
-    : config_(std::move(config)), sender_(config_.notifyTimeout) {
+    : config_(std::move(config)), sender_(config_.notifyTimeout, config_.notifyCredentials) {
   for (const auto& spec : config_.listen)
     listenUrl(spec);  // fail early, in the caller's thread
 }
@@ -155,26 +155,32 @@ void SipServer::stop() {
 bool SipServer::post(std::function<void()> work) {
   std::lock_guard lock(mutex_);
   if (!root_) return false;
+  inbox_.push_back(std::move(work));
+  if (wakeupPending_) return true;  // the SIP thread will take this one with the others
+  // One Sofia message wakes the SIP thread for everything queued until it runs.
   su_msg_r msg = SU_MSG_R_INIT;
-  if (su_msg_create(msg, su_root_task(root_), su_task_null, &SipServer::onWork,
-                    sizeof(std::function<void()>*)) != 0) {
+  if (su_msg_create(msg, su_root_task(root_), su_task_null, &SipServer::onWork, 0) != 0 ||
+      su_msg_send(msg) != 0) {
+    inbox_.pop_back();
     return false;
   }
-  auto* boxed = new std::function<void()>(std::move(work));
-  *static_cast<std::function<void()>**>(su_msg_data(msg)) = boxed;
-  if (su_msg_send(msg) != 0) {
-    delete boxed;
-    return false;
-  }
+  wakeupPending_ = true;
   return true;
 }
 
-void SipServer::onWork(SipServer*, su_msg_r, su_msg_arg_t* arg) {
-  std::unique_ptr<std::function<void()>> work(*static_cast<std::function<void()>**>(arg));
-  try {
-    (*work)();
-  } catch (const std::exception& e) {
-    spdlog::error("work on the SIP thread failed: {}", e.what());
+void SipServer::onWork(SipServer* self, su_msg_r, su_msg_arg_t*) {
+  std::deque<std::function<void()>> work;
+  {
+    std::lock_guard lock(self->mutex_);
+    work.swap(self->inbox_);
+    self->wakeupPending_ = false;
+  }
+  for (auto& w : work) {
+    try {
+      w();
+    } catch (const std::exception& e) {
+      spdlog::error("work on the SIP thread failed: {}", e.what());
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <future>
 #include <memory>
@@ -25,6 +26,7 @@ struct SipConfig {
   // "udp:HOST:PORT", "tcp:HOST:PORT"; HOST may be an [IPv6] reference.
   std::vector<std::string> listen{"udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"};
   std::chrono::milliseconds notifyTimeout{32000};
+  std::vector<NotifyCredential> notifyCredentials;
   RegistrarConfig registrar;
 };
 
@@ -59,7 +61,9 @@ class SipServer final : public Executor {
 
   SipConfig config_;
   std::thread thread_;
-  std::mutex mutex_;  // guards root_ for post() from other threads
+  std::mutex mutex_;  // guards root_, inbox_ and wakeupPending_ (post() from other threads)
+  std::deque<std::function<void()>> inbox_;
+  bool wakeupPending_ = false;
   su_root_t* root_ = nullptr;
   nta_agent_t* agent_ = nullptr;
   nta_leg_t* leg_ = nullptr;
