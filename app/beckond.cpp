@@ -142,5 +142,7 @@ int main(int argc, char** argv) {
     std::cerr << "beckond: " << e.what() << "\n";
     return 2;
   }
-  return serve(config, configPath);
+  const int rc = serve(config, configPath);
+  beckon::app::stopLogging();
+  return rc;
 }

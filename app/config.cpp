@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include "device_id.h"
+
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -71,6 +73,189 @@ bool isToken(const std::string& s) {
   });
 }
 
+const toml::table* sectionOf(const toml::table& parent, const std::string& prefix,
+                             const char* name) {
+  const toml::node* n = parent.get(name);
+  if (!n) return nullptr;
+  if (!n->is_table()) bad(prefix + name, "must be a table");
+  return n->as_table();
+}
+
+bool getBool(const toml::table& t, const std::string& prefix, const char* key, bool fallback) {
+  const toml::node* n = t.get(key);
+  if (!n) return fallback;
+  if (!n->is_boolean()) bad(prefix + key, "must be true or false");
+  return n->value<bool>().value();
+}
+
+std::string readableFile(const toml::table& t, const std::string& prefix, const char* key,
+                         bool required) {
+  const std::string path = getString(t, prefix, key, "");
+  if (path.empty()) {
+    if (required) bad(prefix + key, "required");
+    return path;
+  }
+  if (!std::ifstream(path).good()) bad(prefix + key, "'" + path + "' cannot be read");
+  return path;
+}
+
+bool isHex(const std::string& s, std::size_t length) {
+  return s.size() == length && std::all_of(s.begin(), s.end(), [](char c) {
+           return std::isxdigit(static_cast<unsigned char>(c));
+         });
+}
+
+std::string lowerHex(std::string s) {
+  std::erase(s, ':');
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+SoapTlsConfig parseSoapTls(const toml::table& t) {
+  const std::string p = "soap.tls.";
+  onlyKeys(t, p, {"cert", "key", "ca", "client_certs"});
+  SoapTlsConfig tls;
+  tls.cert = readableFile(t, p, "cert", true);
+  tls.key = readableFile(t, p, "key", true);
+  tls.ca = readableFile(t, p, "ca", false);
+  tls.clientCerts = getString(t, p, "client_certs", tls.clientCerts);
+  if (tls.clientCerts != "none" && tls.clientCerts != "optional" && tls.clientCerts != "required") {
+    bad(p + "client_certs", "must be none, optional or required");
+  }
+  if (tls.clientCerts != "none" && tls.ca.empty())
+    bad(p + "ca", "required to verify client certificates");
+  return tls;
+}
+
+// "host:port" with port a number or "*", host a name, an address, "*" or "*.suffix".
+void checkCallbackPattern(const std::string& key, const std::string& pattern) {
+  const auto colon = pattern.rfind(':');
+  const std::string port = colon == std::string::npos ? "" : pattern.substr(colon + 1);
+  const bool portOk = port == "*" || (!port.empty() && port.size() <= 5 &&
+                                      port.find_first_not_of("0123456789") == std::string::npos);
+  if (colon == std::string::npos || colon == 0 || !portOk) {
+    bad(key, "'" + pattern + "' is not host:port (port a number or *)");
+  }
+}
+
+std::vector<AppServerConfig> parseAppServers(const toml::table& root,
+                                             const std::vector<std::string>& packages) {
+  std::vector<AppServerConfig> out;
+  const toml::node* n = root.get("app_server");
+  if (!n) return out;
+  if (!n->is_array_of_tables()) bad("app_server", "must be an array of tables ([[app_server]])");
+  std::size_t i = 0;
+  for (const toml::node& e : *n->as_array()) {
+    const toml::table& t = *e.as_table();
+    std::string p = "app_server[" + std::to_string(i++) + "].";
+    onlyKeys(t, p,
+             {"name", "basic_auth", "tls_subject", "tls_fingerprint", "packages",
+              "callback_servers", "acts_for", "query_devices", "rate", "notice_url"});
+    AppServerConfig a;
+    a.rights.name = getString(t, p, "name", "");
+    if (!isToken(a.rights.name)) bad(p + "name", "required, a token");
+    for (const auto& other : out) {
+      if (other.rights.name == a.rights.name)
+        bad(p + "name", "'" + a.rights.name + "' is used twice");
+    }
+    p = "app_server." + a.rights.name + ".";
+    if (const toml::table* basic = sectionOf(t, p, "basic_auth")) {
+      onlyKeys(*basic, p + "basic_auth.", {"user", "password_sha256"});
+      a.basicUser = getString(*basic, p + "basic_auth.", "user", "");
+      a.basicPasswordSha256 = lowerHex(getString(*basic, p + "basic_auth.", "password_sha256", ""));
+      if (a.basicUser.empty()) bad(p + "basic_auth.user", "required");
+      if (!isHex(a.basicPasswordSha256, 64)) {
+        bad(p + "basic_auth.password_sha256", "must be the SHA-256 of the password, 64 hex digits");
+      }
+    }
+    a.tlsSubject = getString(t, p, "tls_subject", "");
+    a.tlsFingerprint = lowerHex(getString(t, p, "tls_fingerprint", ""));
+    if (!a.tlsFingerprint.empty() && !isHex(a.tlsFingerprint, 64)) {
+      bad(p + "tls_fingerprint", "must be a SHA-256 fingerprint, 64 hex digits (colons allowed)");
+    }
+    if (a.basicUser.empty() && a.tlsSubject.empty() && a.tlsFingerprint.empty()) {
+      bad(p + "basic_auth",
+          "an application server needs basic_auth, tls_subject or tls_fingerprint");
+    }
+    a.rights.packages = getStrings(t, p, "packages", packages);
+    for (const auto& pkg : a.rights.packages) {
+      if (std::find(packages.begin(), packages.end(), pkg) == packages.end()) {
+        bad(p + "packages", "'" + pkg + "' is not in contact_me.packages");
+      }
+    }
+    a.rights.callbackServers = getStrings(t, p, "callback_servers", {});
+    for (const auto& pat : a.rights.callbackServers)
+      checkCallbackPattern(p + "callback_servers", pat);
+    a.rights.actsFor = getStrings(t, p, "acts_for", {});
+    a.rights.mayQueryDevices = getBool(t, p, "query_devices", false);
+    if (const toml::node* rate = t.get("rate")) {
+      if (!rate->is_number() || rate->value<double>().value() < 0)
+        bad(p + "rate", "must be a number >= 0");
+      a.rights.requestsPerSecond = rate->value<double>().value();
+    }
+    a.rights.noticeUrl = getString(t, p, "notice_url", "");
+    if (!a.rights.noticeUrl.empty() && a.rights.noticeUrl.rfind("http://", 0) != 0 &&
+        a.rights.noticeUrl.rfind("https://", 0) != 0) {
+      bad(p + "notice_url", "must be an http:// or https:// URL");
+    }
+    out.push_back(std::move(a));
+  }
+  for (const auto& a : out) {
+    for (const auto& other : a.rights.actsFor) {
+      if (std::none_of(out.begin(), out.end(),
+                       [&](const auto& x) { return x.rights.name == other; })) {
+        bad("app_server." + a.rights.name + ".acts_for",
+            "'" + other + "' is not an application server");
+      }
+    }
+  }
+  return out;
+}
+
+NoticesConfig parseNotices(const toml::table& t) {
+  const std::string p = "notices.";
+  onlyKeys(t, p, {"ca", "attempts", "first_backoff_ms", "max_backoff_ms", "timeout_ms"});
+  NoticesConfig n;
+  n.ca = readableFile(t, p, "ca", false);
+  n.attempts = static_cast<unsigned>(getInt(t, p, "attempts", n.attempts, 1, 100));
+  n.firstBackoff = std::chrono::milliseconds(
+      getInt(t, p, "first_backoff_ms", n.firstBackoff.count(), 10, 3600000));
+  n.maxBackoff =
+      std::chrono::milliseconds(getInt(t, p, "max_backoff_ms", n.maxBackoff.count(), 10, 3600000));
+  n.timeout = std::chrono::milliseconds(getInt(t, p, "timeout_ms", n.timeout.count(), 100, 600000));
+  if (n.maxBackoff < n.firstBackoff)
+    bad(p + "max_backoff_ms", "must not be below first_backoff_ms");
+  return n;
+}
+
+std::vector<sip::NotifyCredential> parseNotifyCredentials(const toml::table& root) {
+  std::vector<sip::NotifyCredential> out;
+  const toml::node* n = root.get("notify_credentials");
+  if (!n) return out;
+  if (!n->is_array_of_tables())
+    bad("notify_credentials", "must be an array of tables ([[notify_credentials]])");
+  std::size_t i = 0;
+  for (const toml::node& e : *n->as_array()) {
+    const toml::table& t = *e.as_table();
+    const std::string p = "notify_credentials[" + std::to_string(i++) + "].";
+    onlyKeys(t, p, {"realm", "device", "user", "password"});
+    sip::NotifyCredential c;
+    c.realm = getString(t, p, "realm", "");
+    const std::string device = getString(t, p, "device", "");
+    if (!device.empty()) {
+      c.device = lookupKeys(device);
+      if (c.device.empty()) bad(p + "device", "'" + device + "' is not a device id");
+    }
+    if (c.realm.empty() && device.empty()) bad(p + "realm", "give realm, device or both");
+    c.user = getString(t, p, "user", "");
+    c.password = getString(t, p, "password", "");
+    if (c.user.empty()) bad(p + "user", "required");
+    if (c.password.empty()) bad(p + "password", "required");
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 }  // namespace
 
 void checkLogLevel(const std::string& level, const std::string& key) {
@@ -107,12 +292,9 @@ Config parseConfig(const std::string& text, const std::string& source) {
     where << e.source().begin;
     throw ConfigError(source + ":" + where.str() + ": " + std::string(e.description()));
   }
-  if (root.get("app_server")) {
-    bad("app_server",
-        "application servers cannot be configured in this version yet; "
-        "SOAP requests are taken from loopback clients only");
-  }
-  onlyKeys(root, "", {"sip", "soap", "store", "log", "contact_me"});
+  onlyKeys(
+      root, "",
+      {"sip", "soap", "store", "log", "contact_me", "app_server", "notices", "notify_credentials"});
   Config c;
 
   if (const toml::table* t = section(root, "sip")) {
@@ -152,7 +334,8 @@ Config parseConfig(const std::string& text, const std::string& source) {
 
   if (const toml::table* t = section(root, "soap")) {
     onlyKeys(*t, "soap.",
-             {"listen", "workers", "recv_timeout_ms", "send_timeout_ms", "max_body_bytes"});
+             {"listen", "workers", "recv_timeout_ms", "send_timeout_ms", "max_body_bytes", "tls"});
+    if (const toml::table* tls = sectionOf(*t, "soap.", "tls")) c.soapTls = parseSoapTls(*tls);
     if (t->get("listen"))
       setSoapListen(c.soap, getString(*t, "soap.", "listen", ""), "soap.listen");
     c.soap.workers = static_cast<unsigned>(getInt(*t, "soap.", "workers", c.soap.workers, 1, 1024));
@@ -164,6 +347,21 @@ Config parseConfig(const std::string& text, const std::string& source) {
         getInt(*t, "soap.", "max_body_bytes", static_cast<std::int64_t>(c.soap.maxBodyBytes), 1024,
                16 << 20));
   }
+
+  c.appServers = parseAppServers(root, c.core.packages);
+  for (const auto& a : c.appServers) {
+    if (!a.basicUser.empty() && !c.soapTls) {
+      bad("app_server." + a.rights.name + ".basic_auth",
+          "HTTP Basic is only taken over TLS: configure [soap.tls]");
+    }
+    if ((!a.tlsSubject.empty() || !a.tlsFingerprint.empty()) &&
+        (!c.soapTls || c.soapTls->clientCerts == "none")) {
+      bad("app_server." + a.rights.name + ".tls_subject",
+          "client certificates need [soap.tls] with client_certs optional or required");
+    }
+  }
+  if (const toml::table* t = section(root, "notices")) c.notices = parseNotices(*t);
+  c.sip.notifyCredentials = parseNotifyCredentials(root);
 
   if (const toml::table* t = section(root, "store")) {
     onlyKeys(*t, "store.", {"path"});

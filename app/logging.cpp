@@ -1,5 +1,6 @@
 #include "logging.h"
 
+#include <spdlog/async.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -56,9 +57,12 @@ void setUpLogging(const std::string& level, const std::string& format) {
     throw std::invalid_argument("log format " + format);
   }
   logger->set_formatter(std::move(formatter));
-  logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);
   setLogLevel(level);
+}
+
+void stopLogging() {
+  spdlog::shutdown();
 }
 
 }  // namespace beckon::app

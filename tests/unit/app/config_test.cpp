@@ -1,5 +1,10 @@
 #include <boost/test/unit_test.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
 #include "config.h"
 
 using namespace beckon::app;
@@ -76,9 +81,107 @@ BOOST_AUTO_TEST_CASE(a_bad_configuration_names_the_key) {
   BOOST_TEST(starts(refusal("[contact_me]\npackages = [\"a b\"]"), "contact_me.packages: "));
   BOOST_TEST(starts(refusal("sip = 1"), "sip: "));
   BOOST_TEST(starts(refusal("[sipp]"), "sipp: unknown key"));
-  BOOST_TEST(starts(refusal("[[app_server]]\nname = \"crm\""), "app_server: "));
   // Not TOML at all: the message says where.
   BOOST_TEST(starts(refusal("[sip\n"), "test.toml:"));
+}
+
+namespace {
+
+// A readable file for the keys that name certificate files.
+struct TempFile {
+  std::string path = "/tmp/beckon-config-test-" + std::to_string(::getpid()) + ".pem";
+  TempFile() { std::ofstream(path) << "x"; }
+  ~TempFile() { std::remove(path.c_str()); }
+};
+
+const std::string kSha = std::string(64, 'a');
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(application_servers_and_their_rights) {
+  TempFile pem;
+  const Config c = parseConfig(R"(
+[soap.tls]
+cert = ")" + pem.path + R"("
+key = ")" + pem.path + R"("
+ca = ")" + pem.path + R"("
+client_certs = "optional"
+[[app_server]]
+name = "crm"
+basic_auth = { user = "crm", password_sha256 = ")" +
+                               kSha + R"(" }
+callback_servers = ["crm.example.com:8443", "198.51.100.7:*"]
+query_devices = true
+rate = 20
+notice_url = "https://crm.example.com/beckon/notice"
+[[app_server]]
+name = "trigger"
+tls_fingerprint = "AB:)" + std::string(62, 'C') +
+                               R"("
+acts_for = ["crm"]
+[[notify_credentials]]
+realm = "phones"
+user = "beckon"
+password = "secret"
+[[notify_credentials]]
+device = "00:04:f2:a1:b2:c3"
+user = "dev"
+password = "pw"
+[notices]
+attempts = 3
+)");
+  BOOST_TEST_REQUIRE(c.appServers.size() == 2u);
+  const auto& crm = c.appServers[0];
+  BOOST_TEST(crm.rights.name == "crm");
+  BOOST_TEST(crm.basicUser == "crm");
+  BOOST_TEST(crm.rights.packages == std::vector<std::string>{"application-server-contact-me"});
+  BOOST_TEST(crm.rights.callbackServers.size() == 2u);
+  BOOST_TEST(crm.rights.mayQueryDevices);
+  BOOST_TEST(crm.rights.requestsPerSecond == 20.0);
+  BOOST_TEST(crm.rights.noticeUrl == "https://crm.example.com/beckon/notice");
+  BOOST_TEST(c.appServers[1].tlsFingerprint == "ab" + std::string(62, 'c'));
+  BOOST_TEST(c.appServers[1].rights.actsFor == std::vector<std::string>{"crm"});
+  BOOST_TEST(c.soapTls->clientCerts == "optional");
+  BOOST_TEST(c.notices.attempts == 3u);
+  BOOST_TEST_REQUIRE(c.sip.notifyCredentials.size() == 2u);
+  BOOST_TEST(c.sip.notifyCredentials[1].device.at(0).value == "0004f2a1b2c3");
+}
+
+BOOST_AUTO_TEST_CASE(application_server_mistakes_name_the_key) {
+  TempFile pem;
+  const std::string tls = "[soap.tls]\ncert = \"" + pem.path + "\"\nkey = \"" + pem.path + "\"\n";
+  const std::string basic = "basic_auth = { user = \"crm\", password_sha256 = \"" + kSha + "\" }\n";
+  BOOST_TEST(
+      starts(refusal("[[app_server]]\nname = \"crm\"\n" + basic), "app_server.crm.basic_auth: "));
+  BOOST_TEST(
+      starts(refusal(tls + "[[app_server]]\nname = \"crm\"\n"), "app_server.crm.basic_auth: "));
+  BOOST_TEST(starts(refusal(tls + "[[app_server]]\nname = \"crm\"\nbasic_auth = { user = \"crm\", "
+                                  "password_sha256 = \"xyz\" }"),
+                    "app_server.crm.basic_auth.password_sha256: "));
+  BOOST_TEST(
+      starts(refusal(tls + "[[app_server]]\nname = \"crm\"\n" + basic + "acts_for = [\"nobody\"]"),
+             "app_server.crm.acts_for: "));
+  BOOST_TEST(
+      starts(refusal(tls + "[[app_server]]\nname = \"crm\"\n" + basic + "packages = [\"other\"]"),
+             "app_server.crm.packages: "));
+  BOOST_TEST(starts(
+      refusal(tls + "[[app_server]]\nname = \"crm\"\n" + basic + "callback_servers = [\"nohost\"]"),
+      "app_server.crm.callback_servers: "));
+  BOOST_TEST(
+      starts(refusal(tls + "[[app_server]]\nname = \"crm\"\n" + basic + "notice_url = \"ftp://x\""),
+             "app_server.crm.notice_url: "));
+  BOOST_TEST(starts(refusal(tls + "[[app_server]]\nname = \"crm\"\n" + basic +
+                            "[[app_server]]\nname = \"crm\"\n" + basic),
+                    "app_server[1].name: "));
+  BOOST_TEST(starts(refusal(tls + "[[app_server]]\nname = \"crm\"\ntls_subject = \"CN=crm\""),
+                    "app_server.crm.tls_subject: "));
+  BOOST_TEST(
+      starts(refusal("[soap.tls]\ncert = \"/nonexistent.pem\"\nkey = \"x\""), "soap.tls.cert: "));
+  BOOST_TEST(starts(refusal(tls + "client_certs = \"sometimes\""), "soap.tls.client_certs: "));
+  BOOST_TEST(starts(refusal("[[notify_credentials]]\nuser = \"a\"\npassword = \"b\""),
+                    "notify_credentials[0].realm: "));
+  BOOST_TEST(starts(refusal("[[notify_credentials]]\nrealm = \"r\"\nuser = \"a\""),
+                    "notify_credentials[0].password: "));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
