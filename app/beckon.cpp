@@ -1,16 +1,24 @@
 // beckon: the command-line client of beckond's SOAP API (contract: "Running it").
 //
-//   beckon [--server URL] contact-me --device ID --request-id ID [...] [--json]
+//   beckon [--server URL] [--cacert FILE] [--cert FILE --key FILE]
+//          [--user U --password P] [--json] COMMAND ...
+//     contact-me --device ID --request-id ID [--callback HOST:PORT] [...]
+//     get-request --request-id ID [--on-behalf-of AS]
+//     cancel-request --request-id ID [--on-behalf-of AS]
+//     get-device --device ID
 //
-// Exit status: 0 delivered, 1 answered but not delivered, 2 fault or error.
+// Exit status: 0 delivered (get-device, cancel-request: answered), 1 answered
+// but not delivered, 2 fault or error.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,12 +46,21 @@ struct ContactMeOptions {
   std::optional<std::uint32_t> queueSeconds;
   std::optional<std::uint32_t> waitMs;
   std::string onBehalfOf;
-  bool json = false;
+};
+
+struct RequestOptions {  // get-request, cancel-request
+  std::string requestId;
+  std::string onBehalfOf;
 };
 
 struct ClientOptions {
   std::string server;
   std::string caFile;
+  std::string certFile;
+  std::string keyFile;
+  std::string user;
+  std::string password;
+  bool json = false;
 };
 
 std::string isoTime(time_t t) {
@@ -90,52 +107,61 @@ int reportFailure(ContactMeProxy& proxy, bool json) {
   return reportError(json, "", message);
 }
 
-int contactMe(const ClientOptions& client, const ContactMeOptions& o) {
-  ContactMeProxy proxy(client.server.c_str(), SOAP_IO_KEEPALIVE | SOAP_C_UTFSTRING);
-  struct soap* soap = proxy.soap;
+// A proxy for `client`: TLS (server verification, client certificate) and
+// HTTP Basic set up. Null after reporting the error.
+std::unique_ptr<ContactMeProxy> makeProxy(const ClientOptions& client, std::uint32_t waitMs) {
+  auto proxy =
+      std::make_unique<ContactMeProxy>(client.server.c_str(), SOAP_IO_KEEPALIVE | SOAP_C_UTFSTRING);
+  struct soap* soap = proxy->soap;
   soap->socket_flags = MSG_NOSIGNAL;
   soap->connect_timeout = 5;
   soap->send_timeout = 10;
   // The server answers within waitMs (default 2000): wait a little longer.
-  const std::uint32_t waitMs = o.waitMs.value_or(2000);
   soap->recv_timeout = -static_cast<int>(std::min<std::uint32_t>(waitMs, 600000) + 3000) * 1000;
-  if (client.server.rfind("https:", 0) == 0 &&
-      soap_ssl_client_context(soap, SOAP_SSL_DEFAULT, nullptr, nullptr,
-                              client.caFile.empty() ? nullptr : client.caFile.c_str(),
-                              client.caFile.empty() ? "/etc/ssl/certs" : nullptr, nullptr)) {
-    return reportFailure(proxy, o.json);
+  if (!client.user.empty()) {
+    if (client.server.rfind("https:", 0) != 0) {
+      std::cerr << "warning: --user over plain http: beckond refuses HTTP Basic without TLS\n";
+    }
+    soap->userid = client.user.c_str();
+    soap->passwd = client.password.c_str();
   }
-
-  auto text = [soap](const std::string& value) -> std::string* {
-    if (value.empty()) return nullptr;
-    std::string* s = soap_new_std__string(soap);
-    *s = value;
-    return s;
-  };
-  _cm__ContactMe request;
-  request.deviceId = o.device;
-  request.requestId = o.requestId;
-  request.server = text(o.callback);
-  if (o.port) *(request.port = soap_new_unsignedShort(soap)) = *o.port;
-  request.protocol = text(o.protocol);
-  request.path = text(o.path);
-  request.alternateServer = o.altServers;
-  request.function = text(o.function);
-  request.timeSlot = text(o.timeSlot);
-  request.package = text(o.package);
-  if (o.queueSeconds) *(request.queueSeconds = soap_new_unsignedInt(soap)) = *o.queueSeconds;
-  if (o.waitMs) *(request.waitMs = soap_new_unsignedInt(soap)) = *o.waitMs;
-  request.onBehalfOf = text(o.onBehalfOf);
-
-  cm__ContactStatus status;
-  if (proxy.ContactMe(&request, status) != SOAP_OK) {
-    const int rc = reportFailure(proxy, o.json);
-    proxy.destroy();
-    return rc;
+  if (client.server.rfind("https:", 0) == 0) {
+    unsigned short flags = SOAP_SSL_DEFAULT | SOAP_TLSv1_2 | SOAP_TLSv1_3;
+    if (!client.caFile.empty()) flags |= SOAP_SSL_NO_DEFAULT_CA_PATH;
+    if (soap_ssl_client_context(soap, flags, nullptr, nullptr,
+                                client.caFile.empty() ? nullptr : client.caFile.c_str(),
+                                client.caFile.empty() ? "/etc/ssl/certs" : nullptr, nullptr)) {
+      reportFailure(*proxy, client.json);
+      return nullptr;
+    }
+    if (!client.certFile.empty()) {
+      const std::string& key = client.keyFile.empty() ? client.certFile : client.keyFile;
+      if (!soap->ctx ||
+          SSL_CTX_use_certificate_chain_file(soap->ctx, client.certFile.c_str()) != 1 ||
+          SSL_CTX_use_PrivateKey_file(soap->ctx, key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+          SSL_CTX_check_private_key(soap->ctx) != 1) {
+        reportError(client.json, "",
+                    "cannot use the client certificate " + client.certFile + " with key " + key);
+        return nullptr;
+      }
+    }
+  } else if (!client.certFile.empty()) {
+    std::cerr << "warning: --cert is only used with an https --server\n";
   }
+  return proxy;
+}
 
+std::string* optionalText(struct soap* soap, const std::string& value) {
+  if (value.empty()) return nullptr;
+  std::string* s = soap_new_std__string(soap);
+  *s = value;
+  return s;
+}
+
+// Prints a ContactStatus; the exit status says whether it was delivered.
+int reportStatus(struct soap* soap, const cm__ContactStatus& status, bool json) {
   const std::string state = soap_cm__RequestState2s(soap, status.state);
-  if (o.json) {
+  if (json) {
     nlohmann::ordered_json out = {{"requestId", status.requestId}, {"state", state}};
     out["deliveries"] = nlohmann::ordered_json::array();
     for (const cm__Delivery& d : status.delivery) {
@@ -153,9 +179,113 @@ int contactMe(const ClientOptions& client, const ContactMeOptions& o) {
                 << (d.reason.empty() ? "" : " " + d.reason) << " at " << isoTime(d.at) << '\n';
     }
   }
-  const bool delivered = status.state == cm__RequestState::delivered;
-  proxy.destroy();
-  return delivered ? kExitDelivered : kExitNotDelivered;
+  return status.state == cm__RequestState::delivered ? kExitDelivered : kExitNotDelivered;
+}
+
+int contactMe(const ClientOptions& client, const ContactMeOptions& o) {
+  auto proxy = makeProxy(client, o.waitMs.value_or(2000));
+  if (!proxy) return kExitError;
+  struct soap* soap = proxy->soap;
+  _cm__ContactMe request;
+  request.deviceId = o.device;
+  request.requestId = o.requestId;
+  request.server = optionalText(soap, o.callback);
+  if (o.port) *(request.port = soap_new_unsignedShort(soap)) = *o.port;
+  request.protocol = optionalText(soap, o.protocol);
+  request.path = optionalText(soap, o.path);
+  request.alternateServer = o.altServers;
+  request.function = optionalText(soap, o.function);
+  request.timeSlot = optionalText(soap, o.timeSlot);
+  request.package = optionalText(soap, o.package);
+  if (o.queueSeconds) *(request.queueSeconds = soap_new_unsignedInt(soap)) = *o.queueSeconds;
+  if (o.waitMs) *(request.waitMs = soap_new_unsignedInt(soap)) = *o.waitMs;
+  request.onBehalfOf = optionalText(soap, o.onBehalfOf);
+
+  cm__ContactStatus status;
+  const int rc = proxy->ContactMe(&request, status) == SOAP_OK
+                     ? reportStatus(soap, status, client.json)
+                     : reportFailure(*proxy, client.json);
+  proxy->destroy();
+  return rc;
+}
+
+int getRequest(const ClientOptions& client, const RequestOptions& o, bool cancel) {
+  auto proxy = makeProxy(client, 0);
+  if (!proxy) return kExitError;
+  struct soap* soap = proxy->soap;
+  cm__ContactStatus status;
+  int rc;
+  if (cancel) {
+    _cm__CancelContactRequest request;
+    request.requestId = o.requestId;
+    request.onBehalfOf = optionalText(soap, o.onBehalfOf);
+    rc = proxy->CancelContactRequest(&request, status);
+  } else {
+    _cm__GetContactRequest request;
+    request.requestId = o.requestId;
+    request.onBehalfOf = optionalText(soap, o.onBehalfOf);
+    rc = proxy->GetContactRequest(&request, status);
+  }
+  if (rc != SOAP_OK) {
+    rc = reportFailure(*proxy, client.json);
+  } else {
+    rc = reportStatus(soap, status, client.json);
+    if (cancel) rc = kExitDelivered;  // answered
+  }
+  proxy->destroy();
+  return rc;
+}
+
+int getDevice(const ClientOptions& client, const std::string& deviceId) {
+  auto proxy = makeProxy(client, 0);
+  if (!proxy) return kExitError;
+  struct soap* soap = proxy->soap;
+  _cm__GetDevice request;
+  request.deviceId = deviceId;
+  cm__Device device;
+  if (proxy->GetDevice(&request, device) != SOAP_OK) {
+    const int rc = reportFailure(*proxy, client.json);
+    proxy->destroy();
+    return rc;
+  }
+  if (client.json) {
+    nlohmann::ordered_json out = {{"deviceId", device.deviceId}};
+    out["bindings"] = nlohmann::ordered_json::array();
+    for (const cm__Binding& b : device.binding) {
+      nlohmann::ordered_json j = {{"contact", b.contact}, {"aor", b.aor}};
+      if (b.instance) j["instance"] = *b.instance;
+      if (b.mac) j["mac"] = *b.mac;
+      j["transport"] = b.transport;
+      j["source"] = b.source;
+      j["expires"] = isoTime(b.expires);
+      j["subscriptions"] = nlohmann::ordered_json::array();
+      for (const cm__Subscription& s : b.subscription) {
+        j["subscriptions"].push_back({{"package", s.package},
+                                      {"format", soap_cm__BodyFormat2s(soap, s.format)},
+                                      {"how", soap_cm__SubscriptionKind2s(soap, s.how)}});
+      }
+      out["bindings"].push_back(std::move(j));
+    }
+    std::cout << out.dump() << '\n';
+  } else {
+    std::cout << "device " << device.deviceId << ": " << device.binding.size()
+              << (device.binding.size() == 1 ? " binding" : " bindings") << '\n';
+    for (const cm__Binding& b : device.binding) {
+      std::cout << "  " << b.contact << " (" << b.transport << " from " << b.source << ", expires "
+                << isoTime(b.expires) << ")\n";
+      std::cout << "    aor " << b.aor;
+      if (b.instance) std::cout << ", instance " << *b.instance;
+      if (b.mac) std::cout << ", mac " << *b.mac;
+      std::cout << '\n';
+      for (const cm__Subscription& s : b.subscription) {
+        std::cout << "    subscribed to " << s.package << " ("
+                  << soap_cm__BodyFormat2s(soap, s.format) << ", "
+                  << soap_cm__SubscriptionKind2s(soap, s.how) << ")\n";
+      }
+    }
+  }
+  proxy->destroy();
+  return kExitDelivered;
 }
 
 }  // namespace
@@ -163,15 +293,25 @@ int contactMe(const ClientOptions& client, const ContactMeOptions& o) {
 int main(int argc, char** argv) {
   CLI::App app{"beckon: the command-line client of beckond's SOAP API"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options also after the command
 
   ClientOptions client;
   const char* env = std::getenv("BECKON_SERVER");
   client.server = env && *env ? env : kDefaultServer;
-  app.add_option(
-      "--server", client.server,
-      "beckond's SOAP URL (default: $BECKON_SERVER, else " + std::string(kDefaultServer) + ")");
+  const char* password = std::getenv("BECKON_PASSWORD");
+  if (password) client.password = password;
+  app.add_option("--server", client.server,
+                 "beckond's SOAP URL, http or https (default: $BECKON_SERVER, else " +
+                     std::string(kDefaultServer) + ")");
   app.add_option("--cacert", client.caFile, "CA certificates (PEM) to verify an https server")
       ->check(CLI::ExistingFile);
+  app.add_option("--cert", client.certFile, "client certificate (PEM) for https")
+      ->check(CLI::ExistingFile);
+  app.add_option("--key", client.keyFile, "private key (PEM) of --cert (default: in --cert)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--user", client.user, "HTTP Basic user (beckond takes it over https only)");
+  app.add_option("--password", client.password, "HTTP Basic password (default: $BECKON_PASSWORD)");
+  app.add_flag("--json", client.json, "print the result as one JSON object");
 
   ContactMeOptions o;
   CLI::App* cm = app.add_subcommand("contact-me", "ask beckond to make a device call back");
@@ -190,7 +330,21 @@ int main(int argc, char** argv) {
   cm->add_option("--queue-seconds", o.queueSeconds, "keep the request pending this long");
   cm->add_option("--wait-ms", o.waitMs, "how long beckond waits for the outcome (default 2000)");
   cm->add_option("--on-behalf-of", o.onBehalfOf, "the application server acted for");
-  cm->add_flag("--json", o.json, "print the result as one JSON object");
+
+  RequestOptions get;
+  CLI::App* gr = app.add_subcommand("get-request", "the status of a contact request");
+  gr->add_option("--request-id", get.requestId, "the request's id")->required();
+  gr->add_option("--on-behalf-of", get.onBehalfOf, "the application server acted for");
+
+  RequestOptions cancel;
+  CLI::App* cr = app.add_subcommand("cancel-request", "cancel a queued contact request");
+  cr->add_option("--request-id", cancel.requestId, "the request's id")->required();
+  cr->add_option("--on-behalf-of", cancel.onBehalfOf, "the application server acted for");
+
+  std::string device;
+  CLI::App* gd = app.add_subcommand("get-device", "the bindings of a device");
+  gd->add_option("--device", device, "device id: instance id, MAC, address of record or number")
+      ->required();
 
   try {
     app.parse(argc, argv);
@@ -200,6 +354,10 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kExitError;
   }
+  if (!client.certFile.empty() && client.keyFile.empty()) client.keyFile = client.certFile;
   if (cm->parsed()) return contactMe(client, o);
+  if (gr->parsed()) return getRequest(client, get, false);
+  if (cr->parsed()) return getRequest(client, cancel, true);
+  if (gd->parsed()) return getDevice(client, device);
   return kExitError;
 }

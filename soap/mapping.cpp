@@ -17,6 +17,13 @@ SOAP_ENV__Detail* detailOf(struct ::soap* soap) {
   return soap->version == 2 ? soap->fault->SOAP_ENV__Detail : soap->fault->detail;
 }
 
+std::string* optionalText(struct ::soap* soap, const std::string& value) {
+  if (value.empty()) return nullptr;
+  std::string* s = soap_new_std__string(soap);
+  if (s) *s = value;
+  return s;
+}
+
 void putDetail(struct ::soap* soap, cm__FaultCode code, const std::string& message) {
   SOAP_ENV__Detail* detail = detailOf(soap);
   if (!detail) return;
@@ -96,6 +103,31 @@ void toWire(struct ::soap* /*soap*/, const ContactStatus& status, cm__ContactSta
     w.reason = d.reason;
     w.at = std::chrono::system_clock::to_time_t(d.at);
     out.delivery.push_back(std::move(w));
+  }
+}
+
+void toWire(struct ::soap* soap, const std::string& deviceId, const std::vector<Binding>& bindings,
+            cm__Device& out) {
+  out.deviceId = deviceId;
+  out.binding.clear();
+  out.binding.reserve(bindings.size());
+  for (const Binding& b : bindings) {
+    cm__Binding w;
+    w.contact = b.contact;
+    w.aor = b.aor;
+    w.instance = optionalText(soap, b.instance);
+    w.mac = optionalText(soap, b.mac);
+    w.transport = toString(b.transport);
+    w.source = b.sourceHostPort();
+    w.expires = std::chrono::system_clock::to_time_t(b.expires);
+    for (const PackageSubscription& p : b.packages) {
+      cm__Subscription s;
+      s.package = p.package;
+      s.format = p.format == BodyFormat::Xml ? cm__BodyFormat::xml : cm__BodyFormat::text;
+      s.how = p.implicit ? cm__SubscriptionKind::implicit : cm__SubscriptionKind::explicit_;
+      w.subscription.push_back(std::move(s));
+    }
+    out.binding.push_back(std::move(w));
   }
 }
 

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "binding.h"
 #include "contact_request.h"
 #include "fault.h"
 #include "soapH.h"
@@ -13,6 +15,10 @@ ContactMeParams toParams(const _cm__ContactMe& request);
 
 // Fills `out` with data allocated in `soap` (freed by soap_destroy/soap_end).
 void toWire(struct ::soap* soap, const ContactStatus& status, cm__ContactStatus& out);
+
+// GetDevice's answer: `deviceId` as asked, one cm:binding per binding.
+void toWire(struct ::soap* soap, const std::string& deviceId, const std::vector<Binding>& bindings,
+            cm__Device& out);
 
 cm__FaultCode toWire(FaultCode code);
 cm__RequestState toWire(RequestState state);

@@ -4,6 +4,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -12,6 +14,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
@@ -133,15 +136,19 @@ struct Worker {
   // Of the connection / request being served:
   bool loopbackPeer = false;
   std::string peer;
+  PeerCertificate certificate;                      // verified TLS client certificate, if any
+  const AppServerIdentity* certIdentity = nullptr;  // the identity it proves, if any
   std::string hostHeader;
   bool gotGet = false;
 };
 
 struct SoapServer::Impl {
-  Impl(SoapConfig c, ContactService& s) : config(std::move(c)), service(s) {}
+  Impl(SoapConfig c, ContactService& s)
+      : config(std::move(c)), service(s), authenticator(config.identities) {}
 
   SoapConfig config;
   ContactService& service;
+  Authenticator authenticator;
   std::map<std::string, GetHandler, std::less<>> gets;
   std::unique_ptr<ContactMeService> master;
   int (*defaultParseHeader)(struct ::soap*, const char*, const char*) = nullptr;
@@ -158,7 +165,19 @@ struct SoapServer::Impl {
   void acceptLoop();
   void workerLoop(Worker& w);
   void serveConnection(Worker& w);
+  void setUpTls();
+  bool acceptTls(Worker& w);
+  Caller authenticate(Worker& w, const char* operation);
+  // Runs one operation: authenticates, calls `work(caller)` (which fills the
+  // answer and returns a summary for the log), and turns a Fault into a SOAP
+  // Fault with our detail. `what` names the request in the log.
+  template <class Work>
+  int call(Worker& w, const char* operation, const std::string& what, Work work);
   int contactMe(Worker& w, _cm__ContactMe* request, cm__ContactStatus& status);
+  int getContactRequest(Worker& w, _cm__GetContactRequest* request, cm__ContactStatus& status);
+  int cancelContactRequest(Worker& w, _cm__CancelContactRequest* request,
+                           cm__ContactStatus& status);
+  int getDevice(Worker& w, _cm__GetDevice* request, cm__Device& device);
   int get(Worker& w);
 };
 
@@ -198,7 +217,7 @@ int SoapServer::Impl::get(Worker& w) {
   if (path == "/contact-me.wsdl" || query == "wsdl") {
     // So that clients can use the served WSDL as it is: our own address.
     const std::string location = plausibleHost(w.hostHeader)
-                                     ? "http://" + w.hostHeader + "/"
+                                     ? (config.tls ? "https://" : "http://") + w.hostHeader + "/"
                                      : std::string(wsdl::kLocationPlaceholder);
     response.contentType = "text/xml; charset=utf-8";
     response.body = replaceAll(wsdl::kContactMeWsdl, wsdl::kLocationPlaceholder, location);
@@ -223,40 +242,134 @@ int SoapServer::Impl::get(Worker& w) {
   return SOAP_OK;
 }
 
-int SoapServer::Impl::contactMe(Worker& w, _cm__ContactMe* request, cm__ContactStatus& status) {
+Caller SoapServer::Impl::authenticate(Worker& w, const char* operation) {
+  auto refuse = [&](const std::string& why) -> Caller {
+    spdlog::warn("soap: {} from {} refused: {}", operation, w.peer, why);
+    throw Fault(FaultCode::NotAuthorized, why);
+  };
+  if (authenticator.empty()) {
+    // No application servers are configured: loopback clients only, as "local".
+    if (!w.loopbackPeer)
+      refuse("only loopback clients may call while no application server is configured");
+    return Caller{"local"};
+  }
+  if (w.certIdentity) return Caller{w.certIdentity->name};
+  struct ::soap* soap = w.service->soap;
+  const std::string_view user = soap->userid ? soap->userid : "";
+  if (!user.empty()) {
+    if (!config.tls) {
+      refuse("HTTP Basic credentials (user '" + std::string(user) +
+             "') are only accepted over HTTPS, and this listener is plain HTTP");
+    }
+    if (const AppServerIdentity* id = authenticator.byBasic(user, soap->passwd ? soap->passwd : ""))
+      return Caller{id->name};
+    refuse("HTTP Basic user '" + std::string(user) + "' unknown or wrong password");
+  }
+  if (!w.certificate.fingerprint.empty()) {
+    refuse("client certificate " + w.certificate.subjectRfc2253 + " (SHA-256 " +
+           w.certificate.fingerprint + ") is not one of a configured application server");
+  }
+  return refuse(config.tls ? "no credentials: a client certificate or HTTP Basic is required"
+                           : "no credentials: application servers must call over HTTPS");
+}
+
+template <class Work>
+int SoapServer::Impl::call(Worker& w, const char* operation, const std::string& what, Work work) {
   struct ::soap* soap = w.service->soap;
   answerInRequestVersion(soap);
-  if (!request) {
-    return setFault(soap, true, cm__FaultCode::InvalidArgument, "ContactMe: the request is empty");
-  }
   const auto started = std::chrono::steady_clock::now();
   auto elapsedMs = [&] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                  started)
         .count();
   };
-  // No application servers are configured yet: loopback clients only, as "local".
-  if (!w.loopbackPeer) {
-    spdlog::warn("soap: ContactMe from {} refused: only loopback clients are accepted", w.peer);
-    return setFault(soap, true, cm__FaultCode::NotAuthorized,
-                    "only loopback clients may call while no application server is configured");
-  }
+  std::string caller = "?";
   try {
-    const ContactStatus result = service.contactMe(Caller{"local"}, toParams(*request));
-    toWire(soap, result, status);
-    spdlog::debug("soap: ContactMe from {} device={} request={}: {} ({} deliveries) in {} ms",
-                  w.peer, request->deviceId, request->requestId, toString(result.state),
-                  result.deliveries.size(), elapsedMs());
+    const Caller c = authenticate(w, operation);
+    caller = c.name;
+    const std::string outcome = work(c);
+    spdlog::debug("soap: {} from {} as {} {}: {} in {} ms", operation, w.peer, caller, what,
+                  outcome, elapsedMs());
     return SOAP_OK;
   } catch (const Fault& f) {
-    spdlog::debug("soap: ContactMe from {} device={} request={}: fault {}: {} in {} ms", w.peer,
-                  request->deviceId, request->requestId, toString(f.code()), f.what(), elapsedMs());
+    spdlog::debug("soap: {} from {} as {} {}: fault {}: {} in {} ms", operation, w.peer, caller,
+                  what, toString(f.code()), f.what(), elapsedMs());
     return setFault(soap, f.senderFault(), toWire(f.code()), f.what());
   } catch (const std::exception& e) {
-    spdlog::warn("soap: ContactMe from {} device={} request={}: {}", w.peer, request->deviceId,
-                 request->requestId, e.what());
+    spdlog::warn("soap: {} from {} as {} {}: {}", operation, w.peer, caller, what, e.what());
     return setFault(soap, false, cm__FaultCode::Unavailable, "internal error");
   }
+}
+
+namespace {
+
+std::string valueOf(const std::string* s) {
+  return s ? *s : std::string();
+}
+
+std::string summary(const ContactStatus& s) {
+  return std::string(toString(s.state)) + " (" + std::to_string(s.deliveries.size()) +
+         " deliveries)";
+}
+
+}  // namespace
+
+int SoapServer::Impl::contactMe(Worker& w, _cm__ContactMe* request, cm__ContactStatus& status) {
+  if (!request) {
+    answerInRequestVersion(w.service->soap);
+    return setFault(w.service->soap, true, cm__FaultCode::InvalidArgument,
+                    "ContactMe: the request is empty");
+  }
+  return call(w, "ContactMe", "device=" + request->deviceId + " request=" + request->requestId,
+              [&](const Caller& caller) {
+                const ContactStatus result = service.contactMe(caller, toParams(*request));
+                toWire(w.service->soap, result, status);
+                return summary(result);
+              });
+}
+
+int SoapServer::Impl::getContactRequest(Worker& w, _cm__GetContactRequest* request,
+                                        cm__ContactStatus& status) {
+  if (!request) {
+    answerInRequestVersion(w.service->soap);
+    return setFault(w.service->soap, true, cm__FaultCode::InvalidArgument,
+                    "GetContactRequest: the request is empty");
+  }
+  return call(w, "GetContactRequest", "request=" + request->requestId, [&](const Caller& caller) {
+    const ContactStatus result =
+        service.getContactRequest(caller, request->requestId, valueOf(request->onBehalfOf));
+    toWire(w.service->soap, result, status);
+    return summary(result);
+  });
+}
+
+int SoapServer::Impl::cancelContactRequest(Worker& w, _cm__CancelContactRequest* request,
+                                           cm__ContactStatus& status) {
+  if (!request) {
+    answerInRequestVersion(w.service->soap);
+    return setFault(w.service->soap, true, cm__FaultCode::InvalidArgument,
+                    "CancelContactRequest: the request is empty");
+  }
+  return call(
+      w, "CancelContactRequest", "request=" + request->requestId, [&](const Caller& caller) {
+        const ContactStatus result =
+            service.cancelContactRequest(caller, request->requestId, valueOf(request->onBehalfOf));
+        toWire(w.service->soap, result, status);
+        return summary(result);
+      });
+}
+
+int SoapServer::Impl::getDevice(Worker& w, _cm__GetDevice* request, cm__Device& device) {
+  if (!request) {
+    answerInRequestVersion(w.service->soap);
+    return setFault(w.service->soap, true, cm__FaultCode::InvalidArgument,
+                    "GetDevice: the request is empty");
+  }
+  return call(w, "GetDevice", "device=" + request->deviceId, [&](const Caller& caller) {
+    const std::vector<Binding> bindings = service.getDevice(caller, request->deviceId);
+    toWire(w.service->soap, request->deviceId, bindings, device);
+    return std::to_string(bindings.size()) + " bindings";
+  });
 }
 
 void SoapServer::Impl::serveConnection(Worker& w) {
@@ -268,6 +381,8 @@ void SoapServer::Impl::serveConnection(Worker& w) {
     if (soap->keep_alive > 0 && soap->max_keep_alive > 0) soap->keep_alive--;
     w.hostHeader.clear();
     w.gotGet = false;
+    soap->userid = nullptr;  // HTTP Basic: of this request only
+    soap->passwd = nullptr;
     // Fresh namespace table: forget the SOAP version of the previous request.
     soap_set_namespaces(soap, soap->namespaces);
     if (soap_begin_serve(soap)) {
@@ -319,8 +434,10 @@ void SoapServer::Impl::workerLoop(Worker& w) {
     soap->peerlen = a.peerLength;
     w.loopbackPeer = isLoopback(a.peer);
     w.peer = addressText(a.peer);
+    w.certificate = {};
+    w.certIdentity = nullptr;
     try {
-      serveConnection(w);
+      if (!config.tls || acceptTls(w)) serveConnection(w);
     } catch (const std::exception& e) {
       spdlog::warn("soap: connection from {}: {}", w.peer, e.what());
       soap_destroy(soap);
@@ -331,6 +448,76 @@ void SoapServer::Impl::workerLoop(Worker& w) {
       w.current = SOAP_INVALID_SOCKET;  // before closing: stop() must not touch a reused fd
     }
     soap_force_closesock(soap);
+  }
+}
+
+bool SoapServer::Impl::acceptTls(Worker& w) {
+  struct ::soap* soap = w.service->soap;
+  if (soap_ssl_accept(soap) != SOAP_OK) {
+    spdlog::warn("soap: TLS handshake with {} failed: {}", w.peer, errorText(soap));
+    return false;
+  }
+  w.certificate = verifiedPeerCertificate(soap->ssl);
+  if (!w.certificate.fingerprint.empty()) {
+    w.certIdentity = authenticator.byCertificate(w.certificate);
+    spdlog::debug("soap: {} presented certificate {} (SHA-256 {}): {}", w.peer,
+                  w.certificate.subjectRfc2253, w.certificate.fingerprint,
+                  w.certIdentity ? w.certIdentity->name : std::string("no identity"));
+  }
+  return true;
+}
+
+// HTTPS: one SSL_CTX on the master, shared by the workers' copies.
+void SoapServer::Impl::setUpTls() {
+  const SoapTls& tls = *config.tls;
+  struct ::soap* soap = master->soap;
+  auto fail = [&](const std::string& what) {
+    std::string why = errorText(soap);
+    char text[256];
+    for (unsigned long e; (e = ERR_get_error()) != 0;) {
+      ERR_error_string_n(e, text, sizeof text);
+      why += std::string("; ") + text;
+    }
+    throw std::runtime_error("SOAP TLS: " + what + ": " + why);
+  };
+  if (tls.certFile.empty() || tls.keyFile.empty())
+    throw std::runtime_error("SOAP TLS: a certificate file and a key file are required");
+  if (tls.clientCerts != SoapTls::ClientCerts::None && tls.caFile.empty())
+    throw std::runtime_error("SOAP TLS: client certificates need a CA file to verify them");
+  soap_ssl_init();
+  // On a server context gSOAP's flags mean: REQUIRE_SERVER_AUTHENTICATION
+  // asks for a client certificate and verifies it when sent (SSL_VERIFY_PEER);
+  // REQUIRE_CLIENT_AUTHENTICATION also fails the handshake without one.
+  unsigned short flags = SOAP_TLSv1_2 | SOAP_TLSv1_3;
+  switch (tls.clientCerts) {
+    case SoapTls::ClientCerts::None:
+      flags |= SOAP_SSL_NO_AUTHENTICATION;
+      break;
+    case SoapTls::ClientCerts::Optional:
+      flags |= SOAP_SSL_REQUIRE_SERVER_AUTHENTICATION;
+      break;
+    case SoapTls::ClientCerts::Required:
+      flags |= SOAP_SSL_REQUIRE_CLIENT_AUTHENTICATION;
+      break;
+  }
+  // Client certificates are verified against the configured CAs only.
+  if (!tls.caFile.empty()) flags |= SOAP_SSL_NO_DEFAULT_CA_PATH;
+  const char* caFile = tls.caFile.empty() ? nullptr : tls.caFile.c_str();
+  if (soap_ssl_server_context(soap, flags, nullptr, nullptr, caFile, nullptr, nullptr, nullptr,
+                              "beckond")) {
+    fail("cannot set up the context (CA file " + tls.caFile + ")");
+  }
+  SSL_CTX* ctx = soap->ctx;
+  if (SSL_CTX_use_certificate_chain_file(ctx, tls.certFile.c_str()) != 1)
+    fail("cannot read the certificate " + tls.certFile);
+  if (SSL_CTX_use_PrivateKey_file(ctx, tls.keyFile.c_str(), SSL_FILETYPE_PEM) != 1)
+    fail("cannot read the key " + tls.keyFile);
+  if (SSL_CTX_check_private_key(ctx) != 1)
+    fail("the key " + tls.keyFile + " does not match the certificate " + tls.certFile);
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  if (caFile && tls.clientCerts != SoapTls::ClientCerts::None) {
+    // The CAs named in the CertificateRequest, so clients pick the right certificate.
+    SSL_CTX_set_client_CA_list(ctx, SSL_load_client_CA_file(caFile));
   }
 }
 
@@ -407,6 +594,24 @@ void SoapServer::start() {
   m.defaultParseHeader = soap->fparsehdr;
   soap->fparsehdr = parseHeader;
 
+  if (c.tls) {
+    try {
+      m.setUpTls();
+    } catch (...) {
+      m.master.reset();
+      throw;
+    }
+  }
+  if (m.authenticator.empty()) {
+    spdlog::warn(
+        "soap: no application server configured: SOAP calls are taken from loopback "
+        "clients only");
+  } else if (!c.tls) {
+    spdlog::warn(
+        "soap: application servers are configured but the listener is plain HTTP: they "
+        "cannot authenticate (HTTP Basic needs HTTPS), every call will be refused");
+  }
+
   const std::string where = c.host + ":" + std::to_string(c.port);
   if (!soap_valid_socket(m.master->bind(c.host.c_str(), c.port, static_cast<int>(c.backlog)))) {
     const std::string why = soap->errnum ? std::strerror(soap->errnum) : errorText(soap);
@@ -437,8 +642,9 @@ void SoapServer::start() {
   m.acceptThread = std::thread([&m] { m.acceptLoop(); });
   m.running = true;
   const bool v6 = c.host.find(':') != std::string::npos;
-  spdlog::info("soap: listening on {}{}{}:{} ({} workers)", v6 ? "[" : "", c.host, v6 ? "]" : "",
-               m.boundPort, count);
+  spdlog::info("soap: listening on {}://{}{}{}:{} ({} workers, {} application servers)",
+               c.tls ? "https" : "http", v6 ? "[" : "", c.host, v6 ? "]" : "", m.boundPort, count,
+               m.authenticator.identities().size());
 }
 
 void SoapServer::stop() {
@@ -485,4 +691,31 @@ std::uint16_t SoapServer::port() const {
 int ContactMeService::ContactMe(_cm__ContactMe* cm__ContactMe, cm__ContactStatus& status) {
   beckon::soap::Worker& w = beckon::soap::workerOf(soap);
   return w.server->contactMe(w, cm__ContactMe, status);
+}
+
+int ContactMeService::GetContactRequest(_cm__GetContactRequest* cm__GetContactRequest,
+                                        cm__ContactStatus& status) {
+  beckon::soap::Worker& w = beckon::soap::workerOf(soap);
+  return w.server->getContactRequest(w, cm__GetContactRequest, status);
+}
+
+int ContactMeService::CancelContactRequest(_cm__CancelContactRequest* cm__CancelContactRequest,
+                                           cm__ContactStatus& status) {
+  beckon::soap::Worker& w = beckon::soap::workerOf(soap);
+  return w.server->cancelContactRequest(w, cm__CancelContactRequest, status);
+}
+
+int ContactMeService::GetDevice(_cm__GetDevice* cm__GetDevice, cm__Device& device) {
+  beckon::soap::Worker& w = beckon::soap::workerOf(soap);
+  return w.server->getDevice(w, cm__GetDevice, device);
+}
+
+// The registration notice goes the other way (beckond calls application
+// servers, soap/notice_sender.h); the generated service still dispatches it.
+int ContactMeService::DeviceRegistered(_cm__DeviceRegistered* /*request*/,
+                                       _cm__DeviceRegisteredResponse& /*response*/) {
+  beckon::soap::answerInRequestVersion(soap);
+  return beckon::soap::setFault(soap, true, cm__FaultCode::InvalidArgument,
+                                "DeviceRegistered is implemented by application servers; beckond "
+                                "sends it and does not take it");
 }

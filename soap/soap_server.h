@@ -1,13 +1,26 @@
-// The SOAP listener of beckond (design: "soap/"): HTTP, one accept thread and
-// a bounded pool of gSOAP workers serving the contact-me API, the WSDL and
-// plain GET resources (/healthz, /metrics are added by app/ through addGet).
+// The SOAP listener of beckond (design: "soap/"): HTTP or HTTPS, one accept
+// thread and a bounded pool of gSOAP workers serving the contact-me API, the
+// WSDL and plain GET resources (/healthz, /metrics are added by app/ through
+// addGet).
+//
+// Callers (contract: "Who may do what"): with no identities configured, only
+// loopback clients, all as the application server "local". With identities,
+// every SOAP call must be identified by a verified TLS client certificate or
+// by HTTP Basic over HTTPS (never over plain HTTP); an unidentified call is a
+// NotAuthorized fault and reaches nothing. The identity's name is the Caller
+// that ContactService sees, and its Policy applies the rights. GETs (the WSDL,
+// /healthz, /metrics) stay open.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
+
+#include "auth.h"
 
 namespace beckon {
 class ContactService;
@@ -23,6 +36,8 @@ struct SoapConfig {
   int sendTimeoutMs = 5000;
   std::size_t maxBodyBytes = 65536;  // larger requests get HTTP 413
   unsigned backlog = 128;
+  std::optional<SoapTls> tls;                 // HTTPS when set
+  std::vector<AppServerIdentity> identities;  // empty: loopback clients only
 };
 
 // An answer to a GET.
@@ -45,8 +60,9 @@ class SoapServer {
   // start(). The handler runs on worker threads: it must be thread-safe.
   void addGet(std::string path, GetHandler handler);
 
-  // Binds (throws std::runtime_error naming the address on failure) and starts
-  // the accept thread and the workers. Once: a stopped server does not restart.
+  // Binds (throws std::runtime_error naming the address, or the TLS file, on
+  // failure; std::invalid_argument for unusable identities) and starts the
+  // accept thread and the workers. Once: a stopped server does not restart.
   void start();
   // Stops accepting, lets the calls in progress answer (each waits at most its
   // waitMs), closes idle keep-alive connections and joins. Idempotent.

@@ -16,8 +16,14 @@
 // Adding an operation: declare its request element `_cm__Op` (and a response
 // element or reuse cm__ContactStatus), then the operation
 // `int __cm__Op(_cm__Op *cm__Op, <response> &resp);` with its own
-// method-fault line. The DeviceRegistered callback (beckond as client) gets a
-// service of its own.
+// method-fault line.
+//
+// DeviceRegistered (the registration notice) is implemented by application
+// servers and called by beckond. soapcpp2 puts every cm operation into one
+// port type, so merge_wsdl.cmake moves it into port type
+// ContactMeNoticePortType with its own bindings and service ContactMeNotice
+// in the same WSDL; the generated C++ keeps it in ContactMeProxy (beckond's
+// client side) and ContactMeService (which refuses it).
 
 //gsoap cm service name:          ContactMe
 //gsoap cm service type:          ContactMePortType
@@ -32,6 +38,13 @@
 //gsoap cm service method-documentation: ContactMe Notify the device's subscribed bindings so that it calls back; answers when the request settles or after waitMs.
 //gsoap cm schema type-documentation: ContactStatus What became of a contact request; one delivery per binding tried.
 //gsoap cm schema type-documentation: Delivery One NOTIFY attempt to one binding; sipStatus 0 while no response came.
+//gsoap cm service method-documentation: GetContactRequest The status of a request of the caller (or of the server named in onBehalfOf), kept at least an hour after it ended.
+//gsoap cm service method-documentation: CancelContactRequest Cancel a queued request; one already delivered stays delivered. Answers the status after the cancel.
+//gsoap cm service method-documentation: GetDevice The bindings of a device, for application servers allowed to query devices.
+//gsoap cm service method-documentation: DeviceRegistered Registration notice, implemented by application servers and called by beckond: a device became reachable for a package.
+//gsoap cm schema type-documentation: Device The bindings a device id names: one binding per registered Contact.
+//gsoap cm schema type-documentation: Binding One registered Contact of the device and what it is subscribed to.
+//gsoap cm schema type-documentation: Subscription A package a binding is subscribed to: the body format of its NOTIFYs, and whether by REGISTER (implicit) or SUBSCRIBE (explicit).
 //gsoap cm schema type-documentation: fault Detail of every SOAP Fault of this API; the message names the field for InvalidArgument.
 
 #import "stlvector.h"
@@ -52,6 +65,12 @@ enum class cm__FaultCode {
   Overloaded,
   Unavailable
 };
+
+/// Body format of the NOTIFYs: application/P (text) or application/P+xml (xml).
+enum class cm__BodyFormat { text, xml };
+
+/// How a binding subscribed: by REGISTER with Accept (implicit) or by SUBSCRIBE (explicit).
+enum class cm__SubscriptionKind { implicit, explicit_ };
 
 /// One NOTIFY attempt to one binding of the device.
 class cm__Delivery {
@@ -107,6 +126,85 @@ class _cm__ContactMe {
   std::string *onBehalfOf 0;
 };
 
+/// GetContactRequest: the status of a request.
+class _cm__GetContactRequest {
+ public:
+  std::string requestId 1;
+  /// The application server a contact triggering server acts for.
+  std::string *onBehalfOf 0;
+};
+
+/// CancelContactRequest: cancel a queued request.
+class _cm__CancelContactRequest {
+ public:
+  std::string requestId 1;
+  /// The application server a contact triggering server acts for.
+  std::string *onBehalfOf 0;
+};
+
+/// GetDevice: the bindings of a device.
+class _cm__GetDevice {
+ public:
+  /// +sip.instance, MAC address, address of record or directory number.
+  std::string deviceId 1;
+};
+
+/// A package a binding is subscribed to.
+class cm__Subscription {
+ public:
+  xsd__token package 1;
+  cm__BodyFormat format 1;
+  cm__SubscriptionKind how 1;
+};
+
+/// One registered Contact of a device.
+class cm__Binding {
+ public:
+  /// The Contact URI as registered.
+  std::string contact 1;
+  /// The address of record.
+  std::string aor 1;
+  /// +sip.instance, normalised (urn:..., no quotes or angle brackets), when the Contact has one.
+  std::string *instance 0;
+  /// MAC address, normalised (12 lowercase hex digits), when the instance id carries one.
+  std::string *mac 0;
+  /// udp, tcp or tls.
+  xsd__token transport 1;
+  /// host:port the registration came from, as beckond saw it.
+  std::string source 1;
+  /// When the binding expires unless refreshed (UTC).
+  time_t expires 1;
+  std::vector<cm__Subscription> subscription 0;
+};
+
+/// The bindings a device id names.
+class cm__Device {
+ public:
+  /// The deviceId asked for, as given.
+  std::string deviceId 1;
+  std::vector<cm__Binding> binding 0;
+};
+
+/// DeviceRegistered (beckond calls it on application servers): a device
+/// became reachable for a package.
+class _cm__DeviceRegistered {
+ public:
+  /// The instance id, or the address of record when the device has none.
+  std::string deviceId 1;
+  std::string aor 1;
+  std::string *instance 0;
+  xsd__token package 1;
+  /// The SIP server the device registered with (where to send ContactMe).
+  std::string sipServer 1;
+  /// When the binding appeared (UTC).
+  time_t at 1;
+};
+
+/// The empty answer to DeviceRegistered.
+class _cm__DeviceRegisteredResponse {
+ public:
+};
+
 /// The detail of every fault of this API.
 class _cm__fault {
  public:
@@ -124,3 +222,14 @@ struct SOAP_ENV__Detail {
 
 //gsoap cm service method-fault: ContactMe _cm__fault
 int __cm__ContactMe(_cm__ContactMe *cm__ContactMe, cm__ContactStatus &status);
+
+//gsoap cm service method-fault: GetContactRequest _cm__fault
+int __cm__GetContactRequest(_cm__GetContactRequest *cm__GetContactRequest, cm__ContactStatus &status);
+
+//gsoap cm service method-fault: CancelContactRequest _cm__fault
+int __cm__CancelContactRequest(_cm__CancelContactRequest *cm__CancelContactRequest, cm__ContactStatus &status);
+
+//gsoap cm service method-fault: GetDevice _cm__fault
+int __cm__GetDevice(_cm__GetDevice *cm__GetDevice, cm__Device &device);
+
+int __cm__DeviceRegistered(_cm__DeviceRegistered *cm__DeviceRegistered, _cm__DeviceRegisteredResponse &response);

@@ -1,99 +1,16 @@
 #define BOOST_TEST_MODULE soap
 #include <boost/test/unit_test.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <functional>
-#include <mutex>
 #include <string>
-#include <thread>
 
-#include "core.h"
-#include "service.h"
+#include "fixture.h"
 #include "soapContactMeProxy.h"
 #include "soap_server.h"
 
 namespace {
 
-using namespace std::chrono_literals;
-
-// The core's thread: runs posted work in order.
-class ThreadExecutor final : public beckon::Executor {
- public:
-  ThreadExecutor() : thread_([this] { run(); }) {}
-  ~ThreadExecutor() override {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
-  bool post(std::function<void()> work) override {
-    std::lock_guard lock(mutex_);
-    if (stop_) return false;
-    work_.push_back(std::move(work));
-    wake_.notify_all();
-    return true;
-  }
-  // Runs `work` on the core's thread and waits for it.
-  void call(const std::function<void()>& work) {
-    std::mutex m;
-    std::condition_variable cv;
-    bool done = false;
-    post([&] {
-      work();
-      std::lock_guard lock(m);
-      done = true;
-      cv.notify_all();
-    });
-    std::unique_lock lock(m);
-    cv.wait(lock, [&] { return done; });
-  }
-
- private:
-  void run() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      wake_.wait(lock, [&] { return stop_ || !work_.empty(); });
-      if (work_.empty()) return;
-      auto work = std::move(work_.front());
-      work_.pop_front();
-      lock.unlock();
-      work();
-      lock.lock();
-    }
-  }
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<std::function<void()>> work_;
-  bool stop_ = false;
-  std::thread thread_;
-};
-
-// Answers every NOTIFY 200, at once or from a later turn of the core's thread.
-class AnsweringSender final : public beckon::NotifySender {
- public:
-  explicit AnsweringSender(beckon::Executor& executor) : executor_(executor) {}
-  bool async = false;
-  void send(const beckon::Binding&, const beckon::OutgoingNotify&,
-            std::function<void(const beckon::NotifyOutcome&)> done) override {
-    if (async) {
-      executor_.post([done] { done({200, "OK"}); });
-    } else {
-      done({200, "OK"});
-    }
-  }
-
- private:
-  beckon::Executor& executor_;
-};
+using namespace soaptest;
 
 struct Fixture {
   beckon::SystemClock clock;
@@ -130,30 +47,6 @@ struct Fixture {
   }
   ~Fixture() { server.stop(); }
 };
-
-// One HTTP exchange over a fresh connection; returns what the server sent
-// until it closed the connection or `timeout` passed.
-std::string httpExchange(std::uint16_t port, const std::string& request,
-                         std::chrono::milliseconds timeout = 3000ms) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  BOOST_REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  timeval tv{static_cast<time_t>(timeout.count() / 1000),
-             static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  BOOST_REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-                static_cast<ssize_t>(request.size()));
-  std::string response;
-  char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
-    response.append(buf, n);
-  ::close(fd);
-  return response;
-}
 
 std::string post(std::uint16_t port, const std::string& body, const std::string& contentType) {
   return httpExchange(
@@ -320,4 +213,165 @@ BOOST_AUTO_TEST_CASE(bind_failure_names_the_address) {
     BOOST_TEST(std::string(e.what()).find("127.0.0.1:" + std::to_string(c.port)) !=
                std::string::npos);
   }
+}
+
+BOOST_FIXTURE_TEST_CASE(get_contact_request_answers_the_status, Fixture) {
+  ContactMeProxy proxy(SOAP_IO_KEEPALIVE | SOAP_C_UTFSTRING);
+  cm__ContactStatus status;
+  BOOST_REQUIRE_EQUAL(callContactMe(url, "7546658000", "r-get", proxy, status), SOAP_OK);
+  _cm__GetContactRequest get;
+  get.requestId = "r-get";
+  cm__ContactStatus got;
+  BOOST_REQUIRE_EQUAL(proxy.GetContactRequest(url.c_str(), nullptr, &get, got), SOAP_OK);
+  BOOST_TEST(got.requestId == "r-get");
+  BOOST_TEST((got.state == cm__RequestState::delivered));
+  BOOST_REQUIRE_EQUAL(got.delivery.size(), 1u);
+  BOOST_TEST(got.delivery[0].sipStatus == 200);
+
+  // Unknown request: a fault with our detail.
+  get.requestId = "r-unknown";
+  BOOST_TEST(proxy.GetContactRequest(url.c_str(), nullptr, &get, got) == SOAP_CLI_FAULT);
+  BOOST_REQUIRE(proxy.soap->fault && proxy.soap->fault->detail &&
+                proxy.soap->fault->detail->cm__fault);
+  BOOST_TEST((proxy.soap->fault->detail->cm__fault->code == cm__FaultCode::InvalidArgument));
+  // onBehalfOf of a server "local" may not act for: NotAuthorized.
+  get.requestId = "r-get";
+  std::string other = "someone-else";
+  get.onBehalfOf = &other;
+  BOOST_TEST(proxy.GetContactRequest(url.c_str(), nullptr, &get, got) == SOAP_CLI_FAULT);
+  BOOST_REQUIRE(proxy.soap->fault->detail->cm__fault);
+  BOOST_TEST((proxy.soap->fault->detail->cm__fault->code == cm__FaultCode::NotAuthorized));
+  proxy.destroy();
+}
+
+BOOST_FIXTURE_TEST_CASE(cancel_contact_request_cancels_a_queued_request, Fixture) {
+  ContactMeProxy proxy(SOAP_IO_KEEPALIVE | SOAP_C_UTFSTRING);
+  _cm__ContactMe request;
+  request.deviceId = "sip:later@example.com";
+  request.requestId = "r-queued";
+  unsigned queueSeconds = 60, waitMs = 0;
+  request.queueSeconds = &queueSeconds;
+  request.waitMs = &waitMs;
+  cm__ContactStatus status;
+  BOOST_REQUIRE_EQUAL(proxy.ContactMe(url.c_str(), nullptr, &request, status), SOAP_OK);
+  BOOST_TEST((status.state == cm__RequestState::queued));
+
+  _cm__CancelContactRequest cancel;
+  cancel.requestId = "r-queued";
+  cm__ContactStatus cancelled;
+  BOOST_REQUIRE_EQUAL(proxy.CancelContactRequest(url.c_str(), nullptr, &cancel, cancelled),
+                      SOAP_OK);
+  BOOST_TEST(cancelled.requestId == "r-queued");
+  BOOST_TEST((cancelled.state == cm__RequestState::cancelled));
+
+  // A delivered one stays delivered.
+  BOOST_REQUIRE_EQUAL(callContactMe(url, "7546658000", "r-done", proxy, status), SOAP_OK);
+  cancel.requestId = "r-done";
+  BOOST_REQUIRE_EQUAL(proxy.CancelContactRequest(url.c_str(), nullptr, &cancel, cancelled),
+                      SOAP_OK);
+  BOOST_TEST((cancelled.state == cm__RequestState::delivered));
+  proxy.destroy();
+}
+
+BOOST_FIXTURE_TEST_CASE(get_device_lists_the_bindings, Fixture) {
+  const auto expires = clock.now() + std::chrono::hours(2);
+  executor.call([&] {
+    beckon::Binding b;
+    b.aor = "sip:2000@example.com";
+    b.contact = "sip:2000@192.168.1.20:5060;transport=tcp";
+    b.instance = "urn:dev:mac:0004f2a1b2c3";  // normalised, as the registrar stores it
+    b.transport = beckon::Transport::Tcp;
+    b.sourceHost = "203.0.113.9";
+    b.sourcePort = 61234;
+    b.expires = expires;
+    b.packages.push_back({beckon::kDefaultPackage, beckon::BodyFormat::Xml, true});
+    b.packages.push_back({"other-package", beckon::BodyFormat::Text, false});
+    core.upsertBinding(b);
+  });
+  ContactMeProxy proxy(SOAP_IO_KEEPALIVE | SOAP_C_UTFSTRING);
+  _cm__GetDevice get;
+  cm__Device device;
+  for (const char* id : {"00-04-F2-A1-B2-C3", "sip:2000@example.com", "2000"}) {
+    get.deviceId = id;
+    BOOST_REQUIRE_MESSAGE(proxy.GetDevice(url.c_str(), nullptr, &get, device) == SOAP_OK, id);
+    BOOST_TEST(device.deviceId == id);
+    BOOST_REQUIRE_EQUAL(device.binding.size(), 1u);
+    const cm__Binding& b = device.binding[0];
+    BOOST_TEST(b.contact == "sip:2000@192.168.1.20:5060;transport=tcp");
+    BOOST_TEST(b.aor == "sip:2000@example.com");
+    BOOST_REQUIRE(b.instance);
+    BOOST_TEST(*b.instance == "urn:dev:mac:0004f2a1b2c3");
+    BOOST_REQUIRE(b.mac);
+    BOOST_TEST(*b.mac == "0004f2a1b2c3");
+    BOOST_TEST(b.transport == "tcp");
+    BOOST_TEST(b.source == "203.0.113.9:61234");
+    BOOST_TEST(b.expires == std::chrono::system_clock::to_time_t(expires));
+    BOOST_REQUIRE_EQUAL(b.subscription.size(), 2u);
+    BOOST_TEST(b.subscription[0].package == beckon::kDefaultPackage);
+    BOOST_TEST((b.subscription[0].format == cm__BodyFormat::xml));
+    BOOST_TEST((b.subscription[0].how == cm__SubscriptionKind::implicit));
+    BOOST_TEST(b.subscription[1].package == "other-package");
+    BOOST_TEST((b.subscription[1].format == cm__BodyFormat::text));
+    BOOST_TEST((b.subscription[1].how == cm__SubscriptionKind::explicit_));
+    proxy.destroy();
+  }
+  // The binding without an instance id has neither instance nor mac.
+  get.deviceId = "7546658000";
+  BOOST_REQUIRE_EQUAL(proxy.GetDevice(url.c_str(), nullptr, &get, device), SOAP_OK);
+  BOOST_REQUIRE_EQUAL(device.binding.size(), 1u);
+  BOOST_TEST(!device.binding[0].instance);
+  BOOST_TEST(!device.binding[0].mac);
+  BOOST_TEST(device.binding[0].source == "127.0.0.2:5999");
+
+  get.deviceId = "sip:nobody@example.com";
+  BOOST_TEST(proxy.GetDevice(url.c_str(), nullptr, &get, device) == SOAP_CLI_FAULT);
+  BOOST_REQUIRE(proxy.soap->fault->detail->cm__fault);
+  BOOST_TEST((proxy.soap->fault->detail->cm__fault->code == cm__FaultCode::UnknownDevice));
+  proxy.destroy();
+}
+
+BOOST_FIXTURE_TEST_CASE(get_device_over_soap12_on_the_wire, Fixture) {
+  const std::string response =
+      post(server.port(),
+           "<?xml version=\"1.0\"?><e:Envelope xmlns:e=\"http://www.w3.org/2003/05/soap-envelope\">"
+           "<e:Body><GetDevice xmlns=\"urn:beckon:contact-me:1\"><deviceId>7546658000</deviceId>"
+           "</GetDevice></e:Body></e:Envelope>",
+           "application/soap+xml; charset=utf-8");
+  BOOST_TEST(response.rfind("HTTP/1.1 200", 0) == 0, response);
+  BOOST_TEST(response.find("Content-Type: application/soap+xml") != std::string::npos, response);
+  BOOST_TEST(response.find("<cm:Device>") != std::string::npos, response);
+  BOOST_TEST(response.find("<cm:source>127.0.0.2:5999</cm:source>") != std::string::npos, response);
+  BOOST_TEST(response.find("<cm:how>implicit</cm:how>") != std::string::npos, response);
+}
+
+BOOST_FIXTURE_TEST_CASE(beckond_refuses_device_registered, Fixture) {
+  ContactMeProxy proxy(SOAP_IO_KEEPALIVE | SOAP_C_UTFSTRING);
+  _cm__DeviceRegistered notice;
+  notice.deviceId = "7546658000";
+  notice.aor = "sip:7546658000@example.com";
+  notice.package = beckon::kDefaultPackage;
+  notice.sipServer = "sip:beckon.example.com";
+  notice.at = 1;
+  _cm__DeviceRegisteredResponse response;
+  BOOST_TEST(proxy.DeviceRegistered(url.c_str(), nullptr, &notice, response) == SOAP_CLI_FAULT);
+  BOOST_REQUIRE(proxy.soap->fault->detail->cm__fault);
+  BOOST_TEST((proxy.soap->fault->detail->cm__fault->code == cm__FaultCode::InvalidArgument));
+  proxy.destroy();
+}
+
+BOOST_FIXTURE_TEST_CASE(the_wsdl_has_every_operation_and_the_notice_service, Fixture) {
+  const std::string wsdl = httpExchange(
+      server.port(), "GET /contact-me.wsdl HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  for (const char* part :
+       {"<operation name=\"GetContactRequest\">", "<operation name=\"CancelContactRequest\">",
+        "<operation name=\"GetDevice\">", "<portType name=\"ContactMeNoticePortType\">",
+        "<binding name=\"ContactMeNotice12\" type=\"tns:ContactMeNoticePortType\">",
+        "<service name=\"ContactMeNotice\">",
+        "<SOAP:address location=\"https://application-server.example.com/beckon/notice\"/>"}) {
+    BOOST_TEST(wsdl.find(part) != std::string::npos, part);
+  }
+  // DeviceRegistered is not an operation of the ContactMe port type.
+  const std::size_t begin = wsdl.find("<portType name=\"ContactMePortType\">");
+  const std::size_t end = wsdl.find("</portType>", begin);
+  BOOST_TEST(wsdl.substr(begin, end - begin).find("DeviceRegistered") == std::string::npos);
 }
