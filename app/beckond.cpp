@@ -12,6 +12,8 @@
 #include "config.h"
 #include "core.h"
 #include "logging.h"
+#include "notice_sender.h"
+#include "policy.h"
 #include "server.h"
 #include "service.h"
 #include "soap_server.h"
@@ -27,8 +29,48 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
-bool isLoopbackHost(const std::string& host) {
-  return host.rfind("127.", 0) == 0 || host == "::1" || host == "localhost";
+// The SOAP listener's settings with its TLS and the identities of the
+// configured application servers.
+beckon::soap::SoapConfig soapConfig(const Config& config) {
+  beckon::soap::SoapConfig soap = config.soap;
+  if (config.soapTls) {
+    using ClientCerts = beckon::soap::SoapTls::ClientCerts;
+    const auto& t = *config.soapTls;
+    soap.tls = beckon::soap::SoapTls{t.cert, t.key, t.ca,
+                                     t.clientCerts == "required"   ? ClientCerts::Required
+                                     : t.clientCerts == "optional" ? ClientCerts::Optional
+                                                                   : ClientCerts::None};
+  }
+  for (const auto& a : config.appServers) {
+    soap.identities.push_back(
+        {a.rights.name, a.basicUser, a.basicPasswordSha256, a.tlsSubject, a.tlsFingerprint});
+  }
+  return soap;
+}
+
+beckon::soap::NoticeConfig noticeConfig(const Config& config) {
+  beckon::soap::NoticeConfig n;
+  for (const auto& a : config.appServers) {
+    if (!a.rights.noticeUrl.empty())
+      n.targets.push_back({a.rights.name, a.rights.noticeUrl, a.rights.packages});
+  }
+  n.caFile = config.notices.ca;
+  // Where devices register: the SIP domain when there is one, else the first listen address.
+  n.sipServer = !config.sip.registrar.domain.empty()
+                    ? "sip:" + config.sip.registrar.domain
+                    : beckon::sip::listenUrl(config.sip.listen.at(0));
+  n.attempts = config.notices.attempts;
+  n.firstBackoff = config.notices.firstBackoff;
+  n.maxBackoff = config.notices.maxBackoff;
+  n.timeout = config.notices.timeout;
+  return n;
+}
+
+std::vector<beckon::AppServerRights> rightsOf(const Config& config) {
+  std::vector<beckon::AppServerRights> rights;
+  for (const auto& a : config.appServers)
+    rights.push_back(a.rights);
+  return rights;
 }
 
 int serve(const Config& config, const std::string& configPath) {
@@ -48,19 +90,24 @@ int serve(const Config& config, const std::string& configPath) {
     beckon::SystemClock clock;
     beckon::sip::SipServer sip(config.sip);
     beckon::Core core(clock, sip.notifySender(), config.core);
-    beckon::ContactService service(core, sip);
-    beckon::soap::SoapServer soap(config.soap, service);
+    beckon::Policy policy(rightsOf(config), config.core.packages);
+    beckon::ContactService service(core, sip, &policy);
+    beckon::soap::NoticeSender notices(noticeConfig(config));
+    beckon::soap::SoapServer soap(soapConfig(config), service);
     try {
+      notices.start();
+      core.setNoticeSink(&notices);  // before the SIP thread owns the core
       sip.start(core, clock);
       soap.start();
     } catch (const std::exception& e) {
       spdlog::critical("cannot start: {}", e.what());
       soap.stop();
       sip.stop();
+      notices.stop();
       su_deinit();
       return 1;
     }
-    if (!isLoopbackHost(config.soap.host)) {
+    if (config.appServers.empty()) {
       spdlog::warn(
           "no application server is configured: SOAP requests are taken from loopback clients "
           "only");
@@ -87,6 +134,7 @@ int serve(const Config& config, const std::string& configPath) {
     }
     soap.stop();
     sip.stop();
+    notices.stop();
     spdlog::info("beckond stopped");
   }
   su_deinit();

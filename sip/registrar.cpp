@@ -16,31 +16,30 @@ namespace beckon::sip {
 
 namespace {
 
+// Where the request really came from (RFC 3581), and over what: the
+// connection it came on for TCP and TLS.
 struct Source {
   Transport transport = Transport::Udp;
   std::string host;
   std::uint16_t port = 0;
+  tport_t* connection = nullptr;  // not referenced: valid while the request is being handled
 };
 
-// Where the request really came from (RFC 3581), and over what.
-Source sourceOf(nta_agent_t* agent, nta_incoming_t* irq) {
+Source sourceOf(nta_agent_t* agent, msg_t* msg) {
   Source s;
-  if (tport_t* tp = nta_incoming_transport(agent, irq, nullptr)) {
+  if (tport_t* tp = tport_delivered_by(nta_agent_tports(agent), msg)) {
     const char* proto = tport_name(tp)->tpn_proto;
     s.transport = !strcasecmp(proto, "tls")   ? Transport::Tls
                   : !strcasecmp(proto, "tcp") ? Transport::Tcp
                                               : Transport::Udp;
-    tport_unref(tp);
+    if (s.transport != Transport::Udp) s.connection = tp;
   }
-  if (msg_t* msg = nta_incoming_getrequest(irq)) {
-    if (su_addrinfo_t* ai = msg_addrinfo(msg); ai && ai->ai_addr) {
-      auto* su = reinterpret_cast<su_sockaddr_t*>(ai->ai_addr);
-      char buf[SU_ADDRSIZE] = "";
-      su_inet_ntop(su->su_family, SU_ADDR(su), buf, sizeof buf);
-      s.host = buf;
-      s.port = ntohs(su->su_port);
-    }
-    msg_destroy(msg);
+  if (su_addrinfo_t* ai = msg_addrinfo(msg); ai && ai->ai_addr) {
+    auto* su = reinterpret_cast<su_sockaddr_t*>(ai->ai_addr);
+    char buf[SU_ADDRSIZE] = "";
+    su_inet_ntop(su->su_family, SU_ADDR(su), buf, sizeof buf);
+    s.host = buf;
+    s.port = ntohs(su->su_port);
   }
   return s;
 }
@@ -69,10 +68,13 @@ std::vector<PackageSubscription> Registrar::subscriptionsFromAccept(sip_t const*
   return subs;
 }
 
-int Registrar::onRegister(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* sip) {
+int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
+  // Answered statelessly (no server transaction is kept): a retransmitted
+  // REGISTER is handled again and answered the same (see step 7).
+  const Source source = sourceOf(agent, msg);
   auto reply = [&](int status, const char* phrase, auto... tags) {
-    nta_incoming_treply(irq, status, phrase, tags..., SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
-                        TAG_END());
+    nta_msg_treply(agent, msg, status, phrase, tags..., SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
+                   TAG_END());
     return status;
   };
 
@@ -109,16 +111,20 @@ int Registrar::onRegister(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* 
   const std::string callId = sip->sip_call_id ? sip->sip_call_id->i_id : "";
   const std::uint32_t cseq = sip->sip_cseq ? sip->sip_cseq->cs_seq : 0;
   const TimePoint now = clock_.now();
-  const Source source = sourceOf(agent, irq);
   const std::vector<PackageSubscription> packages = subscriptionsFromAccept(sip);
 
   std::vector<Binding> updates;
   std::vector<std::uint64_t> removals;
-  auto outOfOrder = [&](const Binding& old) { return old.callId == callId && cseq <= old.cseq; };
+  // Step 7: an older CSeq on the same Call-ID fails; the same CSeq is this
+  // very request again (a retransmission, answered without changing anything).
+  auto outOfOrder = [&](const Binding& old) { return old.callId == callId && cseq < old.cseq; };
+  bool retransmission = false;
+  auto sameRequest = [&](const Binding& old) { return old.callId == callId && cseq == old.cseq; };
 
   if (wildcard) {
     for (const Binding* b : core_.bindings().byAor(*aor)) {
       if (outOfOrder(*b)) return reply(500, "Server Internal Error (CSeq out of order)");
+      retransmission = retransmission || sameRequest(*b);
       removals.push_back(b->id);
     }
   }
@@ -151,6 +157,7 @@ int Registrar::onRegister(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* 
     // Step 7: an existing binding is updated only by a newer request.
     if (const Binding* old = core_.bindings().sameBinding(b)) {
       if (outOfOrder(*old)) return reply(500, "Server Internal Error (CSeq out of order)");
+      retransmission = retransmission || sameRequest(*old);
       if (expires == 0) {
         removals.push_back(old->id);
         continue;
@@ -158,17 +165,15 @@ int Registrar::onRegister(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* 
     } else if (expires == 0) {
       continue;
     }
-    if (!flow) {
-      tport_t* tp = source.transport == Transport::Udp
-                        ? nullptr
-                        : nta_incoming_transport(agent, irq, nullptr);
-      flow = std::make_shared<SipFlow>(flows_, tp);
-      if (tp) tport_unref(tp);
-    }
+    if (!flow) flow = std::make_shared<SipFlow>(flows_, source.connection);
     b.flow = flow;
     updates.push_back(std::move(b));
   }
 
+  if (retransmission) {
+    removals.clear();
+    updates.clear();
+  }
   for (std::uint64_t id : removals) {
     if (const Binding* b = core_.bindings().get(id)) {
       spdlog::info("registration removed aor={} contact={} instance={}", b->aor, b->contact,

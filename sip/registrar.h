@@ -24,8 +24,8 @@ class Registrar {
   Registrar(RegistrarConfig config, Core& core, FlowRegistry& flows, const Clock& clock)
       : config_(std::move(config)), core_(core), flows_(flows), clock_(clock) {}
 
-  // Answers the REGISTER; returns the status it answered with.
-  int onRegister(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* sip);
+  // Answers the REGISTER (statelessly: `msg` is consumed); returns the status.
+  int onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip);
 
  private:
   std::vector<PackageSubscription> subscriptionsFromAccept(sip_t const* sip) const;

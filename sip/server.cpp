@@ -100,7 +100,7 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   // UDP NOTIFYs stay on UDP whatever their size: a device behind NAT cannot
   // take a new TCP connection (RFC 3261 18.1.1 would switch above 1300 bytes).
   const std::string first = listenUrl(config_.listen.at(0));
-  agent_ = nta_agent_create(root_, URL_STRING_MAKE(first.c_str()), nullptr, nullptr,
+  agent_ = nta_agent_create(root_, URL_STRING_MAKE(first.c_str()), &SipServer::onMessage, this,
                             NTATAG_UDP_MTU(65535), NTATAG_SERVER_RPORT(2), TAG_END());
   if (!agent_) {
     throw std::runtime_error("sip.listen: cannot listen on " + config_.listen[0] + ": " +
@@ -113,8 +113,13 @@ void SipServer::setUp(Core& core, const Clock& clock) {
                                std::strerror(errno));
     }
   }
-  leg_ = nta_leg_tcreate(agent_, &SipServer::onRequest, this, NTATAG_NO_DIALOG(1), TAG_END());
-  if (!leg_) throw std::runtime_error("cannot create the default SIP leg");
+  // Requests outside dialogs reach onMessage() without a server transaction
+  // (there is no default leg): REGISTER is answered statelessly, as it is
+  // idempotent, so no completed transaction is held for 64*T1. This leg is
+  // only the vehicle of our own out-of-dialog NOTIFYs (its URI matches nothing).
+  leg_ = nta_leg_tcreate(agent_, &SipServer::onLegRequest, this, NTATAG_NO_DIALOG(1),
+                         URLTAG_URL("sip:notifier.invalid"), TAG_END());
+  if (!leg_) throw std::runtime_error("cannot create the SIP leg for NOTIFYs");
   sender_.attach(root_, agent_, leg_);
   registrar_ = std::make_unique<Registrar>(config_.registrar, core, flows_, clock);
 
@@ -192,23 +197,36 @@ void SipServer::onTick(SipServer* self, su_timer_t*, su_timer_arg_t*) {
   }
 }
 
-int SipServer::onRequest(SipServer* self, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip) {
+int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t* sip) {
+  if (!sip || !sip->sip_request) {  // a stray response: nothing of ours
+    nta_msg_discard(agent, msg);
+    return 0;
+  }
+  auto reply = [&](int status, const char* phrase) {
+    nta_msg_treply(agent, msg, status, phrase, SIPTAG_ALLOW_STR(kAllow),
+                   SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
+  };
   switch (sip->sip_request->rq_method) {
     case sip_method_register:
-      return self->registrar_->onRegister(self->agent_, irq, sip);
+      self->registrar_->onRegister(agent, msg, sip);
+      break;
     case sip_method_options:
-      nta_incoming_treply(irq, SIP_200_OK, SIPTAG_ALLOW_STR(kAllow),
-                          SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
-      return 200;
+      reply(SIP_200_OK);
+      break;
     case sip_method_ack:
-      nta_incoming_destroy(irq);
-      return 0;
+      nta_msg_discard(agent, msg);
+      break;
     case sip_method_cancel:
-      return 481;
+      reply(SIP_481_NO_TRANSACTION);
+      break;
     default:
-      nta_incoming_treply(irq, SIP_405_METHOD_NOT_ALLOWED, SIPTAG_ALLOW_STR(kAllow), TAG_END());
-      return 405;
+      reply(SIP_405_METHOD_NOT_ALLOWED);
   }
+  return 0;
+}
+
+int SipServer::onLegRequest(SipServer*, nta_leg_t*, nta_incoming_t*, sip_t const*) {
+  return 404;  // nobody sends requests to sip:notifier.invalid
 }
 
 }  // namespace beckon::sip

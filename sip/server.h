@@ -55,7 +55,8 @@ class SipServer final : public Executor {
   void run(Core* core, const Clock* clock, std::promise<void>* ready);
   void setUp(Core& core, const Clock& clock);
   void tearDown();
-  static int onRequest(SipServer* self, nta_leg_t* leg, nta_incoming_t* irq, sip_t const* sip);
+  static int onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t* sip);
+  static int onLegRequest(SipServer* self, nta_leg_t* leg, nta_incoming_t* irq, sip_t const* sip);
   static void onWork(SipServer* self, su_msg_r msg, su_msg_arg_t* arg);
   static void onTick(SipServer* self, su_timer_t* timer, su_timer_arg_t* arg);
 

@@ -25,6 +25,8 @@ struct PendingNotify;
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_util.h>
 #include <sofia-sip/url.h>
+#include <sofia-sip/url_tag.h>
+#include <sofia-sip/nta_stateless.h>
 
 #include <memory>
 #include <string>

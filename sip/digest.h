@@ -1,0 +1,134 @@
+// Digest authentication of REGISTER and SUBSCRIBE (RFC 3261 section 22,
+// RFC 7616, RFC 8760: SHA-256 offered first, then MD5). Pure C++ and OpenSSL,
+// no Sofia: the registrar hands it the fields of an Authorization header and
+// sends the challenges it makes.
+//
+// Credentials are configured as HA1 = H(user ":" realm ":" password), lowercase
+// hex, never as passwords. An operator computes them with
+//   printf '%s' '7546658000:example.com:secret' | md5sum     | cut -d' ' -f1
+//   printf '%s' '7546658000:example.com:secret' | sha256sum  | cut -d' ' -f1
+// (printf '%s', not echo: no trailing newline may enter the hash).
+//
+// Decisions:
+// - Nonces are stateless: base64url(ts || salt || HMAC-SHA256(secret, ts || salt
+//   || realm)), ts the issue time in seconds (8 bytes, big-endian), salt 8
+//   random bytes, secret random per process. Nothing is remembered per nonce;
+//   a nonce from another process (a restart) or tampered with is Failed.
+// - Stale (answer 401 with stale=true) only when the nonce is ours, older than
+//   nonceLifetime, AND the response is right for it (RFC 2617 3.2.1: stale means
+//   the digest was valid, only the nonce was old). A wrong password or an
+//   unknown user with an old nonce is Failed, as with a fresh one.
+// - An unknown user, a user without an HA1 for the algorithm chosen, and a wrong
+//   password all give Failed after the same work: the response is computed
+//   against a random dummy HA1 and compared with CRYPTO_memcmp. Scanners
+//   (svwar, svcrack) learn nothing from the verdict or its timing.
+// - realm must be ours, uri and nonce present; algorithm absent means MD5;
+//   "MD5" and "SHA-256" (any case) accepted, "-sess" variants are not (never offered).
+// - qop: "auth" (with cnonce and nc) as offered. qop absent is accepted in the
+//   RFC 2069 form, response = H(HA1:nonce:HA2), for old devices (RFC 3261 22.4,
+//   RFC 2617 3.2.2.1). "auth-int" and anything else are Failed.
+// - Not done here (the caller's business): checking that uri matches the
+//   Request-URI, and replay protection. A nonce may be reused within its
+//   lifetime; tracking nc per nonce would need per-nonce state, which the
+//   stateless design deliberately avoids. TLS is the answer to eavesdroppers.
+// - Thread safety: challenges() and verify() are const and may run concurrently.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "clock.h"
+
+namespace beckon::sip {
+
+enum class DigestAlgorithm { Md5, Sha256 };
+
+// HA1 = H(user:realm:password), lowercase hex; either may be empty (then that
+// algorithm fails for this user).
+struct DigestUser {
+  std::string user;
+  std::string ha1Md5;
+  std::string ha1Sha256;
+};
+
+struct DigestConfig {
+  std::string realm;
+  std::vector<DigestUser> users;
+  std::chrono::seconds nonceLifetime{300};
+};
+
+// [sip.auth] of the configuration: whether, and for which requests.
+struct SipAuthConfig {
+  std::optional<DigestConfig> auth;  // absent: no authentication
+  std::vector<std::string> authMethods{"REGISTER", "SUBSCRIBE"};
+  // True when `method` must carry credentials.
+  bool needsCredentials(const std::string& method) const;
+};
+
+// The fields of one Authorization / Proxy-Authorization header (unquoted values).
+struct DigestResponse {
+  std::string username, realm, nonce, uri, response, algorithm, cnonce, qop, nc, opaque;
+};
+
+class DigestAuthenticator {
+ public:
+  // A random HMAC secret per instance (RAND_bytes). Throws std::runtime_error
+  // when OpenSSL cannot provide MD5, SHA-256, HMAC or random bytes.
+  DigestAuthenticator(DigestConfig config, const beckon::Clock& clock);
+  ~DigestAuthenticator();
+  DigestAuthenticator(DigestAuthenticator&&) noexcept;
+  DigestAuthenticator& operator=(DigestAuthenticator&&) = delete;
+  DigestAuthenticator(const DigestAuthenticator&) = delete;
+  DigestAuthenticator& operator=(const DigestAuthenticator&) = delete;
+
+  // WWW-Authenticate (or Proxy-Authenticate) header values, one fresh nonce
+  // shared by all: SHA-256 first, then MD5 (RFC 8760), each offered when at
+  // least one user has an HA1 for it (both when no user has any), e.g.
+  //   Digest realm="example.com", nonce="...", algorithm=SHA-256, qop="auth"
+  // with ", stale=true" appended when `stale`.
+  std::vector<std::string> challenges(bool stale = false) const;
+
+  enum class Verdict { Ok, Stale, Failed };
+  // method: the request's method ("REGISTER", "SUBSCRIBE"), as it enters HA2.
+  Verdict verify(const DigestResponse& r, const std::string& method) const;
+
+  const std::string& realm() const { return config_.realm; }
+
+ private:
+  struct Crypto;
+  std::string makeNonce() const;
+  // The nonce's issue time (seconds since the epoch) when it is ours.
+  std::optional<std::int64_t> nonceTime(const std::string& nonce) const;
+
+  DigestConfig config_;
+  const beckon::Clock* clock_;
+  std::unordered_map<std::string, std::size_t> byUser_;
+  std::string dummyMd5_, dummySha256_;
+  bool offerMd5_ = true, offerSha256_ = true;
+  std::unique_ptr<Crypto> crypto_;
+};
+
+// Parses the parameters of a Digest credentials header as Sofia gives them
+// (auth_t::au_params: a NULL-terminated array of "name=value", values possibly
+// quoted). Names are case-insensitive; quoted values are unquoted and their
+// backslash escapes undone; unknown parameters are ignored. Null gives {}.
+DigestResponse parseDigestParams(const char* const* params);
+
+// H(user:realm:password), lowercase hex.
+std::string digestHa1(DigestAlgorithm algorithm, const std::string& user, const std::string& realm,
+                      const std::string& password);
+
+// The request-digest (RFC 7616 3.4.1, RFC 2617 3.2.2.1), lowercase hex:
+// H(ha1:nonce:nc:cnonce:qop:H(method:uri)), or H(ha1:nonce:H(method:uri)) when
+// qop is empty (RFC 2069).
+std::string digestResponse(DigestAlgorithm algorithm, const std::string& ha1,
+                           const std::string& nonce, const std::string& nc,
+                           const std::string& cnonce, const std::string& qop,
+                           const std::string& method, const std::string& uri);
+
+}  // namespace beckon::sip
