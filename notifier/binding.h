@@ -24,11 +24,18 @@ class Flow {
   virtual ~Flow() = default;
 };
 
+// The dialog of an explicit subscription (RFC 6665), for NOTIFYs inside it.
+// sip/ implements it.
+class Dialog {
+ public:
+  virtual ~Dialog() = default;
+};
+
 // A package a binding is subscribed to, and how.
 struct PackageSubscription {
   std::string package;
   BodyFormat format = BodyFormat::Text;
-  bool implicit = true;  // by REGISTER + Accept (explicit SUBSCRIBE comes later)
+  bool implicit = true;  // by REGISTER + Accept; false: by SUBSCRIBE
 };
 
 struct Binding {
@@ -46,8 +53,16 @@ struct Binding {
   float q = 1.0f;
   std::vector<PackageSubscription> packages;
   std::shared_ptr<Flow> flow;
+  // Explicit subscriptions only: "Call-ID;remote-tag;local-tag", and the dialog.
+  // Such a binding is the subscription; it is not a registration.
+  std::string dialogId;
+  std::shared_ptr<Dialog> dialog;
 
   const PackageSubscription* subscription(const std::string& package) const;
+  bool explicitSubscription() const { return !dialogId.empty(); }
+  // One device, however many bindings and subscriptions it has: its instance
+  // id, or without one its Contact URI.
+  const std::string& deviceIdentity() const { return instance.empty() ? contact : instance; }
   std::string sourceHostPort() const;
 };
 

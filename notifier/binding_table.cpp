@@ -70,6 +70,7 @@ void BindingTable::addToIndexes(const Binding& b) {
   byNumber_.emplace(directoryNumberOf(b.aor), b.id);
   if (!b.instance.empty()) byInstance_.emplace(b.instance, b.id);
   if (!b.mac.empty()) byMac_.emplace(b.mac, b.id);
+  if (b.explicitSubscription()) byDialog_.emplace(b.dialogId, b.id);
   byExpiry_.emplace(b.expires, b.id);
 }
 
@@ -78,11 +79,19 @@ void BindingTable::removeFromIndexes(const Binding& b) {
   eraseFrom(byNumber_, directoryNumberOf(b.aor), b.id);
   if (!b.instance.empty()) eraseFrom(byInstance_, b.instance, b.id);
   if (!b.mac.empty()) eraseFrom(byMac_, b.mac, b.id);
+  if (b.explicitSubscription()) byDialog_.erase(b.dialogId);
   eraseExpiry(byExpiry_, b.expires, b.id);
 }
 
+const Binding* BindingTable::byDialog(const std::string& dialogId) const {
+  auto it = byDialog_.find(dialogId);
+  return it == byDialog_.end() ? nullptr : get(it->second);
+}
+
 const Binding* BindingTable::sameBinding(const Binding& candidate) const {
+  if (candidate.explicitSubscription()) return byDialog(candidate.dialogId);
   for (const Binding* b : byAor(candidate.aor)) {
+    if (b->explicitSubscription()) continue;
     const bool same = !candidate.instance.empty()
                           ? b->instance == candidate.instance
                           : b->instance.empty() && b->contact == candidate.contact;

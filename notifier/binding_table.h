@@ -21,13 +21,15 @@ bool names(const std::vector<DeviceKey>& keys, const Binding& b);
 class BindingTable {
  public:
   // Inserts a binding, or replaces the one of the same address of record that
-  // it updates (same instance id, else same Contact URI). Returns its id.
+  // it updates (same instance id, else same Contact URI; a subscription: the
+  // same dialog). Returns its id.
   std::uint64_t upsert(Binding binding);
   bool remove(std::uint64_t id);
   // Ends the binding's subscription to `package` (a 481 to a NOTIFY).
   void unsubscribe(std::uint64_t id, const std::string& package);
 
   const Binding* get(std::uint64_t id) const;
+  const Binding* byDialog(const std::string& dialogId) const;
   // The binding of `aor` that `candidate` would update, if any.
   const Binding* sameBinding(const Binding& candidate) const;
   std::vector<const Binding*> byAor(const std::string& aor) const;
@@ -50,6 +52,7 @@ class BindingTable {
   std::uint64_t nextId_ = 1;
   std::unordered_map<std::uint64_t, Binding> bindings_;
   Index byInstance_, byMac_, byAor_, byNumber_;
+  std::unordered_map<std::string, std::uint64_t> byDialog_;
   std::multimap<TimePoint, std::uint64_t> byExpiry_;
 };
 

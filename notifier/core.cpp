@@ -105,9 +105,63 @@ std::vector<const Binding*> Core::targets(const Request& r) const {
   for (const DeviceKey& key : r.keys) {
     std::vector<const Binding*> found = bindings_.find({key});
     std::erase_if(found, [&](const Binding* b) { return b->subscription(r.package) == nullptr; });
-    if (!found.empty()) return found;
+    if (found.empty()) continue;
+    // One NOTIFY per request per device: of a device's bindings and
+    // subscriptions, its newest explicit subscription, else its newest binding.
+    std::map<std::string, const Binding*> best;
+    for (const Binding* b : found) {
+      const Binding*& kept = best[b->deviceIdentity()];
+      if (!kept || std::pair(b->explicitSubscription(), b->id) >
+                       std::pair(kept->explicitSubscription(), kept->id)) {
+        kept = b;
+      }
+    }
+    std::vector<const Binding*> out;
+    for (const auto& [identity, b] : best)
+      out.push_back(b);
+    std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->id < b->id; });
+    return out;
   }
   return {};
+}
+
+std::size_t Core::waitingFor(const Binding& b, const std::string& package) const {
+  std::size_t n = 0;
+  for (const RequestKey& key : queued_) {
+    const Request& r = *requests_.at(key);
+    if (r.package == package && r.inFlight == 0 && names(r.keys, b)) ++n;
+  }
+  return n;
+}
+
+void Core::sendState(const Binding& b, const std::string& subscriptionState) {
+  for (const PackageSubscription& sub : b.packages) {
+    NotifyContent idle;
+    idle.state = "idle";
+    OutgoingNotify n{sub.package, subscriptionState, contentType(sub.package, sub.format),
+                     encode(idle, sub.format), ""};
+    sender_.send(b, n, [this, id = b.id, contact = b.contact](const NotifyOutcome& o) {
+      spdlog::info("notify state contact={} status={} reason=\"{}\"", contact, o.status, o.reason);
+      if (o.status == 481) removeBinding(id);
+    });
+  }
+}
+
+void Core::notifyIdle(std::uint64_t id) {
+  const Binding* b = bindings_.get(id);
+  if (!b) return;
+  const auto left = std::max<long long>(
+      0, std::chrono::duration_cast<std::chrono::seconds>(b->expires - clock_.now()).count());
+  sendState(*b, "active;expires=" + std::to_string(left));
+}
+
+void Core::endSubscription(std::uint64_t id, const std::string& reason) {
+  const Binding* b = bindings_.get(id);
+  if (!b) return;
+  const Binding last = *b;
+  bindings_.remove(id);
+  spdlog::info("subscription ended aor={} contact={} reason={}", last.aor, last.contact, reason);
+  sendState(last, "terminated;reason=" + reason);
 }
 
 ContactStatus Core::contactMe(const Caller& caller, ContactMeParams params,
@@ -195,6 +249,7 @@ std::vector<Binding> Core::device(const std::string& deviceId) const {
   for (const Binding* b : bindings_.find(lookupKeys(deviceId))) {
     out.push_back(*b);
     out.back().flow.reset();
+    out.back().dialog.reset();
   }
   return out;
 }
@@ -241,8 +296,14 @@ void Core::onOutcome(const RequestKey& key, std::size_t index, const NotifyOutco
   if (outcome.status >= 200 && outcome.status < 300) {
     if (!isFinal(r.status.state)) finish(r, RequestState::Delivered);
   } else if (outcome.status == 481) {
-    // The device no longer has the subscription: stop notifying that binding.
-    bindings_.unsubscribe(d.bindingId, r.package);
+    // The device no longer has the subscription: stop notifying that binding
+    // (an explicit subscription is gone altogether).
+    const Binding* b = bindings_.get(d.bindingId);
+    if (b && b->explicitSubscription()) {
+      bindings_.remove(d.bindingId);
+    } else {
+      bindings_.unsubscribe(d.bindingId, r.package);
+    }
   }
   settleIfDone(r);
 }
@@ -284,6 +345,11 @@ void Core::publish(Request& r) {
 void Core::tick() {
   const TimePoint now = clock_.now();
   for (const Binding& b : bindings_.expire(now)) {
+    if (b.explicitSubscription()) {
+      spdlog::info("subscription expired aor={} contact={}", b.aor, b.contact);
+      sendState(b, "terminated;reason=timeout");
+      continue;
+    }
     spdlog::info("registration expired aor={} contact={} instance={}", b.aor, b.contact,
                  b.instance.empty() ? "-" : b.instance);
   }

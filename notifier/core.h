@@ -59,6 +59,14 @@ class Core {
 
   void setNoticeSink(NoticeSink* sink) { notices_ = sink; }
 
+  // Explicit subscriptions (RFC 6665). How many queued requests wait for this
+  // (candidate) subscription: the NOTIFYs it gets at once when it is stored.
+  std::size_t waitingFor(const Binding& b, const std::string& package) const;
+  // The NOTIFY with the current state when nothing is pending: "state: idle".
+  void notifyIdle(std::uint64_t id);
+  // Ends a subscription with a final NOTIFY "terminated;reason=...".
+  void endSubscription(std::uint64_t id, const std::string& reason);
+
   // Timers: expiry of bindings and queued requests, retries, clean-up of ended
   // requests. Call it often (the SIP thread does every 100 ms).
   void tick();
@@ -75,6 +83,7 @@ class Core {
   void publish(Request& r);
   std::vector<const Binding*> targets(const Request& r) const;
   void finish(Request& r, RequestState s);
+  void sendState(const Binding& b, const std::string& subscriptionState);
   // Every state change goes through here: it keeps the queue indexes true.
   void setState(Request& r, RequestState s);
   Request& find(const Caller& caller, const std::string& requestId) const;

@@ -1,20 +1,56 @@
 #include "flow.h"
 
+#include <strings.h>
+
 namespace beckon::sip {
 
-SipFlow::SipFlow(FlowRegistry& registry, tport_t* connection)
-    : registry_(registry), connection_(connection ? tport_ref(connection) : nullptr) {
-  registry_.add(this);
+SipFlow::SipFlow(AgentResources& resources, tport_t* connection)
+    : resources_(resources), connection_(connection ? tport_ref(connection) : nullptr) {
+  resources_.add(this);
 }
 
 SipFlow::~SipFlow() {
   release();
-  registry_.erase(this);
+  resources_.erase(this);
 }
 
 void SipFlow::release() {
   if (connection_) tport_unref(connection_);
   connection_ = nullptr;
+}
+
+SipDialog::SipDialog(AgentResources& resources, nta_leg_t* leg) : resources_(resources), leg_(leg) {
+  resources_.add(this);
+}
+
+SipDialog::~SipDialog() {
+  release();
+  resources_.erase(this);
+}
+
+void SipDialog::release() {
+  if (leg_) nta_leg_destroy(leg_);
+  leg_ = nullptr;
+}
+
+Source sourceOf(nta_agent_t* agent, msg_t* msg) {
+  Source s;
+  if (tport_t* tp = tport_delivered_by(nta_agent_tports(agent), msg)) {
+    const char* proto = tport_name(tp)->tpn_proto;
+    s.transport = !strcasecmp(proto, "tls")   ? Transport::Tls
+                  : !strcasecmp(proto, "tcp") ? Transport::Tcp
+                                              : Transport::Udp;
+    s.tport = tp;
+    if (s.transport != Transport::Udp) s.connection = tp;
+  }
+  if (su_addrinfo_t* ai = msg_addrinfo(msg); ai && ai->ai_addr) {
+    auto* su = reinterpret_cast<su_sockaddr_t*>(ai->ai_addr);
+    char buf[SU_ADDRSIZE] = "";
+    su_inet_ntop(su->su_family, SU_ADDR(su), buf, sizeof buf);
+    s.host = buf;
+    s.port = ntohs(su->su_port);
+  }
+  return s;
 }
 
 std::string urlString(const url_t* url) {

@@ -1,6 +1,7 @@
 // The flow a binding is reached over (RFC 5626 3.5 in spirit): for TCP and
 // TLS, the very connection its REGISTER came in on; for UDP, the address and
-// port the REGISTER came from (RFC 3581).
+// port the REGISTER came from (RFC 3581). And the dialog of an explicit
+// subscription. Both hold Sofia objects that must go before the agent does.
 #pragma once
 
 #include <cstdint>
@@ -12,37 +13,70 @@
 
 namespace beckon::sip {
 
-class FlowRegistry;
+// A Sofia object held by the core's bindings, released when the agent stops.
+class AgentResource {
+ public:
+  virtual void release() = 0;
 
-class SipFlow final : public Flow {
+ protected:
+  ~AgentResource() = default;
+};
+
+// Knows every live resource so that the SIP thread can release them before
+// the agent goes, whoever still holds them.
+class AgentResources {
+ public:
+  void add(AgentResource* r) { resources_.insert(r); }
+  void erase(AgentResource* r) { resources_.erase(r); }
+  void releaseAll() {
+    for (AgentResource* r : resources_)
+      r->release();
+  }
+
+ private:
+  std::unordered_set<AgentResource*> resources_;
+};
+
+class SipFlow final : public Flow, public AgentResource {
  public:
   // Takes a reference of `connection` (a secondary tport), or none for UDP.
-  SipFlow(FlowRegistry& registry, tport_t* connection);
+  SipFlow(AgentResources& resources, tport_t* connection);
   ~SipFlow() override;
   SipFlow(const SipFlow&) = delete;
   SipFlow& operator=(const SipFlow&) = delete;
 
   tport_t* connection() const { return connection_; }
-  void release();  // drops the connection reference (agent shutting down)
+  void release() override;  // drops the connection reference
 
  private:
-  FlowRegistry& registry_;
+  AgentResources& resources_;
   tport_t* connection_;
 };
 
-// Knows every live flow so that the SIP thread can release their transport
-// references before the agent goes, whoever still holds the flows.
-class FlowRegistry {
+class SipDialog final : public Dialog, public AgentResource {
  public:
-  void add(SipFlow* f) { flows_.insert(f); }
-  void erase(SipFlow* f) { flows_.erase(f); }
-  void releaseAll() {
-    for (SipFlow* f : flows_)
-      f->release();
-  }
+  SipDialog(AgentResources& resources, nta_leg_t* leg);  // takes the leg
+  ~SipDialog() override;
+  SipDialog(const SipDialog&) = delete;
+  SipDialog& operator=(const SipDialog&) = delete;
+
+  nta_leg_t* leg() const { return leg_; }
+  void release() override;  // destroys the leg
 
  private:
-  std::unordered_set<SipFlow*> flows_;
+  AgentResources& resources_;
+  nta_leg_t* leg_;
 };
+
+// Where a request really came from (RFC 3581), and over what: valid while
+// the request is being delivered.
+struct Source {
+  Transport transport = Transport::Udp;
+  std::string host;
+  std::uint16_t port = 0;
+  tport_t* tport = nullptr;       // the transport it came on (not referenced)
+  tport_t* connection = nullptr;  // the same, for TCP and TLS only
+};
+Source sourceOf(nta_agent_t* agent, msg_t* msg);
 
 }  // namespace beckon::sip

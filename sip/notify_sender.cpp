@@ -97,35 +97,48 @@ bool NtaNotifySender::transmit(PendingNotify* p, sip_t const* challenge) {
     if (!connection || tport_is_closed(connection)) return false;
   }
 
-  const std::string from = "<sip:beckon@" + b.aor.substr(b.aor.rfind('@') + 1) + ">";
-  const std::string to = "<" + b.aor + ">";
-  // After a challenge: the same From tag and Call-ID, the next CSeq, and the
-  // credentials (RFC 3261 22.2).
+  const OutgoingNotify& n = p->notify;
+  const url_string_t* hop = route.empty() ? nullptr : URL_STRING_MAKE(route.c_str());
+  // After a challenge: the credentials, and the next CSeq (RFC 3261 22.2).
   msg_header_t* authorization = nullptr;
-  std::string cseq;
   if (challenge) {
     url_t* uri = url_hdup(p->home, URL_STRING_MAKE(b.contact.c_str())->us_url);
     if (auc_authorization_headers(&p->auth, p->home, "NOTIFY", uri, nullptr, &authorization) < 0 ||
         !authorization) {
       return false;
     }
-    cseq = std::to_string(challenge->sip_cseq->cs_seq + 1) + " NOTIFY";
   }
-  const OutgoingNotify& n = p->notify;
-  p->orq = nta_outgoing_tcreate(
-      leg_, &NtaNotifySender::onResponse, p,
-      route.empty() ? nullptr : URL_STRING_MAKE(route.c_str()), SIP_METHOD_NOTIFY,
-      URL_STRING_MAKE(b.contact.c_str()), TAG_IF(connection, NTATAG_TPORT(connection)),
-      TAG_IF(!challenge, SIPTAG_FROM_STR(from.c_str())),
-      TAG_IF(challenge, SIPTAG_FROM(challenge ? challenge->sip_from : nullptr)),
-      TAG_IF(challenge, SIPTAG_CALL_ID(challenge ? challenge->sip_call_id : nullptr)),
-      TAG_IF(challenge, SIPTAG_CSEQ_STR(cseq.c_str())), SIPTAG_TO_STR(to.c_str()),
-      SIPTAG_CONTACT_STR(contact_[static_cast<int>(b.transport)].c_str()),
-      SIPTAG_EVENT_STR(n.package.c_str()),
-      SIPTAG_SUBSCRIPTION_STATE_STR(n.subscriptionState.c_str()),
-      SIPTAG_CONTENT_TYPE_STR(n.contentType.c_str()), SIPTAG_PAYLOAD_STR(n.body.c_str()),
-      TAG_IF(authorization, SIPTAG_HEADER(reinterpret_cast<sip_header_t*>(authorization))),
-      TAG_END());
+  auto* auth = reinterpret_cast<sip_header_t*>(authorization);
+  if (const auto* dialog = dynamic_cast<const SipDialog*>(b.dialog.get())) {
+    // Inside the subscription's dialog: the leg gives the request URI, From,
+    // To, Call-ID, route set and the next CSeq.
+    if (!dialog->leg()) return false;
+    p->orq = nta_outgoing_tcreate(
+        dialog->leg(), &NtaNotifySender::onResponse, p, hop, SIP_METHOD_NOTIFY, nullptr,
+        TAG_IF(connection, NTATAG_TPORT(connection)),
+        SIPTAG_CONTACT_STR(contactFor(b.transport).c_str()), SIPTAG_EVENT_STR(n.package.c_str()),
+        SIPTAG_SUBSCRIPTION_STATE_STR(n.subscriptionState.c_str()),
+        SIPTAG_CONTENT_TYPE_STR(n.contentType.c_str()), SIPTAG_PAYLOAD_STR(n.body.c_str()),
+        TAG_IF(auth, SIPTAG_HEADER(auth)), TAG_END());
+  } else {
+    // Outside a dialog (implicit subscription); after a challenge the same
+    // From tag and Call-ID.
+    const std::string from = "<sip:beckon@" + b.aor.substr(b.aor.rfind('@') + 1) + ">";
+    const std::string to = "<" + b.aor + ">";
+    const std::string cseq =
+        challenge ? std::to_string(challenge->sip_cseq->cs_seq + 1) + " NOTIFY" : "";
+    p->orq = nta_outgoing_tcreate(
+        leg_, &NtaNotifySender::onResponse, p, hop, SIP_METHOD_NOTIFY,
+        URL_STRING_MAKE(b.contact.c_str()), TAG_IF(connection, NTATAG_TPORT(connection)),
+        TAG_IF(!challenge, SIPTAG_FROM_STR(from.c_str())),
+        TAG_IF(challenge, SIPTAG_FROM(challenge ? challenge->sip_from : nullptr)),
+        TAG_IF(challenge, SIPTAG_CALL_ID(challenge ? challenge->sip_call_id : nullptr)),
+        TAG_IF(challenge, SIPTAG_CSEQ_STR(cseq.c_str())), SIPTAG_TO_STR(to.c_str()),
+        SIPTAG_CONTACT_STR(contactFor(b.transport).c_str()), SIPTAG_EVENT_STR(n.package.c_str()),
+        SIPTAG_SUBSCRIPTION_STATE_STR(n.subscriptionState.c_str()),
+        SIPTAG_CONTENT_TYPE_STR(n.contentType.c_str()), SIPTAG_PAYLOAD_STR(n.body.c_str()),
+        TAG_IF(auth, SIPTAG_HEADER(auth)), TAG_END());
+  }
   if (!p->orq) return false;
   if (p->timer) su_timer_destroy(p->timer);
   p->timer = su_timer_create(su_root_task(root_), static_cast<su_duration_t>(timeout_.count()));

@@ -43,6 +43,8 @@ class NtaNotifySender final : public NotifySender {
             std::function<void(const NotifyOutcome&)> done) override;
 
   std::size_t pending() const { return pending_.size(); }
+  // Our Contact for requests and responses over this transport.
+  const std::string& contactFor(Transport t) const { return contact_[static_cast<int>(t)]; }
 
  private:
   static int onResponse(PendingNotify* p, nta_outgoing_t* orq, sip_t const* sip);

@@ -16,34 +16,6 @@ namespace beckon::sip {
 
 namespace {
 
-// Where the request really came from (RFC 3581), and over what: the
-// connection it came on for TCP and TLS.
-struct Source {
-  Transport transport = Transport::Udp;
-  std::string host;
-  std::uint16_t port = 0;
-  tport_t* connection = nullptr;  // not referenced: valid while the request is being handled
-};
-
-Source sourceOf(nta_agent_t* agent, msg_t* msg) {
-  Source s;
-  if (tport_t* tp = tport_delivered_by(nta_agent_tports(agent), msg)) {
-    const char* proto = tport_name(tp)->tpn_proto;
-    s.transport = !strcasecmp(proto, "tls")   ? Transport::Tls
-                  : !strcasecmp(proto, "tcp") ? Transport::Tcp
-                                              : Transport::Udp;
-    if (s.transport != Transport::Udp) s.connection = tp;
-  }
-  if (su_addrinfo_t* ai = msg_addrinfo(msg); ai && ai->ai_addr) {
-    auto* su = reinterpret_cast<su_sockaddr_t*>(ai->ai_addr);
-    char buf[SU_ADDRSIZE] = "";
-    su_inet_ntop(su->su_family, SU_ADDR(su), buf, sizeof buf);
-    s.host = buf;
-    s.port = ntohs(su->su_port);
-  }
-  return s;
-}
-
 const char* paramValue(msg_param_t const* params, const char* name) {
   return params ? msg_params_find(params, name) : nullptr;
 }
@@ -123,6 +95,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
 
   if (wildcard) {
     for (const Binding* b : core_.bindings().byAor(*aor)) {
+      if (b->explicitSubscription()) continue;  // "*" removes registrations only
       if (outOfOrder(*b)) return reply(500, "Server Internal Error (CSeq out of order)");
       retransmission = retransmission || sameRequest(*b);
       removals.push_back(b->id);
@@ -165,7 +138,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     } else if (expires == 0) {
       continue;
     }
-    if (!flow) flow = std::make_shared<SipFlow>(flows_, source.connection);
+    if (!flow) flow = std::make_shared<SipFlow>(resources_, source.connection);
     b.flow = flow;
     updates.push_back(std::move(b));
   }
@@ -198,6 +171,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
   // Step 8: 200 OK listing every current binding with its remaining time.
   std::string list;
   for (const Binding* b : core_.bindings().byAor(*aor)) {
+    if (b->explicitSubscription()) continue;
     const auto left = std::chrono::duration_cast<std::chrono::seconds>(b->expires - now).count();
     if (!list.empty()) list += ", ";
     list += "<" + b->contact + ">;expires=" + std::to_string(std::max<long long>(0, left));

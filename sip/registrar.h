@@ -21,8 +21,8 @@ struct RegistrarConfig {
 
 class Registrar {
  public:
-  Registrar(RegistrarConfig config, Core& core, FlowRegistry& flows, const Clock& clock)
-      : config_(std::move(config)), core_(core), flows_(flows), clock_(clock) {}
+  Registrar(RegistrarConfig config, Core& core, AgentResources& resources, const Clock& clock)
+      : config_(std::move(config)), core_(core), resources_(resources), clock_(clock) {}
 
   // Answers the REGISTER (statelessly: `msg` is consumed); returns the status.
   int onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip);
@@ -32,7 +32,7 @@ class Registrar {
 
   RegistrarConfig config_;
   Core& core_;
-  FlowRegistry& flows_;
+  AgentResources& resources_;
   const Clock& clock_;
 };
 

@@ -12,7 +12,7 @@ namespace beckon::sip {
 namespace {
 
 constexpr su_duration_t kTickMs = 100;
-constexpr const char* kAllow = "REGISTER, OPTIONS";
+constexpr const char* kAllow = "REGISTER, SUBSCRIBE, OPTIONS";
 
 // Sofia writes its log in pieces; each thread gathers a line, then spdlog gets it.
 void sofiaLog(void*, char const* fmt, va_list ap) {
@@ -121,7 +121,9 @@ void SipServer::setUp(Core& core, const Clock& clock) {
                          URLTAG_URL("sip:notifier.invalid"), TAG_END());
   if (!leg_) throw std::runtime_error("cannot create the SIP leg for NOTIFYs");
   sender_.attach(root_, agent_, leg_);
-  registrar_ = std::make_unique<Registrar>(config_.registrar, core, flows_, clock);
+  registrar_ = std::make_unique<Registrar>(config_.registrar, core, resources_, clock);
+  events_ = std::make_unique<EventServer>(config_.registrar, core, resources_, sender_, clock,
+                                          &SipServer::onDialogRequest, this);
 
   tick_ = su_timer_create(su_root_task(root_), kTickMs);
   if (!tick_ || su_timer_run(tick_, &SipServer::onTick, nullptr) < 0) {
@@ -136,8 +138,9 @@ void SipServer::tearDown() {
   }
   sender_.detach();
   registrar_.reset();
+  events_.reset();
   if (tick_) su_timer_destroy(tick_), tick_ = nullptr;
-  flows_.releaseAll();
+  resources_.releaseAll();
   if (leg_) nta_leg_destroy(leg_), leg_ = nullptr;
   if (agent_) nta_agent_destroy(agent_), agent_ = nullptr;
   su_root_t* root = nullptr;
@@ -210,6 +213,9 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
     case sip_method_register:
       self->registrar_->onRegister(agent, msg, sip);
       break;
+    case sip_method_subscribe:
+      self->events_->onSubscribe(agent, msg, sip);
+      break;
     case sip_method_options:
       reply(SIP_200_OK);
       break;
@@ -223,6 +229,10 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
       reply(SIP_405_METHOD_NOT_ALLOWED);
   }
   return 0;
+}
+
+int SipServer::onDialogRequest(SipServer* self, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip) {
+  return self->events_->onDialogRequest(self->agent_, irq, sip);
 }
 
 int SipServer::onLegRequest(SipServer*, nta_leg_t*, nta_incoming_t*, sip_t const*) {

@@ -17,6 +17,7 @@
 #include "flow.h"
 #include "notify_sender.h"
 #include "ports.h"
+#include "event_server.h"
 #include "registrar.h"
 #include "sofia.h"
 
@@ -57,6 +58,8 @@ class SipServer final : public Executor {
   void tearDown();
   static int onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t* sip);
   static int onLegRequest(SipServer* self, nta_leg_t* leg, nta_incoming_t* irq, sip_t const* sip);
+  static int onDialogRequest(SipServer* self, nta_leg_t* leg, nta_incoming_t* irq,
+                             sip_t const* sip);
   static void onWork(SipServer* self, su_msg_r msg, su_msg_arg_t* arg);
   static void onTick(SipServer* self, su_timer_t* timer, su_timer_arg_t* arg);
 
@@ -70,9 +73,10 @@ class SipServer final : public Executor {
   nta_leg_t* leg_ = nullptr;
   su_timer_t* tick_ = nullptr;
   Core* core_ = nullptr;
-  FlowRegistry flows_;
+  AgentResources resources_;
   NtaNotifySender sender_;
   std::unique_ptr<Registrar> registrar_;
+  std::unique_ptr<EventServer> events_;
 };
 
 }  // namespace beckon::sip

@@ -301,3 +301,75 @@ BOOST_AUTO_TEST_CASE(notice_when_a_device_becomes_reachable) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(core_subscriptions, Fixture)
+
+namespace {
+Binding subscription(const ManualClock& clock, const std::string& dialog,
+                     const std::string& instance, int expires = 600) {
+  Binding b;
+  b.aor = "sip:100@example.com";
+  b.contact = "sip:100@127.0.0.2:5999";
+  b.instance = instance;
+  b.expires = clock.now() + std::chrono::seconds(expires);
+  b.packages = {{kDefaultPackage, BodyFormat::Text, false}};
+  b.dialogId = dialog;
+  return b;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(one_notify_per_request_per_device) {
+  const std::string inst = "urn:uuid:00000000-0000-4000-8000-000000000001";
+  registerDevice("100", inst);                              // implicit, by REGISTER
+  core.upsertBinding(subscription(clock, "c1;a;b", inst));  // explicit, same device
+  const auto newest = core.upsertBinding(subscription(clock, "c2;a;b", inst));
+  core.contactMe(app, request("sip:100@example.com", "r1"));
+  BOOST_TEST_REQUIRE(sender.sent.size() == 1u);
+  BOOST_TEST(sender.sent[0].bindingId == newest);  // the newest explicit subscription
+  registerDevice("100", "urn:uuid:00000000-0000-4000-8000-000000000002");  // another device
+  core.contactMe(app, request("sip:100@example.com", "r2"));
+  BOOST_TEST(sender.sent.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_subscription_sees_what_waits_for_it) {
+  auto p = request("100", "r1");
+  p.queueSeconds = 60;
+  core.contactMe(app, p);
+  const Binding sub = subscription(clock, "c1;a;b", "");
+  BOOST_TEST(core.waitingFor(sub, kDefaultPackage) == 1u);
+  BOOST_TEST(core.waitingFor(sub, "other") == 0u);
+  core.upsertBinding(sub);
+  BOOST_TEST_REQUIRE(sender.sent.size() == 1u);
+  BOOST_TEST(sender.sent[0].notify.body.rfind("state: pending\r\nrequest-id: r1\r\n", 0) == 0);
+  BOOST_TEST(core.waitingFor(sub, kDefaultPackage) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(idle_state_and_the_end_of_a_subscription) {
+  const auto id = core.upsertBinding(subscription(clock, "c1;a;b", "", 600));
+  core.notifyIdle(id);
+  BOOST_TEST_REQUIRE(sender.sent.size() == 1u);
+  BOOST_TEST(sender.sent[0].notify.body == "state: idle\r\n");
+  BOOST_TEST(sender.sent[0].notify.subscriptionState == "active;expires=600");
+  core.endSubscription(id, "timeout");
+  BOOST_TEST_REQUIRE(sender.sent.size() == 2u);
+  BOOST_TEST(sender.sent[1].notify.subscriptionState == "terminated;reason=timeout");
+  BOOST_TEST(!core.bindings().get(id));
+}
+
+BOOST_AUTO_TEST_CASE(an_expired_subscription_gets_its_final_notify) {
+  const auto id = core.upsertBinding(subscription(clock, "c1;a;b", "", 5));
+  clock.advance(5s);
+  core.tick();
+  BOOST_TEST(!core.bindings().get(id));
+  BOOST_TEST_REQUIRE(sender.sent.size() == 1u);
+  BOOST_TEST(sender.sent[0].notify.subscriptionState == "terminated;reason=timeout");
+}
+
+BOOST_AUTO_TEST_CASE(a_481_ends_an_explicit_subscription) {
+  const auto id = core.upsertBinding(subscription(clock, "c1;a;b", ""));
+  core.contactMe(app, request("100", "r1"));
+  sender.answer(0, 481);
+  BOOST_TEST(!core.bindings().get(id));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
