@@ -8,16 +8,24 @@ Environment:
   BECKOND, BECKON    paths of the binaries (ctest sets them; default
                      ../../build/bin/{beckond,beckon} from this directory)
   SIPP               sipp binary (default: sipp on PATH)
+  OPENSSL            openssl CLI, for the test certificates (default: on PATH)
   BECKON_TEST_TMPDIR where each test class makes its work directory
                      (default: the system temp directory)
   BECKON_TEST_KEEP=1 keep work directories even when the tests pass
 
 Run with Debian's /usr/bin/python3 (python3-zeep is installed for it only).
+
+Beyond the basics: `Beckond` takes TLS for the SOAP listener, application
+servers and [contact_me] keys; `Pki` makes a CA, a server certificate and
+client certificates with the openssl CLI at test time; `zeep_client` speaks
+HTTPS with client certificates and HTTP Basic; `Device(notify_status=...)`
+is a device that answers every NOTIFY with that status and stays registered.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import importlib
 import json
 import os
@@ -26,6 +34,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -40,9 +49,12 @@ HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE / "scenarios"
 _BUILD_BIN = HERE.parent.parent / "build" / "bin"
 
-BECKOND = os.environ.get("BECKOND") or str(_BUILD_BIN / "beckond")
-BECKON = os.environ.get("BECKON") or str(_BUILD_BIN / "beckon")
+# Relative paths are taken from the current directory now: beckond runs in
+# its work directory.
+BECKOND = os.path.abspath(os.environ.get("BECKOND") or str(_BUILD_BIN / "beckond"))
+BECKON = os.path.abspath(os.environ.get("BECKON") or str(_BUILD_BIN / "beckon"))
 SIPP = os.environ.get("SIPP") or shutil.which("sipp") or "/usr/bin/sipp"
+OPENSSL = os.environ.get("OPENSSL") or shutil.which("openssl") or "/usr/bin/openssl"
 
 # zeep 4.2.1 imports cgi, deprecated in Python 3.11: not ours to fix. Import
 # it here, before unittest resets the warning filters.
@@ -174,16 +186,45 @@ def free_port(udp: bool = True, tcp: bool = True) -> int:
 # beckond
 
 
+def toml_value(value) -> str:
+    """A Python value as TOML: str, bool, int, list, dict (inline table)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string for everything used here
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML for {value!r}")
+
+
+def basic_auth(user: str, password: str) -> dict:
+    """An [[app_server]] basic_auth value: the password only as its SHA-256."""
+    return {"user": user, "password_sha256": hashlib.sha256(password.encode()).hexdigest()}
+
+
 class Beckond:
-    """One beckond process with its own config, ports and log file."""
+    """One beckond process with its own config, ports and log file.
+
+    tls: {"cert", "key", "ca", "client_certs"} makes the SOAP listener HTTPS
+    ([soap.tls]). app_servers: a list of [[app_server]] tables (dicts).
+    contact_me: further [contact_me] keys (e.g. packages).
+    """
 
     def __init__(self, workdir: Path, notify_timeout_ms: int | None = None,
-                 log_level: str = "debug"):
+                 log_level: str = "debug", tls: dict | None = None,
+                 app_servers: list[dict] | None = None, contact_me: dict | None = None,
+                 config_name: str = "beckond"):
         self.workdir = Path(workdir)
         self.sip_port = free_port(udp=True, tcp=True)
         self.soap_port = free_port(udp=False, tcp=True)
-        self.config = self.workdir / "beckond.toml"
-        self.log_path = self.workdir / "beckond.log"
+        self.config = self.workdir / f"{config_name}.toml"
+        self.log_path = self.workdir / f"{config_name}.log"
+        self.tls = dict(tls) if tls else None
+        self.app_servers = list(app_servers or [])
         self.proc: subprocess.Popen | None = None
         self.returncode: int | None = None
         lines = [
@@ -193,21 +234,37 @@ class Beckond:
             "",
             "[soap]",
             f'listen = "{LOOPBACK}:{self.soap_port}"',
-            "",
-            "[log]",
-            f'level = "{log_level}"',
         ]
+        if self.tls:
+            lines += ["", "[soap.tls]"]
+            lines += [f"{k} = {toml_value(v)}" for k, v in self.tls.items()]
+        lines += ["", "[log]", f'level = "{log_level}"']
+        cm = dict(contact_me or {})
         if notify_timeout_ms is not None:
-            lines += ["", "[contact_me]", f"notify_timeout_ms = {int(notify_timeout_ms)}"]
+            cm["notify_timeout_ms"] = int(notify_timeout_ms)
+        if cm:
+            lines += ["", "[contact_me]"] + [f"{k} = {toml_value(v)}" for k, v in cm.items()]
+        for app in self.app_servers:
+            lines += ["", "[[app_server]]"] + [f"{k} = {toml_value(v)}" for k, v in app.items()]
         self.config.write_text("\n".join(lines) + "\n")
 
     @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    @property
     def soap_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.soap_port}/"
+        return f"{self.scheme}://{LOOPBACK}:{self.soap_port}/"
 
     @property
     def wsdl_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.soap_port}/contact-me.wsdl"
+        return f"{self.scheme}://{LOOPBACK}:{self.soap_port}/contact-me.wsdl"
+
+    def check_config(self) -> subprocess.CompletedProcess:
+        """beckond --check-config on this process's file."""
+        return subprocess.run([BECKOND, "--check-config", str(self.config)], cwd=self.workdir,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=20)
 
     def start(self) -> "Beckond":
         if not os.access(BECKOND, os.X_OK):
@@ -247,6 +304,88 @@ class Beckond:
             return self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return ""
+
+
+# --------------------------------------------------------------------------
+# certificates (openssl CLI, made at test time, never kept in the tree)
+
+
+@dataclass
+class CertFiles:
+    cert: str          # PEM certificate
+    key: str           # PEM private key (unencrypted)
+    subject: str       # RFC 2253, e.g. "CN=crm.example.com,O=beckon test"
+    subject_oneline: str  # OpenSSL's oneline form, e.g. "/O=beckon test/CN=crm.example.com"
+    fingerprint: str   # SHA-256 of the DER certificate, lowercase hex
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        """(cert, key), as requests' session.cert wants it."""
+        return self.cert, self.key
+
+
+def _openssl(args: list[str], cwd: Path) -> str:
+    try:
+        r = subprocess.run([OPENSSL] + args, cwd=cwd, stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"openssl {' '.join(args)} took more than 30 s") from None
+    if r.returncode != 0:
+        raise RuntimeError(f"openssl {' '.join(args)} failed ({r.returncode}):\n{r.stderr}")
+    return r.stdout
+
+
+class Pki:
+    """A throw-away CA in `directory`, with a server certificate for
+    127.0.0.1/localhost and client certificates on demand (P-256 keys)."""
+
+    def __init__(self, directory: Path):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.ca = str(self.dir / "ca.pem")
+        self.ca_key = str(self.dir / "ca.key")
+        _openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                  "-nodes", "-keyout", self.ca_key, "-out", self.ca, "-days", "2",
+                  "-subj", "/O=beckon test/CN=beckon test CA",
+                  "-addext", "basicConstraints=critical,CA:TRUE",
+                  "-addext", "keyUsage=critical,keyCertSign,cRLSign"], self.dir)
+        self.server = self.issue("server", "/O=beckon test/CN=localhost",
+                                 ["subjectAltName=IP:127.0.0.1,DNS:localhost",
+                                  "extendedKeyUsage=serverAuth"])
+
+    def issue(self, name: str, subject: str, extensions: list[str] | None = None,
+              ca: "Pki | None" = None) -> CertFiles:
+        """A certificate signed by this CA (or by `ca`)."""
+        signer = ca or self
+        key = str(self.dir / f"{name}.key")
+        csr = str(self.dir / f"{name}.csr")
+        cert = str(self.dir / f"{name}.pem")
+        ext = self.dir / f"{name}.ext"
+        ext.write_text("\n".join(["basicConstraints=CA:FALSE",
+                                   "keyUsage=critical,digitalSignature,keyEncipherment"]
+                                  + (extensions or ["extendedKeyUsage=clientAuth"])) + "\n")
+        _openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                  "-nodes", "-keyout", key, "-out", csr, "-subj", subject], self.dir)
+        _openssl(["x509", "-req", "-in", csr, "-CA", signer.ca, "-CAkey", signer.ca_key,
+                  "-set_serial", str(int.from_bytes(os.urandom(8), "big")), "-days", "2",
+                  "-sha256", "-extfile", str(ext), "-out", cert], self.dir)
+        rfc2253 = _openssl(["x509", "-in", cert, "-noout", "-subject", "-nameopt", "RFC2253"],
+                           self.dir).strip()
+        oneline = _openssl(["x509", "-in", cert, "-noout", "-subject", "-nameopt", "compat"],
+                           self.dir).strip()
+        der = ssl.PEM_cert_to_DER_cert(Path(cert).read_text())
+        return CertFiles(cert=cert, key=key,
+                         subject=rfc2253.removeprefix("subject=").strip(),
+                         subject_oneline=oneline.removeprefix("subject=").strip(),
+                         fingerprint=hashlib.sha256(der).hexdigest())
+
+    def client(self, name: str, cn: str) -> CertFiles:
+        return self.issue(name, f"/O=beckon test/CN={cn}")
+
+    def server_tls(self, client_certs: str = "optional") -> dict:
+        """The [soap.tls] table for Beckond(tls=...)."""
+        return {"cert": self.server.cert, "key": self.server.key, "ca": self.ca,
+                "client_certs": client_certs}
 
 
 # --------------------------------------------------------------------------
@@ -510,26 +649,73 @@ def new_user() -> str:
     return f"75466{os.getpid() % 1000:03d}{_user_counter:02d}"
 
 
+# Out-of-call scenario of an answering device: every NOTIFY gets the status
+# STATUS. SIPp reads response codes when it loads the scenario (a -key is too
+# late), so there is one file per status, written into the work directory.
+_ANSWER_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<!-- Made by harness.py. Out-of-call scenario of device_silent.xml (-oocsf):
+     answers one NOTIFY with STATUS. Every further NOTIFY starts it again. -->
+<scenario name="beckon device: answer a NOTIFY with STATUS">
+  <recv request="NOTIFY" />
+  <send>
+    <![CDATA[
+
+      SIP/2.0 STATUS Test Answer
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <nop>
+    <action>
+      <log message="answered a NOTIFY with STATUS" />
+    </action>
+  </nop>
+</scenario>
+"""
+
+
+def _answer_scenario(workdir: Path, status: int) -> str:
+    assert 200 <= status <= 699, status
+    path = Path(workdir) / f"device_notify_answer_{status}.xml"
+    if not path.exists():
+        path.write_text(_ANSWER_SCENARIO.replace("STATUS", str(status)))
+    return str(path)
+
+
 class Device:
     """A SIPp device registered with beckond (registrar: anything with a
     sip_port, normally the Beckond).
 
-    answers=True: device.xml + device_notify_ok.xml: waits for one NOTIFY,
-    checks it against `expect` and answers 200; SIPp exits 0 only if it did.
+    answers=True with `expect`: device.xml + device_notify_ok.xml: waits for
+    one NOTIFY, checks it against `expect` and answers 200; SIPp exits 0 only
+    if it did.
+    answers=True without `expect`: device_silent.xml + a generated scenario
+    answering every NOTIFY with notify_status (default 200); SIPp ends
+    hold_ms after registering. The test checks the NOTIFYs from the trace.
     answers=False: device_silent.xml + device_notify_ignore.xml: receives
     NOTIFYs and never answers; SIPp ends hold_ms after registering.
     Either way the Contact and the Via claim FAKE_NAT_HOSTPORT.
+    Constructing a Device starts nothing: register() does (so a test may
+    name a device before it registers).
     """
 
     def __init__(self, workdir: Path, registrar, transport: str = "udp",
                  expect: Contact | None = None, answers: bool = True,
                  user: str | None = None, instance: str | None = None,
-                 expires: int = 300, hold_ms: int = 8000, name: str | None = None):
+                 expires: int = 300, hold_ms: int = 8000, name: str | None = None,
+                 notify_status: int = 200):
         assert transport in ("udp", "tcp")
         self.transport = transport
         self.user = user or new_user()
         self.instance = instance or new_instance()
         self.expect = expect
+        self.expires = expires
         self.aor = f"sip:{self.user}@{DOMAIN}"
         self.contact_uri = f"sip:{self.user}@{FAKE_NAT_HOSTPORT};transport={transport}"
         keys = {
@@ -540,17 +726,25 @@ class Device:
             "instance": self.instance,
             "expires": str(expires),
         }
-        if answers:
-            assert expect is not None, "a device that answers needs the expected NOTIFY"
+        if answers and expect is not None:
             keys["contact_uri"] = self.contact_uri
             keys.update(expect.keys())
             scenario, ooc, duration = "device.xml", "device_notify_ok.xml", None
+        elif answers:
+            scenario, ooc = "device_silent.xml", _answer_scenario(workdir, int(notify_status))
+            duration = hold_ms
         else:
             scenario, ooc, duration = "device_silent.xml", "device_notify_ignore.xml", hold_ms
-        self.sipp = Sipp(workdir, name or f"{transport}-{self.user}", scenario,
-                         remote_port=registrar.sip_port,
+        tail = re.sub(r"[^A-Za-z0-9]", "", self.instance)[-8:]
+        self.sipp = Sipp(workdir, name or f"{transport}-{self.user}-{tail}",
+                         scenario, remote_port=registrar.sip_port,
                          transport="u1" if transport == "udp" else "t1",
                          keys=keys, ooc_scenario=ooc, duration_ms=duration)
+
+    @property
+    def source(self) -> str:
+        """Where the device's packets really come from (UDP: its SIPp port)."""
+        return f"{LOOPBACK}:{self.sipp.port}"
 
     def register(self, timeout: float = 10.0) -> "Device":
         """Starts SIPp and waits until beckond answered the REGISTER 200."""
@@ -559,24 +753,128 @@ class Device:
         return self
 
     def notifies(self) -> list[SipMessage]:
+        """Every NOTIFY received, UDP retransmissions included."""
         return self.sipp.received("NOTIFY")
+
+    def notify_transactions(self) -> list[SipMessage]:
+        """The NOTIFYs received, one per transaction (Call-ID, CSeq): UDP
+        retransmissions left out."""
+        seen, out = set(), []
+        for n in self.notifies():
+            key = (tuple(n.headers("Call-ID")) or tuple(n.headers("i")),
+                   tuple(n.headers("CSeq")))
+            if key not in seen:
+                seen.add(key)
+                out.append(n)
+        return out
+
+    def notifies_for(self, request_id: str) -> list[SipMessage]:
+        """NOTIFY transactions whose body carries this request id (text or XML)."""
+        text = f"request-id: {request_id}\r\n".encode()
+        xml = f"<request-id>{request_id}</request-id>".encode()
+        return [n for n in self.notify_transactions() if text in n.body or xml in n.body]
 
 
 # --------------------------------------------------------------------------
 # SOAP (zeep) and the beckon client
 
 
-def zeep_client(beckond: Beckond, timeout: float = 40.0):
-    """A zeep client built from the WSDL that beckond serves."""
+class SoapClient:
+    """A zeep client bound to an address of our choosing (the served WSDL's
+    soap:address is fixed): .service calls the operations, .client is the
+    zeep.Client, .transport its transport."""
+
+    def __init__(self, client, service):
+        self.client = client
+        self.service = service
+        self.transport = client.transport
+
+
+def zeep_session(beckond: "Beckond | None" = None, auth: tuple[str, str] | None = None,
+                 cert: "CertFiles | tuple[str, str] | None" = None, verify=None):
+    """A requests session for beckond: the test CA for HTTPS, client
+    certificate and HTTP Basic as given; never the environment's CA bundle or
+    proxies (trust_env False)."""
     import requests
-    import zeep
-    from zeep.transports import Transport
+    from requests.auth import HTTPBasicAuth
 
     session = requests.Session()
     session.trust_env = False  # the environment's CA bundle and proxies do not apply
+    if verify is not None:
+        session.verify = verify
+    elif beckond is not None and beckond.tls:
+        session.verify = beckond.tls["ca"]
+    if cert is not None:
+        session.cert = cert.pair if isinstance(cert, CertFiles) else tuple(cert)
+    if auth is not None:
+        session.auth = HTTPBasicAuth(*auth)
+    return session
+
+
+def zeep_client(beckond: Beckond, timeout: float = 40.0, auth: tuple[str, str] | None = None,
+                cert: "CertFiles | tuple[str, str] | None" = None, wsdl: str | None = None,
+                url: str | None = None, binding: str = "ContactMe"):
+    """A zeep client built from the WSDL that beckond serves.
+
+    Plain HTTP and no other argument: the zeep.Client itself. Otherwise (HTTPS,
+    credentials, a WSDL file, another url) a SoapClient whose service talks to
+    `url` (default beckond.soap_url) through binding `binding` (ContactMe:
+    SOAP 1.1, ContactMe12: SOAP 1.2). `wsdl` loads the WSDL from a file or
+    URL instead of from beckond (a caller that cannot fetch it).
+    """
+    import zeep
+    from zeep.transports import Transport
+
+    session = zeep_session(beckond, auth=auth, cert=cert)
     transport = Transport(session=session, timeout=10, operation_timeout=timeout)
     settings = zeep.Settings(strict=True)
-    return zeep.Client(beckond.wsdl_url, transport=transport, settings=settings)
+    plain = not beckond.tls and auth is None and cert is None and wsdl is None and url is None \
+        and binding == "ContactMe"
+    client = zeep.Client(wsdl or beckond.wsdl_url, transport=transport, settings=settings)
+    if plain:
+        return client
+    return SoapClient(client, client.create_service(f"{{{NS}}}{binding}", url or beckond.soap_url))
+
+
+def fetch_wsdl(beckond: Beckond, dest: Path, **session_args) -> str:
+    """GET /contact-me.wsdl into dest (for clients that cannot fetch it)."""
+    with zeep_session(beckond, **session_args) as s:
+        r = s.get(beckond.wsdl_url, timeout=10)
+        r.raise_for_status()
+        Path(dest).write_bytes(r.content)
+    return str(dest)
+
+
+def soap_post(beckond: Beckond, operation_xml: str, timeout: float = 40.0,
+              **session_args) -> tuple[int, str]:
+    """POSTs a SOAP 1.1 envelope around operation_xml (elements in NS, prefix
+    cm) where zeep would refuse to send it (e.g. 9 alternateServer).
+    Returns (HTTP status, body)."""
+    envelope = ('<?xml version="1.0" encoding="UTF-8"?>'
+                '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"'
+                f' xmlns:cm="{NS}"><SOAP-ENV:Body>{operation_xml}</SOAP-ENV:Body>'
+                '</SOAP-ENV:Envelope>')
+    with zeep_session(beckond, **session_args) as s:
+        r = s.post(beckond.soap_url, data=envelope.encode(), timeout=timeout,
+                   headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
+        return r.status_code, r.text
+
+
+def fault_of_xml(text: str) -> tuple[str | None, str | None]:
+    """(code, message) of the contact-me fault detail in a SOAP answer."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        return None, None
+    code = message = None
+    for el in root.iter():
+        if el.tag == f"{{{NS}}}code":
+            code = (el.text or "").strip()
+        elif el.tag == f"{{{NS}}}message":
+            message = el.text or ""
+    return code, message
 
 
 def fault_detail(fault) -> tuple[str | None, str | None]:
@@ -594,19 +892,33 @@ def fault_detail(fault) -> tuple[str | None, str | None]:
     return code, message
 
 
-def run_beckon(server: "Beckond | str", args: list[str],
-               timeout: float = 40.0) -> subprocess.CompletedProcess:
-    """Runs `beckon --server URL args...` (server: a Beckond or a URL)."""
+def run_beckon(server: "Beckond | str", args: list[str], timeout: float = 40.0,
+               options: list[str] | None = None) -> subprocess.CompletedProcess:
+    """Runs `beckon --server URL [options...] args...` (server: a Beckond or a
+    URL; options: global options such as --json, --cacert, --user)."""
     if not os.access(BECKON, os.X_OK):
         raise RuntimeError(f"beckon not found or not executable: {BECKON} (set BECKON)")
     url = server if isinstance(server, str) else server.soap_url
-    cmd = [BECKON, "--server", url] + args
+    cmd = [BECKON, "--server", url] + (options or []) + args
     try:
         return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               timeout=timeout)
     except subprocess.TimeoutExpired as e:
         raise AssertionError(f"beckon did not finish within {timeout} s: {cmd}\n"
                              f"stdout: {e.stdout!r}\nstderr: {e.stderr!r}") from None
+
+
+def beckon_tls_options(beckond: Beckond, cert: "CertFiles | None" = None,
+                       auth: tuple[str, str] | None = None) -> list[str]:
+    """Global beckon options for the test CA, a client certificate, Basic auth."""
+    out = []
+    if beckond.tls:
+        out += ["--cacert", beckond.tls["ca"]]
+    if cert is not None:
+        out += ["--cert", cert.cert, "--key", cert.key]
+    if auth is not None:
+        out += ["--user", auth[0], "--password", auth[1]]
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -634,12 +946,17 @@ class BeckondTestCase(unittest.TestCase):
         cls.beckond = None
         if not cls.uses_beckond:
             return
-        cls.beckond = Beckond(cls.workdir, notify_timeout_ms=cls.notify_timeout_ms)
         try:
+            cls.beckond = cls.make_beckond(cls.workdir)
             cls.beckond.start()
         except Exception:
             sys.stderr.write(f"harness: work directory kept: {cls.workdir}\n")
             raise
+
+    @classmethod
+    def make_beckond(cls, workdir: Path) -> Beckond:
+        """The class's beckond (not started). Override for TLS, app servers..."""
+        return Beckond(workdir, notify_timeout_ms=cls.notify_timeout_ms)
 
     @classmethod
     def zeep(cls):
@@ -693,6 +1010,32 @@ class BeckondTestCase(unittest.TestCase):
         d = Device(self.workdir, registrar or self.beckond, **kw)
         self.sipps.append(d.sipp)
         return d
+
+    def assertSoapFault(self, code: str, call, *args, names: str | None = None, **kw) -> str:
+        """call(*args, **kw) raises a zeep Fault whose detail has `code`; with
+        names, the message starts with "names:" (the field). Returns the message."""
+        import zeep.exceptions
+
+        with self.assertRaises(zeep.exceptions.Fault, msg=f"expected a {code} fault") as cm:
+            call(*args, **kw)
+        got, message = fault_detail(cm.exception)
+        self.assertEqual(got, code, f"fault {cm.exception.message!r}, detail code {got!r},"
+                                    f" message {message!r}")
+        if names:
+            self.assertTrue((message or "").startswith(f"{names}:"),
+                            f"the fault message should start with '{names}:': {message!r}")
+        return message or ""
+
+    def assertNoNotifyFor(self, dev: Device, request_id: str, settle: float = 0.5):
+        """After `settle` seconds, no NOTIFY carrying request_id reached dev."""
+        time.sleep(settle)
+        got = dev.notifies_for(request_id)
+        self.assertEqual(got, [], f"NOTIFY for {request_id} reached the device:"
+                                  f" {[n.raw for n in got]}")
+
+    def assertBeckon(self, r: subprocess.CompletedProcess, rc: int):
+        self.assertEqual(r.returncode, rc, f"beckon {r.args[1:]} exited {r.returncode}, not {rc}"
+                                           f"\nstdout: {r.stdout}\nstderr: {r.stderr}")
 
     def assertDeviceNotified(self, device: Device, timeout: float = 15.0):
         """SIPp ended 0 (its checks passed), it got exactly one NOTIFY, and
