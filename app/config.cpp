@@ -256,6 +256,60 @@ std::vector<sip::NotifyCredential> parseNotifyCredentials(const toml::table& roo
   return out;
 }
 
+// [sip.auth] and its [[sip.auth.user]]s.
+sip::SipAuthConfig parseSipAuth(const toml::table& t) {
+  const std::string p = "sip.auth.";
+  onlyKeys(t, p, {"realm", "nonce_lifetime_s", "methods", "user"});
+  sip::SipAuthConfig out;
+  sip::DigestConfig d;
+  d.realm = getString(t, p, "realm", "");
+  if (d.realm.empty()) bad(p + "realm", "required");
+  if (std::any_of(d.realm.begin(), d.realm.end(), [](unsigned char ch) {
+        return ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\';
+      })) {
+    bad(p + "realm", "must not contain quotes, backslashes or control characters");
+  }
+  d.nonceLifetime =
+      std::chrono::seconds(getInt(t, p, "nonce_lifetime_s", d.nonceLifetime.count(), 10, 86400));
+  out.authMethods = getStrings(t, p, "methods", out.authMethods);
+  if (out.authMethods.empty()) bad(p + "methods", "must name REGISTER, SUBSCRIBE or both");
+  for (const auto& m : out.authMethods) {
+    if (m != "REGISTER" && m != "SUBSCRIBE") {
+      bad(p + "methods", "'" + m + "' is not REGISTER or SUBSCRIBE");
+    }
+  }
+  const toml::node* n = t.get("user");
+  if (!n) bad(p + "user", "at least one [[sip.auth.user]] is required");
+  if (!n->is_array_of_tables()) bad(p + "user", "must be an array of tables ([[sip.auth.user]])");
+  std::size_t i = 0;
+  for (const toml::node& e : *n->as_array()) {
+    const toml::table& u = *e.as_table();
+    std::string q = p + "user[" + std::to_string(i++) + "].";
+    onlyKeys(u, q, {"user", "ha1_md5", "ha1_sha256"});
+    sip::DigestUser du;
+    du.user = getString(u, q, "user", "");
+    if (du.user.empty()) bad(q + "user", "required");
+    for (const auto& other : d.users) {
+      if (other.user == du.user) bad(q + "user", "'" + du.user + "' is used twice");
+    }
+    q = p + "user." + du.user + ".";
+    du.ha1Md5 = lowerHex(getString(u, q, "ha1_md5", ""));
+    du.ha1Sha256 = lowerHex(getString(u, q, "ha1_sha256", ""));
+    if (!du.ha1Md5.empty() && !isHex(du.ha1Md5, 32)) {
+      bad(q + "ha1_md5", "must be MD5(user:realm:password), 32 hex digits");
+    }
+    if (!du.ha1Sha256.empty() && !isHex(du.ha1Sha256, 64)) {
+      bad(q + "ha1_sha256", "must be SHA-256(user:realm:password), 64 hex digits");
+    }
+    if (du.ha1Md5.empty() && du.ha1Sha256.empty())
+      bad(q + "ha1_md5", "give ha1_md5, ha1_sha256 or both");
+    d.users.push_back(std::move(du));
+  }
+  if (d.users.empty()) bad(p + "user", "at least one [[sip.auth.user]] is required");
+  out.auth = std::move(d);
+  return out;
+}
+
 }  // namespace
 
 void checkLogLevel(const std::string& level, const std::string& key) {
@@ -298,7 +352,9 @@ Config parseConfig(const std::string& text, const std::string& source) {
   Config c;
 
   if (const toml::table* t = section(root, "sip")) {
-    onlyKeys(*t, "sip.", {"listen", "domain", "min_expires", "max_expires", "default_expires"});
+    onlyKeys(*t, "sip.",
+             {"listen", "domain", "min_expires", "max_expires", "default_expires", "auth"});
+    if (const toml::table* a = sectionOf(*t, "sip.", "auth")) c.sip.auth = parseSipAuth(*a);
     c.sip.listen = getStrings(*t, "sip.", "listen", c.sip.listen);
     if (c.sip.listen.empty()) bad("sip.listen", "must name at least one address");
     for (const auto& spec : c.sip.listen) {

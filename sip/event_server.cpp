@@ -74,6 +74,15 @@ void EventServer::handle(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* s
     return;
   }
   expires = std::min(expires, config_.maxExpires);
+  // RFC 6665 4.2.1.2: authentication, as for REGISTER (the subscriber's own
+  // address of record, its From).
+  const std::optional<std::string> subscriber = normaliseAor(urlString(sip->sip_from->a_url));
+  const auto decision =
+      authorizer_.check(sip, subscriber ? directoryNumberOf(*subscriber) : "", source.host);
+  if (decision.status) {
+    reply(irq, decision.status, decision.phrase, CHALLENGE_TAGS(decision));
+    return;
+  }
 
   if (sip->sip_to->a_tag) {
     refresh(irq, sip, expires);

@@ -3,6 +3,7 @@
 // with the current state, and contact-me NOTIFYs inside its dialog.
 #pragma once
 
+#include "authorizer.h"
 #include "core.h"
 #include "flow.h"
 #include "notify_sender.h"
@@ -17,11 +18,12 @@ class EventServer {
   // Requests inside a subscription's dialog reach `dialogCallback` (with
   // `magic`), which hands SUBSCRIBEs to onDialogRequest().
   EventServer(const RegistrarConfig& config, Core& core, AgentResources& resources,
-              const NtaNotifySender& sender, const Clock& clock, nta_request_f* dialogCallback,
-              nta_leg_magic_t* magic)
+              const RequestAuthorizer& authorizer, const NtaNotifySender& sender,
+              const Clock& clock, nta_request_f* dialogCallback, nta_leg_magic_t* magic)
       : config_(config),
         core_(core),
         resources_(resources),
+        authorizer_(authorizer),
         sender_(sender),
         clock_(clock),
         dialogCallback_(dialogCallback),
@@ -43,6 +45,7 @@ class EventServer {
   const RegistrarConfig& config_;
   Core& core_;
   AgentResources& resources_;
+  const RequestAuthorizer& authorizer_;
   const NtaNotifySender& sender_;
   const Clock& clock_;
   nta_request_f* dialogCallback_;

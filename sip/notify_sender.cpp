@@ -158,11 +158,15 @@ bool NtaNotifySender::answerChallenge(PendingNotify* p, int status, sip_t const*
     const std::string realm = "\"" + c.realm + "\"";  // Sofia keeps the realm quoted
     if (auc_all_credentials(&p->auth, nullptr, c.realm.empty() ? nullptr : realm.c_str(),
                             c.user.c_str(), c.password.c_str()) > 0) {
-      nta_outgoing_destroy(p->orq);
-      p->orq = nullptr;
       spdlog::debug("notify request={} contact={}: answering a {} challenge as {}",
                     p->notify.requestId, p->binding.contact, status, c.user);
-      return transmit(p, sip);
+      // The challenge lives in the old transaction's response: send the new
+      // request first, then let the old transaction go.
+      nta_outgoing_t* challenged = p->orq;
+      p->orq = nullptr;
+      const bool sent = transmit(p, sip);
+      nta_outgoing_destroy(challenged);
+      return sent;
     }
   }
   spdlog::warn("notify request={} contact={}: {} challenge and no credentials for it",

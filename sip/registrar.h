@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core.h"
+#include "authorizer.h"
 #include "flow.h"
 #include "sofia.h"
 
@@ -21,8 +22,13 @@ struct RegistrarConfig {
 
 class Registrar {
  public:
-  Registrar(RegistrarConfig config, Core& core, AgentResources& resources, const Clock& clock)
-      : config_(std::move(config)), core_(core), resources_(resources), clock_(clock) {}
+  Registrar(RegistrarConfig config, Core& core, AgentResources& resources,
+            const RequestAuthorizer& authorizer, const Clock& clock)
+      : config_(std::move(config)),
+        core_(core),
+        resources_(resources),
+        authorizer_(authorizer),
+        clock_(clock) {}
 
   // Answers the REGISTER (statelessly: `msg` is consumed); returns the status.
   int onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip);
@@ -33,6 +39,7 @@ class Registrar {
   RegistrarConfig config_;
   Core& core_;
   AgentResources& resources_;
+  const RequestAuthorizer& authorizer_;
   const Clock& clock_;
 };
 

@@ -121,9 +121,11 @@ void SipServer::setUp(Core& core, const Clock& clock) {
                          URLTAG_URL("sip:notifier.invalid"), TAG_END());
   if (!leg_) throw std::runtime_error("cannot create the SIP leg for NOTIFYs");
   sender_.attach(root_, agent_, leg_);
-  registrar_ = std::make_unique<Registrar>(config_.registrar, core, resources_, clock);
-  events_ = std::make_unique<EventServer>(config_.registrar, core, resources_, sender_, clock,
-                                          &SipServer::onDialogRequest, this);
+  authorizer_ = std::make_unique<RequestAuthorizer>(config_.auth, clock);
+  registrar_ =
+      std::make_unique<Registrar>(config_.registrar, core, resources_, *authorizer_, clock);
+  events_ = std::make_unique<EventServer>(config_.registrar, core, resources_, *authorizer_,
+                                          sender_, clock, &SipServer::onDialogRequest, this);
 
   tick_ = su_timer_create(su_root_task(root_), kTickMs);
   if (!tick_ || su_timer_run(tick_, &SipServer::onTick, nullptr) < 0) {
@@ -139,6 +141,7 @@ void SipServer::tearDown() {
   sender_.detach();
   registrar_.reset();
   events_.reset();
+  authorizer_.reset();
   if (tick_) su_timer_destroy(tick_), tick_ = nullptr;
   resources_.releaseAll();
   if (leg_) nta_leg_destroy(leg_), leg_ = nullptr;

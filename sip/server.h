@@ -17,6 +17,7 @@
 #include "flow.h"
 #include "notify_sender.h"
 #include "ports.h"
+#include "authorizer.h"
 #include "event_server.h"
 #include "registrar.h"
 #include "sofia.h"
@@ -28,6 +29,7 @@ struct SipConfig {
   std::vector<std::string> listen{"udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"};
   std::chrono::milliseconds notifyTimeout{32000};
   std::vector<NotifyCredential> notifyCredentials;
+  SipAuthConfig auth;  // [sip.auth]: digest authentication of REGISTER and SUBSCRIBE
   RegistrarConfig registrar;
 };
 
@@ -75,6 +77,7 @@ class SipServer final : public Executor {
   Core* core_ = nullptr;
   AgentResources resources_;
   NtaNotifySender sender_;
+  std::unique_ptr<RequestAuthorizer> authorizer_;
   std::unique_ptr<Registrar> registrar_;
   std::unique_ptr<EventServer> events_;
 };

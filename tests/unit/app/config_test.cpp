@@ -184,4 +184,75 @@ BOOST_AUTO_TEST_CASE(application_server_mistakes_name_the_key) {
                     "notify_credentials[0].password: "));
 }
 
+BOOST_AUTO_TEST_CASE(sip_digest_authentication) {
+  const Config none = parseConfig("");
+  BOOST_TEST(!none.sip.auth.auth.has_value());
+  BOOST_TEST(!none.sip.auth.needsCredentials("REGISTER"));
+
+  const Config c = parseConfig(R"(
+[sip]
+domain = "example.com"
+[sip.auth]
+realm = "example.com"
+nonce_lifetime_s = 120
+methods = ["REGISTER"]
+[[sip.auth.user]]
+user = "7546658000"
+ha1_md5 = ")" + std::string(32, 'A') +
+                               R"("
+ha1_sha256 = ")" + std::string(64, 'b') +
+                               R"("
+[[sip.auth.user]]
+user = "7546658001"
+ha1_sha256 = ")" + std::string(64, 'c') +
+                               R"("
+)");
+  BOOST_TEST_REQUIRE(c.sip.auth.auth.has_value());
+  const auto& d = *c.sip.auth.auth;
+  BOOST_TEST(d.realm == "example.com");
+  BOOST_TEST(d.nonceLifetime.count() == 120);
+  BOOST_TEST_REQUIRE(d.users.size() == 2u);
+  BOOST_TEST(d.users[0].user == "7546658000");
+  BOOST_TEST(d.users[0].ha1Md5 == std::string(32, 'a'));  // lowercased
+  BOOST_TEST(d.users[0].ha1Sha256 == std::string(64, 'b'));
+  BOOST_TEST(d.users[1].ha1Md5 == "");
+  BOOST_TEST(c.sip.auth.needsCredentials("REGISTER"));
+  BOOST_TEST(!c.sip.auth.needsCredentials("SUBSCRIBE"));
+
+  const Config defaults = parseConfig(
+      "[sip.auth]\nrealm = \"r\"\n[[sip.auth.user]]\nuser = \"u\"\n"
+      "ha1_md5 = \"" +
+      std::string(32, '0') + "\"\n");
+  BOOST_TEST(defaults.sip.auth.auth->nonceLifetime.count() == 300);
+  BOOST_TEST(defaults.sip.auth.authMethods == (std::vector<std::string>{"REGISTER", "SUBSCRIBE"}));
+}
+
+BOOST_AUTO_TEST_CASE(sip_digest_mistakes_name_the_key) {
+  const std::string user =
+      "[[sip.auth.user]]\nuser = \"u\"\nha1_md5 = \"" + std::string(32, '0') + "\"\n";
+  const std::string head = "[sip.auth]\nrealm = \"r\"\n";
+  BOOST_TEST(starts(refusal("[sip.auth]\n" + user), "sip.auth.realm: required"));
+  BOOST_TEST(starts(refusal("[sip.auth]\nrealm = \"a\\\"b\"\n" + user), "sip.auth.realm: "));
+  BOOST_TEST(starts(refusal(head), "sip.auth.user: "));
+  BOOST_TEST(starts(refusal(head + "user = 1\n"), "sip.auth.user: "));
+  BOOST_TEST(
+      starts(refusal(head + "nonce_lifetime_s = 0\n" + user), "sip.auth.nonce_lifetime_s: "));
+  BOOST_TEST(starts(refusal(head + "methods = [\"INVITE\"]\n" + user), "sip.auth.methods: "));
+  BOOST_TEST(starts(refusal(head + "methods = []\n" + user), "sip.auth.methods: "));
+  BOOST_TEST(starts(refusal(head + "password = \"x\"\n" + user), "sip.auth.password: unknown key"));
+  BOOST_TEST(starts(refusal(head + "[[sip.auth.user]]\nha1_md5 = \"" + std::string(32, '0') + "\""),
+                    "sip.auth.user[0].user: required"));
+  BOOST_TEST(starts(refusal(head + "[[sip.auth.user]]\nuser = \"u\"\npassword = \"x\""),
+                    "sip.auth.user[0].password: unknown key"));
+  BOOST_TEST(
+      starts(refusal(head + "[[sip.auth.user]]\nuser = \"u\""), "sip.auth.user.u.ha1_md5: "));
+  BOOST_TEST(starts(refusal(head + "[[sip.auth.user]]\nuser = \"u\"\nha1_md5 = \"xyz\""),
+                    "sip.auth.user.u.ha1_md5: "));
+  BOOST_TEST(starts(refusal(head + "[[sip.auth.user]]\nuser = \"u\"\nha1_sha256 = \"" +
+                            std::string(32, '0') + "\""),
+                    "sip.auth.user.u.ha1_sha256: "));
+  BOOST_TEST(starts(refusal(head + user + user), "sip.auth.user[1].user: "));
+  BOOST_TEST(starts(refusal("[sip]\nauth = 1"), "sip.auth: "));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,297 @@
+#include <boost/test/unit_test.hpp>
+
+#include <ostream>
+
+#include "clock.h"
+#include "digest.h"
+
+using namespace beckon::sip;
+using Verdict = DigestAuthenticator::Verdict;
+
+namespace beckon::sip {
+std::ostream& operator<<(std::ostream& os, Verdict v) {
+  return os << (v == Verdict::Ok ? "Ok" : v == Verdict::Stale ? "Stale" : "Failed");
+}
+}  // namespace beckon::sip
+
+namespace {
+
+const std::string kRealm = "example.com";
+
+DigestConfig config() {
+  DigestConfig c;
+  c.realm = kRealm;
+  c.nonceLifetime = std::chrono::seconds(300);
+  auto user = [](const std::string& name, const std::string& password, bool md5, bool sha256) {
+    DigestUser u;
+    u.user = name;
+    if (md5) u.ha1Md5 = digestHa1(DigestAlgorithm::Md5, name, kRealm, password);
+    if (sha256) u.ha1Sha256 = digestHa1(DigestAlgorithm::Sha256, name, kRealm, password);
+    return u;
+  };
+  c.users = {user("alice", "secret", true, true), user("bob", "hunter2", true, false),
+             user("carol", "pa55", false, true)};
+  return c;
+}
+
+// The nonce="..." of a challenge.
+std::string nonceOf(const std::string& challenge) {
+  const auto b = challenge.find("nonce=\"");
+  BOOST_REQUIRE(b != std::string::npos);
+  const auto e = challenge.find('"', b + 7);
+  return challenge.substr(b + 7, e - b - 7);
+}
+
+// What a well-behaved device sends back for `nonce`.
+DigestResponse answer(const std::string& nonce, const std::string& user,
+                      const std::string& password, DigestAlgorithm a = DigestAlgorithm::Sha256,
+                      const std::string& method = "REGISTER") {
+  DigestResponse r;
+  r.username = user;
+  r.realm = kRealm;
+  r.nonce = nonce;
+  r.uri = "sip:example.com";
+  r.algorithm = a == DigestAlgorithm::Md5 ? "MD5" : "SHA-256";
+  r.qop = "auth";
+  r.nc = "00000001";
+  r.cnonce = "0a4f113b";
+  r.response = digestResponse(a, digestHa1(a, user, kRealm, password), r.nonce, r.nc, r.cnonce,
+                              r.qop, method, r.uri);
+  return r;
+}
+
+struct Fixture {
+  beckon::ManualClock clock;
+  DigestAuthenticator auth{config(), clock};
+  std::string nonce() { return nonceOf(auth.challenges().front()); }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(digest)
+
+// RFC 7616 section 3.9.1: the same request answered with SHA-256 and with MD5.
+BOOST_AUTO_TEST_CASE(rfc7616_example) {
+  const std::string nonce = "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v";
+  const std::string cnonce = "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ";
+  const std::string md5Ha1 =
+      digestHa1(DigestAlgorithm::Md5, "Mufasa", "http-auth@example.org", "Circle of Life");
+  const std::string shaHa1 =
+      digestHa1(DigestAlgorithm::Sha256, "Mufasa", "http-auth@example.org", "Circle of Life");
+  // HA1s as `printf '%s' 'Mufasa:http-auth@example.org:Circle of Life' | md5sum` gives them.
+  BOOST_TEST(md5Ha1 == "3d78807defe7de2157e2b0b6573a855f");
+  BOOST_TEST(shaHa1 == "7987c64c30e25f1b74be53f966b49b90f2808aa92faf9a00262392d7b4794232");
+  BOOST_TEST(digestResponse(DigestAlgorithm::Md5, md5Ha1, nonce, "00000001", cnonce, "auth", "GET",
+                            "/dir/index.html") == "8ca523f5e9506fed4657c9700eebdbec");
+  BOOST_TEST(digestResponse(DigestAlgorithm::Sha256, shaHa1, nonce, "00000001", cnonce, "auth",
+                            "GET", "/dir/index.html") ==
+             "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1");
+}
+
+// RFC 2617 section 3.5 (qop=auth), and the RFC 2069 form without qop.
+BOOST_AUTO_TEST_CASE(rfc2617_example_and_rfc2069_form) {
+  const std::string ha1 =
+      digestHa1(DigestAlgorithm::Md5, "Mufasa", "testrealm@host.com", "Circle Of Life");
+  const std::string nonce = "dcd98b7102dd2f0e8b11d0f600bfb0c093";
+  BOOST_TEST(digestResponse(DigestAlgorithm::Md5, ha1, nonce, "00000001", "0a4f113b", "auth", "GET",
+                            "/dir/index.html") == "6629fae49393a05397450978507c4ef1");
+  // H(HA1:nonce:HA2), computed independently (Python hashlib).
+  BOOST_TEST(digestResponse(DigestAlgorithm::Md5, ha1, nonce, "", "", "", "GET",
+                            "/dir/index.html") == "670fd8c2df070c60b045671b8b24ff02");
+}
+
+BOOST_FIXTURE_TEST_CASE(challenges_offer_sha256_first_then_md5, Fixture) {
+  const auto c = auth.challenges();
+  BOOST_REQUIRE(c.size() == 2u);
+  const std::string n = nonceOf(c[0]);
+  BOOST_TEST(c[0] ==
+             "Digest realm=\"example.com\", nonce=\"" + n + "\", algorithm=SHA-256, qop=\"auth\"");
+  BOOST_TEST(c[1] ==
+             "Digest realm=\"example.com\", nonce=\"" + n + "\", algorithm=MD5, qop=\"auth\"");
+  BOOST_TEST(
+      n.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+      std::string::npos);
+  BOOST_TEST(nonceOf(auth.challenges()[0]) != n);  // salted: fresh every time, even in one second
+
+  const auto s = auth.challenges(true);
+  BOOST_TEST(s[0].ends_with(", stale=true"));
+  BOOST_TEST(s[1].ends_with(", stale=true"));
+  BOOST_TEST(auth.realm() == kRealm);
+}
+
+BOOST_AUTO_TEST_CASE(only_algorithms_some_user_has_are_offered) {
+  beckon::ManualClock clock;
+  DigestConfig c = config();
+  c.users.erase(c.users.begin());  // bob: MD5 only, carol: SHA-256 only
+  c.users.pop_back();
+  const DigestAuthenticator md5Only(c, clock);
+  BOOST_REQUIRE(md5Only.challenges().size() == 1u);
+  BOOST_TEST(md5Only.challenges()[0].find("algorithm=MD5") != std::string::npos);
+
+  c.users.clear();  // nobody: both offered, nobody gets in
+  const DigestAuthenticator nobody(c, clock);
+  BOOST_TEST(nobody.challenges().size() == 2u);
+}
+
+BOOST_FIXTURE_TEST_CASE(sha256_and_md5_both_accepted, Fixture) {
+  BOOST_TEST(auth.verify(answer(nonce(), "alice", "secret", DigestAlgorithm::Sha256), "REGISTER") ==
+             Verdict::Ok);
+  BOOST_TEST(auth.verify(answer(nonce(), "alice", "secret", DigestAlgorithm::Md5), "REGISTER") ==
+             Verdict::Ok);
+  BOOST_TEST(auth.verify(answer(nonce(), "bob", "hunter2", DigestAlgorithm::Md5), "REGISTER") ==
+             Verdict::Ok);
+  BOOST_TEST(auth.verify(answer(nonce(), "carol", "pa55", DigestAlgorithm::Sha256, "SUBSCRIBE"),
+                         "SUBSCRIBE") == Verdict::Ok);
+
+  DigestResponse r = answer(nonce(), "alice", "secret", DigestAlgorithm::Md5);
+  r.algorithm = "";  // absent means MD5
+  BOOST_TEST(auth.verify(r, "REGISTER") == Verdict::Ok);
+  r = answer(nonce(), "alice", "secret", DigestAlgorithm::Sha256);
+  r.algorithm = "sha-256";  // tokens are case-insensitive
+  for (char& ch : r.response)
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  BOOST_TEST(auth.verify(r, "REGISTER") == Verdict::Ok);
+}
+
+BOOST_FIXTURE_TEST_CASE(qop_auth_or_rfc2069_form_only, Fixture) {
+  const std::string n = nonce();
+  DigestResponse r = answer(n, "alice", "secret", DigestAlgorithm::Md5);
+  r.qop = r.nc = r.cnonce = "";
+  r.response = digestResponse(DigestAlgorithm::Md5,
+                              digestHa1(DigestAlgorithm::Md5, "alice", kRealm, "secret"), n, "", "",
+                              "", "REGISTER", r.uri);
+  BOOST_TEST(auth.verify(r, "REGISTER") == Verdict::Ok);  // RFC 2069 devices
+
+  r = answer(n, "alice", "secret");
+  r.qop = "auth-int";
+  BOOST_TEST(auth.verify(r, "REGISTER") == Verdict::Failed);
+  r = answer(n, "alice", "secret");
+  r.cnonce = "";
+  BOOST_TEST(auth.verify(r, "REGISTER") == Verdict::Failed);
+  r = answer(n, "alice", "secret");
+  r.algorithm = "MD5-sess";
+  BOOST_TEST(auth.verify(r, "REGISTER") == Verdict::Failed);
+}
+
+BOOST_FIXTURE_TEST_CASE(wrong_password_and_unknown_user_look_the_same, Fixture) {
+  BOOST_TEST(auth.verify(answer(nonce(), "alice", "Secret"), "REGISTER") == Verdict::Failed);
+  BOOST_TEST(auth.verify(answer(nonce(), "mallory", "secret"), "REGISTER") == Verdict::Failed);
+  BOOST_TEST(auth.verify(answer(nonce(), "", "secret"), "REGISTER") == Verdict::Failed);
+  // bob has no SHA-256 HA1, carol no MD5 one: as if unknown.
+  BOOST_TEST(auth.verify(answer(nonce(), "bob", "hunter2", DigestAlgorithm::Sha256), "REGISTER") ==
+             Verdict::Failed);
+  BOOST_TEST(auth.verify(answer(nonce(), "carol", "pa55", DigestAlgorithm::Md5), "REGISTER") ==
+             Verdict::Failed);
+  // The method enters the digest.
+  BOOST_TEST(auth.verify(answer(nonce(), "alice", "secret"), "SUBSCRIBE") == Verdict::Failed);
+}
+
+BOOST_FIXTURE_TEST_CASE(realm_and_uri_are_checked, Fixture) {
+  DigestResponse r = answer(nonce(), "alice", "secret");
+  r.realm = "example.org";
+  r.response = digestResponse(DigestAlgorithm::Sha256,
+                              digestHa1(DigestAlgorithm::Sha256, "alice", r.realm, "secret"),
+                              r.nonce, r.nc, r.cnonce, r.qop, "REGISTER", r.uri);
+  BOOST_TEST(auth.verify(r, "REGISTER") == Verdict::Failed);
+
+  r = answer(nonce(), "alice", "secret");
+  r.uri = "";
+  r.response = digestResponse(DigestAlgorithm::Sha256,
+                              digestHa1(DigestAlgorithm::Sha256, "alice", kRealm, "secret"),
+                              r.nonce, r.nc, r.cnonce, r.qop, "REGISTER", "");
+  BOOST_TEST(auth.verify(r, "REGISTER") == Verdict::Failed);
+}
+
+BOOST_FIXTURE_TEST_CASE(tampered_or_foreign_nonces_fail, Fixture) {
+  const std::string n = nonce();
+  BOOST_TEST(auth.verify(answer(n, "alice", "secret"), "REGISTER") == Verdict::Ok);
+  // Every single character changed (timestamp, salt and MAC alike).
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    std::string t = n;
+    t[i] = t[i] == 'A' ? 'B' : 'A';
+    BOOST_TEST(auth.verify(answer(t, "alice", "secret"), "REGISTER") == Verdict::Failed,
+               "position " << i);
+  }
+  BOOST_TEST(auth.verify(answer(n.substr(1), "alice", "secret"), "REGISTER") == Verdict::Failed);
+  BOOST_TEST(auth.verify(answer(n + "AAAA", "alice", "secret"), "REGISTER") == Verdict::Failed);
+  BOOST_TEST(auth.verify(answer(n + "=", "alice", "secret"), "REGISTER") == Verdict::Failed);
+  BOOST_TEST(auth.verify(answer("dcd98b7102dd2f0e8b11d0f600bfb0c093", "alice", "secret"),
+                         "REGISTER") == Verdict::Failed);
+  // Another process (another secret), same realm and clock: its nonces are not ours.
+  const DigestAuthenticator other(config(), clock);
+  const std::string foreign = nonceOf(other.challenges()[0]);
+  BOOST_TEST(other.verify(answer(foreign, "alice", "secret"), "REGISTER") == Verdict::Ok);
+  BOOST_TEST(auth.verify(answer(foreign, "alice", "secret"), "REGISTER") == Verdict::Failed);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_old_nonce_is_stale_only_with_the_right_password, Fixture) {
+  const std::string n = nonce();
+  clock.advance(std::chrono::seconds(300));
+  BOOST_TEST(auth.verify(answer(n, "alice", "secret"), "REGISTER") == Verdict::Ok);  // just in time
+  clock.advance(std::chrono::seconds(1));
+  BOOST_TEST(auth.verify(answer(n, "alice", "secret"), "REGISTER") == Verdict::Stale);
+  BOOST_TEST(auth.verify(answer(n, "bob", "hunter2", DigestAlgorithm::Md5), "REGISTER") ==
+             Verdict::Stale);
+  BOOST_TEST(auth.verify(answer(n, "alice", "wrong"), "REGISTER") == Verdict::Failed);
+  BOOST_TEST(auth.verify(answer(n, "mallory", "secret"), "REGISTER") == Verdict::Failed);
+  // The device retries with the fresh nonce of the stale=true challenge.
+  const std::string fresh = nonceOf(auth.challenges(true)[0]);
+  BOOST_TEST(auth.verify(answer(fresh, "alice", "secret"), "REGISTER") == Verdict::Ok);
+}
+
+BOOST_AUTO_TEST_CASE(sofia_params_are_parsed) {
+  const char* const params[] = {"username=\"7546658000\"",
+                                "Realm=\"example.com\"",
+                                "nonce=\"abc-_123\"",
+                                "uri=\"sip:example.com;transport=tcp\"",
+                                "response=\"8ca523f5e9506fed4657c9700eebdbec\"",
+                                "algorithm=SHA-256",
+                                "cnonce=\"a \\\"quoted\\\" \\\\ cnonce\"",
+                                "qop=auth",
+                                "nc=00000001",
+                                "opaque=\"\"",
+                                "userhash=false",
+                                "junk",
+                                nullptr};
+  const DigestResponse r = parseDigestParams(params);
+  BOOST_TEST(r.username == "7546658000");
+  BOOST_TEST(r.realm == "example.com");
+  BOOST_TEST(r.nonce == "abc-_123");
+  BOOST_TEST(r.uri == "sip:example.com;transport=tcp");
+  BOOST_TEST(r.response == "8ca523f5e9506fed4657c9700eebdbec");
+  BOOST_TEST(r.algorithm == "SHA-256");
+  BOOST_TEST(r.cnonce == "a \"quoted\" \\ cnonce");
+  BOOST_TEST(r.qop == "auth");
+  BOOST_TEST(r.nc == "00000001");
+  BOOST_TEST(r.opaque == "");
+
+  const char* const spaced[] = {" qop = \"auth\" ", "NC=00000002", nullptr};
+  const DigestResponse s = parseDigestParams(spaced);
+  BOOST_TEST(s.qop == "auth");
+  BOOST_TEST(s.nc == "00000002");
+  BOOST_TEST(parseDigestParams(nullptr).username == "");
+}
+
+BOOST_FIXTURE_TEST_CASE(parsed_params_verify, Fixture) {
+  const DigestResponse a = answer(nonce(), "alice", "secret");
+  const std::string u = "username=\"" + a.username + "\"", re = "realm=\"" + a.realm + "\"",
+                    no = "nonce=\"" + a.nonce + "\"", ur = "uri=\"" + a.uri + "\"",
+                    rs = "response=\"" + a.response + "\"", cn = "cnonce=\"" + a.cnonce + "\"";
+  const char* const params[] = {
+      u.c_str(),           re.c_str(), no.c_str(), ur.c_str(),    rs.c_str(),
+      "algorithm=SHA-256", cn.c_str(), "qop=auth", "nc=00000001", nullptr};
+  BOOST_TEST(auth.verify(parseDigestParams(params), "REGISTER") == Verdict::Ok);
+}
+
+BOOST_AUTO_TEST_CASE(which_methods_need_credentials) {
+  SipAuthConfig c;
+  BOOST_TEST(!c.needsCredentials("REGISTER"));  // no [sip.auth]: nothing
+  c.auth = config();
+  BOOST_TEST(c.needsCredentials("REGISTER"));
+  BOOST_TEST(c.needsCredentials("SUBSCRIBE"));
+  BOOST_TEST(!c.needsCredentials("OPTIONS"));
+  c.authMethods = {"REGISTER"};
+  BOOST_TEST(!c.needsCredentials("SUBSCRIBE"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
