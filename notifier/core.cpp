@@ -18,9 +18,10 @@ struct Core::Request {
   TimePoint endedAt;
   unsigned rounds = 0;  // how many times the request was sent to its bindings
   std::size_t inFlight = 0;
-  bool sending = false;    // inside attempt(): do not settle yet
-  bool cancelled = false;  // cancelled while NOTIFYs were out
-  bool inQueue = false;    // in queued_ and waitingFor_
+  bool sending = false;               // inside attempt(): do not settle yet
+  bool cancelled = false;             // cancelled while NOTIFYs were out
+  bool inQueue = false;               // in queued_ and waitingFor_
+  std::set<std::uint64_t> refusedBy;  // bindings that answered a final 4xx: not tried again
   std::vector<StatusListener> listeners;
 };
 
@@ -60,7 +61,7 @@ Core::Core(const Clock& clock, NotifySender& sender, CoreConfig config)
 
 Core::~Core() = default;
 
-std::uint64_t Core::upsertBinding(Binding binding) {
+std::uint64_t Core::storeBinding(Binding binding) {
   // Packages this binding is newly subscribed to: a registration notice each.
   std::vector<std::string> fresh;
   const Binding* old = bindings_.sameBinding(binding);
@@ -75,6 +76,19 @@ std::uint64_t Core::upsertBinding(Binding binding) {
           {b.instance.empty() ? b.aor : b.instance, b.aor, b.instance, package, clock_.now()});
     }
   }
+  return id;
+}
+
+std::uint64_t Core::upsertBinding(Binding binding) {
+  const std::uint64_t id = storeBinding(std::move(binding));
+  reachWaiting(id);
+  return id;
+}
+
+void Core::reachWaiting(std::uint64_t id) {
+  const Binding* found = bindings_.get(id);
+  if (!found) return;
+  const Binding& b = *found;
   // A binding that is (again) subscribed reaches the requests waiting for it.
   std::set<RequestKey> waiting;
   auto collect = [&](DeviceIdKind kind, const std::string& value) {
@@ -93,7 +107,6 @@ std::uint64_t Core::upsertBinding(Binding binding) {
       attempt(r);
     }
   }
-  return id;
 }
 
 void Core::removeBinding(std::uint64_t id) {
@@ -104,7 +117,9 @@ std::vector<const Binding*> Core::targets(const Request& r) const {
   // The first identifier kind that names a subscribed binding decides.
   for (const DeviceKey& key : r.keys) {
     std::vector<const Binding*> found = bindings_.find({key});
-    std::erase_if(found, [&](const Binding* b) { return b->subscription(r.package) == nullptr; });
+    std::erase_if(found, [&](const Binding* b) {
+      return b->subscription(r.package) == nullptr || r.refusedBy.count(b->id) != 0;
+    });
     if (found.empty()) continue;
     // One NOTIFY per request per device: of a device's bindings and
     // subscriptions, its newest explicit subscription, else its newest binding.
@@ -295,6 +310,11 @@ void Core::onOutcome(const RequestKey& key, std::size_t index, const NotifyOutco
                outcome.status, outcome.reason);
   if (outcome.status >= 200 && outcome.status < 300) {
     if (!isFinal(r.status.state)) finish(r, RequestState::Delivered);
+  } else if (outcome.status >= 400 && outcome.status < 500 && outcome.status != 408 &&
+             outcome.status != 481) {
+    // The device refused this request (a 4xx, or a challenge we could not
+    // answer): retrying it there would only be refused again.
+    r.refusedBy.insert(d.bindingId);
   } else if (outcome.status == 481) {
     // The device no longer has the subscription: stop notifying that binding
     // (an explicit subscription is gone altogether).

@@ -43,6 +43,10 @@ class Core {
   // Registrar side. upsertBinding stores a new or refreshed binding (the table
   // decides which) and delivers queued requests it now makes reachable.
   std::uint64_t upsertBinding(Binding binding);
+  // The two halves of upsertBinding, for a registrar that answers the
+  // REGISTER between them (its 200 before the NOTIFYs it makes possible).
+  std::uint64_t storeBinding(Binding binding);
+  void reachWaiting(std::uint64_t id);
   void removeBinding(std::uint64_t id);
 
   // Application-server side. `params` must have passed validate(). The

@@ -157,6 +157,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     }
     core_.removeBinding(id);
   }
+  std::vector<std::uint64_t> stored;
   for (Binding& b : updates) {
     const bool refresh = core_.bindings().sameBinding(b) != nullptr;
     std::string subs;
@@ -167,7 +168,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
         refresh ? "refreshed" : "added", b.aor, b.contact, b.instance.empty() ? "-" : b.instance,
         toString(b.transport), b.sourceHostPort(),
         std::chrono::duration_cast<std::chrono::seconds>(b.expires - now).count(), subs);
-    core_.upsertBinding(std::move(b));
+    stored.push_back(core_.storeBinding(std::move(b)));
   }
 
   Home home;
@@ -180,8 +181,12 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     list += "<" + b->contact + ">;expires=" + std::to_string(std::max<long long>(0, left));
     if (!b->instance.empty()) list += ";+sip.instance=\"<" + b->instance + ">\"";
   }
-  return reply(SIP_200_OK, TAG_IF(!list.empty(), SIPTAG_CONTACT_STR(list.c_str())),
-               SIPTAG_DATE(sip_date_create(home.get(), sip_now())));
+  reply(SIP_200_OK, TAG_IF(!list.empty(), SIPTAG_CONTACT_STR(list.c_str())),
+        SIPTAG_DATE(sip_date_create(home.get(), sip_now())));
+  // Then the requests waiting for these bindings: their NOTIFYs follow the 200.
+  for (std::uint64_t id : stored)
+    core_.reachWaiting(id);
+  return 200;
 }
 
 }  // namespace beckon::sip

@@ -2,7 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <filesystem>
+#include <fstream>
 #include <cstdarg>
 #include <cstring>
 #include <stdexcept>
@@ -27,14 +31,51 @@ void sofiaLog(void*, char const* fmt, va_list ap) {
   }
 }
 
+// A private directory with agent.pem (key, then certificate) and cafile.pem,
+// removed when it goes out of scope.
+class CertificateDir {
+ public:
+  explicit CertificateDir(const std::optional<SipTls>& tls) {
+    if (!tls) return;
+    char dir[] = "/tmp/beckond-tls-XXXXXX";
+    if (!mkdtemp(dir))
+      throw std::runtime_error(std::string("sip.tls: cannot make a directory: ") +
+                               std::strerror(errno));
+    dir_ = dir;
+    auto copy = [](const std::string& from, std::ofstream& to, const std::string& key) {
+      std::ifstream in(from, std::ios::binary);
+      if (!in) throw std::runtime_error("sip.tls." + key + ": '" + from + "' cannot be read");
+      to << in.rdbuf() << "\n";
+    };
+    const mode_t mask = ::umask(077);  // the key is readable by us only
+    {
+      std::ofstream agent(dir_ + "/agent.pem", std::ios::binary);
+      copy(tls->key, agent, "key");
+      copy(tls->cert, agent, "cert");
+      std::ofstream ca(dir_ + "/cafile.pem", std::ios::binary);
+      copy(tls->ca.empty() ? tls->cert : tls->ca, ca, tls->ca.empty() ? "cert" : "ca");
+    }
+    ::umask(mask);
+  }
+  ~CertificateDir() {
+    if (dir_.empty()) return;
+    std::filesystem::remove_all(dir_);
+  }
+  CertificateDir(const CertificateDir&) = delete;
+  CertificateDir& operator=(const CertificateDir&) = delete;
+  const char* path() const { return dir_.empty() ? nullptr : dir_.c_str(); }
+
+ private:
+  std::string dir_;
+};
+
 }  // namespace
 
 std::string listenUrl(const std::string& spec) {
   const auto colon = spec.find(':');
   const std::string proto = spec.substr(0, colon);
-  if (colon == std::string::npos || (proto != "udp" && proto != "tcp")) {
-    throw std::invalid_argument("'" + spec + "' is not udp:HOST:PORT or tcp:HOST:PORT" +
-                                (proto == "tls" ? " (TLS is not supported yet)" : ""));
+  if (colon == std::string::npos || (proto != "udp" && proto != "tcp" && proto != "tls")) {
+    throw std::invalid_argument("'" + spec + "' is not udp:, tcp: or tls:HOST:PORT");
   }
   const std::string hostport = spec.substr(colon + 1);
   const auto portColon = hostport.rfind(':');
@@ -47,7 +88,7 @@ std::string listenUrl(const std::string& spec) {
       std::stoul(port) > 65535) {
     throw std::invalid_argument("'" + spec + "' has an invalid port");
   }
-  return "sip:" + hostport + ";transport=" + proto;
+  return (proto == "tls" ? "sips:" : "sip:") + hostport + ";transport=" + proto;
 }
 
 SipServer::SipServer(SipConfig config)
@@ -99,16 +140,23 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   // Via (RFC 3581 behaviour for every client: devices sit behind NAT).
   // UDP NOTIFYs stay on UDP whatever their size: a device behind NAT cannot
   // take a new TCP connection (RFC 3261 18.1.1 would switch above 1300 bytes).
+  // Sofia reads a TLS transport's key and certificate from agent.pem and the
+  // CAs from cafile.pem in one directory: a private one, gone once loaded.
+  CertificateDir certificates(config_.tls);
   const std::string first = listenUrl(config_.listen.at(0));
   agent_ = nta_agent_create(root_, URL_STRING_MAKE(first.c_str()), &SipServer::onMessage, this,
-                            NTATAG_UDP_MTU(65535), NTATAG_SERVER_RPORT(2), TAG_END());
+                            NTATAG_UDP_MTU(65535), NTATAG_SERVER_RPORT(2),
+                            TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())),
+                            TAG_END());
   if (!agent_) {
     throw std::runtime_error("sip.listen: cannot listen on " + config_.listen[0] + ": " +
                              std::strerror(errno));
   }
   for (std::size_t i = 1; i < config_.listen.size(); ++i) {
     const std::string url = listenUrl(config_.listen[i]);
-    if (nta_agent_add_tport(agent_, URL_STRING_MAKE(url.c_str()), TAG_END()) < 0) {
+    if (nta_agent_add_tport(agent_, URL_STRING_MAKE(url.c_str()),
+                            TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())),
+                            TAG_END()) < 0) {
       throw std::runtime_error("sip.listen: cannot listen on " + config_.listen[i] + ": " +
                                std::strerror(errno));
     }

@@ -9,6 +9,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,16 +25,25 @@
 
 namespace beckon::sip {
 
+// [sip.tls]: the certificate of the TLS transport (sips, RFC 3261 26.2).
+struct SipTls {
+  std::string cert;  // PEM certificate (chain)
+  std::string key;   // PEM private key
+  std::string ca;    // PEM CAs (for peers' certificates); may be empty
+};
+
 struct SipConfig {
-  // "udp:HOST:PORT", "tcp:HOST:PORT"; HOST may be an [IPv6] reference.
+  // "udp:HOST:PORT", "tcp:HOST:PORT", "tls:HOST:PORT"; HOST may be an [IPv6] reference.
   std::vector<std::string> listen{"udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"};
+  std::optional<SipTls> tls;
   std::chrono::milliseconds notifyTimeout{32000};
   std::vector<NotifyCredential> notifyCredentials;
   SipAuthConfig auth;  // [sip.auth]: digest authentication of REGISTER and SUBSCRIBE
   RegistrarConfig registrar;
 };
 
-// "udp:127.0.0.1:5060" -> "sip:127.0.0.1:5060;transport=udp". Throws
+// "udp:127.0.0.1:5060" -> "sip:127.0.0.1:5060;transport=udp",
+// "tls:[::1]:5061" -> "sips:[::1]:5061;transport=tls". Throws
 // std::invalid_argument naming what is wrong.
 std::string listenUrl(const std::string& spec);
 

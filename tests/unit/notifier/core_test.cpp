@@ -373,3 +373,38 @@ BOOST_AUTO_TEST_CASE(a_481_ends_an_explicit_subscription) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(core_retries, Fixture)
+
+BOOST_AUTO_TEST_CASE(a_device_that_refuses_is_not_asked_again) {
+  registerDevice("100", "");
+  auto p = request("100", "r1");
+  p.queueSeconds = 30;
+  core.contactMe(app, p);
+  sender.answer(0, 486, "Busy Here");
+  BOOST_TEST(core.status(app, "r1").state == RequestState::Queued);
+  clock.advance(5s);
+  core.tick();
+  BOOST_TEST(sender.sent.size() == 1u);  // 4xx: that binding is not retried
+  registerDevice("100", "urn:uuid:00000000-0000-4000-8000-000000000009");  // another device appears
+  BOOST_TEST_REQUIRE(sender.sent.size() == 2u);
+  sender.answer(1, 200);
+  BOOST_TEST(core.status(app, "r1").state == RequestState::Delivered);
+}
+
+BOOST_AUTO_TEST_CASE(timeouts_and_server_errors_are_retried) {
+  registerDevice("100", "");
+  auto p = request("100", "r1");
+  p.queueSeconds = 30;
+  core.contactMe(app, p);
+  sender.answer(0, 408);
+  clock.advance(1s);
+  core.tick();
+  BOOST_TEST_REQUIRE(sender.sent.size() == 2u);
+  sender.answer(1, 603, "Decline");
+  clock.advance(2s);
+  core.tick();
+  BOOST_TEST(sender.sent.size() == 3u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
