@@ -11,11 +11,14 @@
 // but not delivered, 2 fault or error.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -85,9 +88,35 @@ int reportError(bool json, const std::string& code, const std::string& message) 
   return kExitError;
 }
 
+// Why talking to the server failed: gSOAP's description, the system error,
+// and what OpenSSL has queued (a TLS alert: "certificate required", ...).
+std::string transportReason(struct soap* soap) {
+  std::string reason;
+  auto add = [&reason](const std::string& part) {
+    if (part.empty() || reason.find(part) != std::string::npos) return;
+    if (!reason.empty()) reason += ": ";
+    reason += part;
+  };
+  const char** s = soap_faultstring(soap);
+  if (s && *s) add(*s);
+  const char** d = soap_faultdetail(soap);
+  if (d && *d) add(*d);
+  if (soap->errnum) add(std::strerror(soap->errnum));
+  char text[256];
+  for (unsigned long e; (e = ERR_get_error()) != 0;) {
+    ERR_error_string_n(e, text, sizeof text);
+    add(text);
+  }
+  return reason.empty() ? "error " + std::to_string(soap->error) : reason;
+}
+
+bool isTransportError(int error) {
+  return error == SOAP_TCP_ERROR || error == SOAP_SSL_ERROR || error == SOAP_EOF;
+}
+
 // A SOAP Fault with our <cm:fault> detail, a fault without it, or a failure
-// to reach the server at all.
-int reportFailure(ContactMeProxy& proxy, bool json) {
+// to reach the server at all (the message then names `server`, the URL).
+int reportFailure(ContactMeProxy& proxy, const std::string& server, bool json) {
   struct soap* soap = proxy.soap;
   if (soap->fault) {
     SOAP_ENV__Detail* detail =
@@ -97,13 +126,15 @@ int reportFailure(ContactMeProxy& proxy, bool json) {
                          detail->cm__fault->message);
     }
   }
+  if (soap->error != SOAP_FAULT && soap->error != SOAP_CLI_FAULT && soap->error != SOAP_SVR_FAULT)
+    soap_set_fault(soap);  // gSOAP's description of a local error
+  if (isTransportError(soap->error)) {
+    return reportError(json, "", "cannot talk to " + server + ": " + transportReason(soap));
+  }
   const char** s = soap_faultstring(soap);
   std::string message = s && *s ? *s : "error " + std::to_string(soap->error);
   const char** d = soap_faultdetail(soap);
   if (d && *d && **d) message += std::string(": ") + *d;
-  if (soap->error == SOAP_TCP_ERROR || soap->error == SOAP_SSL_ERROR || soap->error == SOAP_EOF) {
-    message = "cannot talk to " + std::string(soap->endpoint) + ": " + message;
-  }
   return reportError(json, "", message);
 }
 
@@ -131,7 +162,11 @@ std::unique_ptr<ContactMeProxy> makeProxy(const ClientOptions& client, std::uint
     if (soap_ssl_client_context(soap, flags, nullptr, nullptr,
                                 client.caFile.empty() ? nullptr : client.caFile.c_str(),
                                 client.caFile.empty() ? "/etc/ssl/certs" : nullptr, nullptr)) {
-      reportFailure(*proxy, client.json);
+      soap_set_fault(soap);
+      reportError(client.json, "",
+                  "cannot set up TLS for " + client.server +
+                      (client.caFile.empty() ? "" : " (CA file " + client.caFile + ")") + ": " +
+                      transportReason(soap));
       return nullptr;
     }
     if (!client.certFile.empty()) {
@@ -204,7 +239,7 @@ int contactMe(const ClientOptions& client, const ContactMeOptions& o) {
   cm__ContactStatus status;
   const int rc = proxy->ContactMe(&request, status) == SOAP_OK
                      ? reportStatus(soap, status, client.json)
-                     : reportFailure(*proxy, client.json);
+                     : reportFailure(*proxy, client.server, client.json);
   proxy->destroy();
   return rc;
 }
@@ -227,7 +262,7 @@ int getRequest(const ClientOptions& client, const RequestOptions& o, bool cancel
     rc = proxy->GetContactRequest(&request, status);
   }
   if (rc != SOAP_OK) {
-    rc = reportFailure(*proxy, client.json);
+    rc = reportFailure(*proxy, client.server, client.json);
   } else {
     rc = reportStatus(soap, status, client.json);
     if (cancel) rc = kExitDelivered;  // answered
@@ -244,7 +279,7 @@ int getDevice(const ClientOptions& client, const std::string& deviceId) {
   request.deviceId = deviceId;
   cm__Device device;
   if (proxy->GetDevice(&request, device) != SOAP_OK) {
-    const int rc = reportFailure(*proxy, client.json);
+    const int rc = reportFailure(*proxy, client.server, client.json);
     proxy->destroy();
     return rc;
   }
@@ -291,6 +326,10 @@ int getDevice(const ClientOptions& client, const std::string& deviceId) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A server that ends the connection (a TLS handshake it refuses, say) makes
+  // writes fail with EPIPE; OpenSSL writes without MSG_NOSIGNAL, so without
+  // this the client would die of SIGPIPE instead of reporting it.
+  // std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"beckon: the command-line client of beckond's SOAP API"};
   app.require_subcommand(1);
   app.fallthrough();  // global options also after the command

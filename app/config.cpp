@@ -1,6 +1,12 @@
 #include "config.h"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <toml++/toml.h>
+
+#include <cstdio>
+#include <memory>
 
 #include "device_id.h"
 
@@ -111,6 +117,32 @@ std::string lowerHex(std::string s) {
   return s;
 }
 
+// The certificate and its key must load and belong together: checked now,
+// not when the first device connects.
+void checkCertificate(const std::string& prefix, const std::string& certFile,
+                      const std::string& keyFile) {
+  std::unique_ptr<FILE, int (*)(FILE*)> certIn(std::fopen(certFile.c_str(), "r"), &std::fclose);
+  X509* cert = certIn ? PEM_read_X509(certIn.get(), nullptr, nullptr, nullptr) : nullptr;
+  if (!cert) bad(prefix + "cert", "'" + certFile + "' holds no PEM certificate");
+  std::unique_ptr<X509, void (*)(X509*)> certOwner(cert, &X509_free);
+  std::unique_ptr<FILE, int (*)(FILE*)> keyIn(std::fopen(keyFile.c_str(), "r"), &std::fclose);
+  EVP_PKEY* key = keyIn ? PEM_read_PrivateKey(keyIn.get(), nullptr, nullptr, nullptr) : nullptr;
+  if (!key) bad(prefix + "key", "'" + keyFile + "' holds no PEM private key (or it is encrypted)");
+  std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY*)> keyOwner(key, &EVP_PKEY_free);
+  if (X509_check_private_key(cert, key) != 1) bad(prefix + "key", "does not belong to " + certFile);
+}
+
+sip::SipTls parseSipTls(const toml::table& t) {
+  const std::string p = "sip.tls.";
+  onlyKeys(t, p, {"cert", "key", "ca"});
+  sip::SipTls tls;
+  tls.cert = readableFile(t, p, "cert", true);
+  tls.key = readableFile(t, p, "key", true);
+  tls.ca = readableFile(t, p, "ca", false);
+  checkCertificate(p, tls.cert, tls.key);
+  return tls;
+}
+
 SoapTlsConfig parseSoapTls(const toml::table& t) {
   const std::string p = "soap.tls.";
   onlyKeys(t, p, {"cert", "key", "ca", "client_certs"});
@@ -118,6 +150,7 @@ SoapTlsConfig parseSoapTls(const toml::table& t) {
   tls.cert = readableFile(t, p, "cert", true);
   tls.key = readableFile(t, p, "key", true);
   tls.ca = readableFile(t, p, "ca", false);
+  checkCertificate(p, tls.cert, tls.key);
   tls.clientCerts = getString(t, p, "client_certs", tls.clientCerts);
   if (tls.clientCerts != "none" && tls.clientCerts != "optional" && tls.clientCerts != "required") {
     bad(p + "client_certs", "must be none, optional or required");
@@ -353,10 +386,15 @@ Config parseConfig(const std::string& text, const std::string& source) {
 
   if (const toml::table* t = section(root, "sip")) {
     onlyKeys(*t, "sip.",
-             {"listen", "domain", "min_expires", "max_expires", "default_expires", "auth"});
+             {"listen", "domain", "min_expires", "max_expires", "default_expires", "auth", "tls"});
     if (const toml::table* a = sectionOf(*t, "sip.", "auth")) c.sip.auth = parseSipAuth(*a);
+    if (const toml::table* tls = sectionOf(*t, "sip.", "tls")) c.sip.tls = parseSipTls(*tls);
     c.sip.listen = getStrings(*t, "sip.", "listen", c.sip.listen);
     if (c.sip.listen.empty()) bad("sip.listen", "must name at least one address");
+    for (const auto& spec : c.sip.listen) {
+      if (spec.rfind("tls:", 0) == 0 && !c.sip.tls)
+        bad("sip.listen", "'" + spec + "' needs [sip.tls] cert and key");
+    }
     for (const auto& spec : c.sip.listen) {
       try {
         sip::listenUrl(spec);

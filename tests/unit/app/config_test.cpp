@@ -1,5 +1,8 @@
 #include <boost/test/unit_test.hpp>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -88,9 +91,30 @@ BOOST_AUTO_TEST_CASE(a_bad_configuration_names_the_key) {
 namespace {
 
 // A readable file for the keys that name certificate files.
+// A PEM file holding a fresh EC key and its self-signed certificate: good as
+// cert, key and CA for the keys that name such files.
 struct TempFile {
-  std::string path = "/tmp/beckon-config-test-" + std::to_string(::getpid()) + ".pem";
-  TempFile() { std::ofstream(path) << "x"; }
+  std::string path;
+  explicit TempFile(const std::string& name = "pem") {
+    path = "/tmp/beckon-config-test-" + std::to_string(::getpid()) + "-" + name + ".pem";
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    X509* cert = X509_new();
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+    X509_set_pubkey(cert, key);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("test"), -1, -1, 0);
+    X509_set_issuer_name(cert, X509_get_subject_name(cert));
+    X509_sign(cert, key, EVP_sha256());
+    FILE* out = std::fopen(path.c_str(), "w");
+    PEM_write_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr);
+    PEM_write_X509(out, cert);
+    std::fclose(out);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+  }
   ~TempFile() { std::remove(path.c_str()); }
 };
 
@@ -178,6 +202,16 @@ BOOST_AUTO_TEST_CASE(application_server_mistakes_name_the_key) {
   BOOST_TEST(
       starts(refusal("[soap.tls]\ncert = \"/nonexistent.pem\"\nkey = \"x\""), "soap.tls.cert: "));
   BOOST_TEST(starts(refusal(tls + "client_certs = \"sometimes\""), "soap.tls.client_certs: "));
+  TempFile other("other");
+  BOOST_TEST(
+      starts(refusal("[soap.tls]\ncert = \"" + pem.path + "\"\nkey = \"" + other.path + "\"\n"),
+             "soap.tls.key: does not belong"));
+  BOOST_TEST(
+      starts(refusal("[sip.tls]\ncert = \"" + other.path + "\"\nkey = \"" + pem.path + "\"\n"),
+             "sip.tls.key: does not belong"));
+  BOOST_TEST(starts(refusal("[sip]\nlisten = [\"tls:127.0.0.1:5061\"]\n"), "sip.listen: "));
+  BOOST_TEST(refusal("[sip]\nlisten = [\"tls:127.0.0.1:5061\"]\n[sip.tls]\ncert = \"" + pem.path +
+                     "\"\nkey = \"" + pem.path + "\"\n") == "");
   BOOST_TEST(starts(refusal("[[notify_credentials]]\nuser = \"a\"\npassword = \"b\""),
                     "notify_credentials[0].realm: "));
   BOOST_TEST(starts(refusal("[[notify_credentials]]\nrealm = \"r\"\nuser = \"a\""),
