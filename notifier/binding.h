@@ -43,12 +43,15 @@ struct Binding {
   std::string aor;       // normalised, "sip:user@host"
   std::string contact;   // the Contact URI as registered
   std::string instance;  // normalised +sip.instance, or empty
+  std::string regId;     // RFC 5626 reg-id: with the instance, the flow's key
+  std::string tempGruu;  // RFC 5627 temporary GRUU's user part ("tgruu.<hex>"), or empty
   std::string mac;       // normalised; the table fills it from the instance id
   Transport transport = Transport::Udp;
   std::string sourceHost;  // where the REGISTER really came from
   std::uint16_t sourcePort = 0;
   TimePoint expires;
-  std::string callId;  // of the REGISTER that made or last refreshed it
+  std::vector<std::string> path;  // RFC 3327 Path, as route set toward the device ("<sip:...;lr>")
+  std::string callId;             // of the REGISTER that made or last refreshed it
   std::uint32_t cseq = 0;
   float q = 1.0f;
   std::vector<PackageSubscription> packages;

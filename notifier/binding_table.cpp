@@ -42,6 +42,8 @@ bool names(const std::vector<DeviceKey>& keys, const Binding& b) {
         return b.aor == k.value;
       case DeviceIdKind::DirectoryNumber:
         return directoryNumberOf(b.aor) == k.value;
+      case DeviceIdKind::TempGruu:
+        return b.tempGruu == k.value;
     }
     return false;
   });
@@ -61,6 +63,8 @@ const BindingTable::Index& BindingTable::index(DeviceIdKind kind) const {
       return byAor_;
     case DeviceIdKind::DirectoryNumber:
       return byNumber_;
+    case DeviceIdKind::TempGruu:
+      return byTempGruu_;
   }
   return byNumber_;
 }
@@ -70,6 +74,7 @@ void BindingTable::addToIndexes(const Binding& b) {
   byNumber_.emplace(directoryNumberOf(b.aor), b.id);
   if (!b.instance.empty()) byInstance_.emplace(b.instance, b.id);
   if (!b.mac.empty()) byMac_.emplace(b.mac, b.id);
+  if (!b.tempGruu.empty()) byTempGruu_.emplace(b.tempGruu, b.id);
   if (b.explicitSubscription()) byDialog_.emplace(b.dialogId, b.id);
   byExpiry_.emplace(b.expires, b.id);
 }
@@ -79,6 +84,7 @@ void BindingTable::removeFromIndexes(const Binding& b) {
   eraseFrom(byNumber_, directoryNumberOf(b.aor), b.id);
   if (!b.instance.empty()) eraseFrom(byInstance_, b.instance, b.id);
   if (!b.mac.empty()) eraseFrom(byMac_, b.mac, b.id);
+  if (!b.tempGruu.empty()) eraseFrom(byTempGruu_, b.tempGruu, b.id);
   if (b.explicitSubscription()) byDialog_.erase(b.dialogId);
   eraseExpiry(byExpiry_, b.expires, b.id);
 }
@@ -92,8 +98,10 @@ const Binding* BindingTable::sameBinding(const Binding& candidate) const {
   if (candidate.explicitSubscription()) return byDialog(candidate.dialogId);
   for (const Binding* b : byAor(candidate.aor)) {
     if (b->explicitSubscription()) continue;
+    // RFC 5626 4.2: with an instance, the instance and reg-id name the
+    // flow; without, the Contact URI (RFC 3261 10.3).
     const bool same = !candidate.instance.empty()
-                          ? b->instance == candidate.instance
+                          ? b->instance == candidate.instance && b->regId == candidate.regId
                           : b->instance.empty() && b->contact == candidate.contact;
     if (same) return b;
   }

@@ -51,7 +51,7 @@ class BindingTable {
 
   std::uint64_t nextId_ = 1;
   std::unordered_map<std::uint64_t, Binding> bindings_;
-  Index byInstance_, byMac_, byAor_, byNumber_;
+  Index byInstance_, byMac_, byAor_, byNumber_, byTempGruu_;
   std::unordered_map<std::string, std::uint64_t> byDialog_;
   std::multimap<TimePoint, std::uint64_t> byExpiry_;
 };

@@ -101,6 +101,7 @@ void Core::reachWaiting(std::uint64_t id) {
   collect(DeviceIdKind::Mac, b.mac);
   collect(DeviceIdKind::Aor, b.aor);
   collect(DeviceIdKind::DirectoryNumber, directoryNumberOf(b.aor));
+  collect(DeviceIdKind::TempGruu, b.tempGruu);
   for (const RequestKey& key : waiting) {
     Request& r = *requests_.at(key);
     if (r.status.state == RequestState::Queued && r.inFlight == 0 && b.subscription(r.package)) {

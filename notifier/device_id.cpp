@@ -50,6 +50,8 @@ const char* toString(DeviceIdKind kind) {
       return "aor";
     case DeviceIdKind::DirectoryNumber:
       return "number";
+    case DeviceIdKind::TempGruu:
+      return "temp-gruu";
   }
   return "?";
 }
@@ -162,7 +164,31 @@ std::vector<DeviceKey> lookupKeys(std::string_view deviceId) {
     return keys;
   }
   if (startsWithNoCase(unwrapped, "sip:") || startsWithNoCase(unwrapped, "sips:")) {
-    if (auto aor = normaliseAor(id)) keys.push_back({DeviceIdKind::Aor, *aor});
+    auto aor = normaliseAor(id);
+    if (!aor) return keys;
+    // A GRUU names one device: "gr=<instance>" (public) or a bare "gr" (temporary).
+    const std::string_view uri = unwrapped;
+    const auto params = uri.find(';', uri.find('@'));
+    for (std::size_t at = params; at != std::string_view::npos;) {
+      const auto next = uri.find(';', at + 1);
+      const std::string_view param =
+          uri.substr(at + 1, next == std::string_view::npos ? next : next - at - 1);
+      if (param == "gr") {
+        keys.push_back({DeviceIdKind::TempGruu, directoryNumberOf(*aor)});
+        return keys;
+      }
+      if (startsWithNoCase(param, "gr=")) {
+        std::string value(param.substr(3));
+        // The instance in a GRUU is escaped (RFC 5627: "<" and ">" as %3C %3E).
+        for (std::size_t i; (i = value.find('%')) != std::string::npos && i + 2 < value.size();) {
+          value.replace(i, 3, 1, static_cast<char>(std::stoi(value.substr(i + 1, 2), nullptr, 16)));
+        }
+        if (auto inst = normaliseInstance(value)) keys.push_back({DeviceIdKind::Instance, *inst});
+        return keys;
+      }
+      at = next;
+    }
+    keys.push_back({DeviceIdKind::Aor, *aor});
     return keys;
   }
   if (auto mac = normaliseMac(id)) {

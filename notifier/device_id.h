@@ -9,7 +9,7 @@
 
 namespace beckon {
 
-enum class DeviceIdKind { Instance, Mac, Aor, DirectoryNumber };
+enum class DeviceIdKind { Instance, Mac, Aor, DirectoryNumber, TempGruu };
 
 const char* toString(DeviceIdKind kind);
 
@@ -44,6 +44,8 @@ std::string directoryNumberOf(std::string_view normalisedAor);
 
 // How a deviceId from a request is looked up, most specific first:
 //  "urn:..." / "<urn:...>"        instance id (and its MAC, if it carries one)
+//  "sip:...;gr=urn:..."           public GRUU: its instance id (RFC 5627)
+//  "sip:tgruu.X@host;gr"          temporary GRUU: the binding that has it
 //  "sip:..." / "sips:..."         address of record
 //  MAC with ':' or '-' separators  MAC
 //  12 hex digits                  MAC, then directory number (a 12-digit number is both)

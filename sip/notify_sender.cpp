@@ -127,6 +127,11 @@ bool NtaNotifySender::transmit(PendingNotify* p, sip_t const* challenge) {
     const std::string to = "<" + b.aor + ">";
     const std::string cseq =
         challenge ? std::to_string(challenge->sip_cseq->cs_seq + 1) + " NOTIFY" : "";
+    // RFC 3327: the Path of the REGISTER is the route set toward the device
+    // (still sent over the flow the REGISTER came on: that is the first hop).
+    std::string routeSet;
+    for (const auto& step : b.path)
+      routeSet += (routeSet.empty() ? "" : ", ") + step;
     p->orq = nta_outgoing_tcreate(
         leg_, &NtaNotifySender::onResponse, p, hop, SIP_METHOD_NOTIFY,
         URL_STRING_MAKE(b.contact.c_str()), TAG_IF(connection, NTATAG_TPORT(connection)),
@@ -134,6 +139,7 @@ bool NtaNotifySender::transmit(PendingNotify* p, sip_t const* challenge) {
         TAG_IF(challenge, SIPTAG_FROM(challenge ? challenge->sip_from : nullptr)),
         TAG_IF(challenge, SIPTAG_CALL_ID(challenge ? challenge->sip_call_id : nullptr)),
         TAG_IF(challenge, SIPTAG_CSEQ_STR(cseq.c_str())), SIPTAG_TO_STR(to.c_str()),
+        TAG_IF(!routeSet.empty(), SIPTAG_ROUTE_STR(routeSet.c_str())),
         SIPTAG_CONTACT_STR(contactFor(b.transport).c_str()), SIPTAG_EVENT_STR(n.package.c_str()),
         SIPTAG_SUBSCRIPTION_STATE_STR(n.subscriptionState.c_str()),
         SIPTAG_CONTENT_TYPE_STR(n.contentType.c_str()), SIPTAG_PAYLOAD_STR(n.body.c_str()),

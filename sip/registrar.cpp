@@ -9,12 +9,21 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 
 #include "device_id.h"
 
 namespace beckon::sip {
 
 namespace {
+
+// RFC 5627 3.2: a temporary GRUU is opaque and unguessable.
+std::string newTempGruu() {
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "tgruu.%016llx", static_cast<unsigned long long>(random()));
+  return buf;
+}
 
 const char* paramValue(msg_param_t const* params, const char* name) {
   return params ? msg_params_find(params, name) : nullptr;
@@ -106,6 +115,16 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
   }
 
   std::shared_ptr<Flow> flow;
+  // RFC 3327: the Path is the route set toward the device, kept with its bindings.
+  std::vector<std::string> path;
+  for (sip_path_t const* r = sip->sip_path; r; r = r->r_next) {
+    std::string hop = "<" + urlString(r->r_url) + ">";
+    for (msg_param_t const* p = r->r_params; p && *p; ++p)
+      hop += std::string(";") + *p;
+    path.push_back(std::move(hop));
+  }
+  const bool gruu = sip_has_feature(sip->sip_supported, "gruu");
+  const bool outbound = sip_has_feature(sip->sip_supported, "outbound");
   for (sip_contact_t const* m = wildcard ? nullptr : sip->sip_contact; m; m = m->m_next) {
     unsigned long expires = headerExpires;
     if (m->m_expires) expires = std::strtoul(m->m_expires, nullptr, 10);
@@ -121,6 +140,11 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     if (const char* inst = paramValue(m->m_params, "+sip.instance")) {
       b.instance = normaliseInstance(inst).value_or("");
     }
+    // RFC 5626: with an instance, reg-id makes the binding a flow of its own.
+    if (const char* regId = paramValue(m->m_params, "reg-id"); regId && !b.instance.empty()) {
+      b.regId = regId;
+    }
+    b.path = path;
     b.transport = source.transport;
     b.sourceHost = source.host;
     b.sourcePort = source.port;
@@ -133,6 +157,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     // Step 7: an existing binding is updated only by a newer request.
     if (const Binding* old = core_.bindings().sameBinding(b)) {
       if (outOfOrder(*old)) return reply(500, "Server Internal Error (CSeq out of order)");
+      b.tempGruu = old->tempGruu;  // a refresh keeps its temporary GRUU
       retransmission = retransmission || sameRequest(*old);
       if (expires == 0) {
         removals.push_back(old->id);
@@ -141,6 +166,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     } else if (expires == 0) {
       continue;
     }
+    if (gruu && !b.instance.empty() && b.tempGruu.empty()) b.tempGruu = newTempGruu();
     if (!flow) flow = std::make_shared<SipFlow>(resources_, source.connection);
     b.flow = flow;
     updates.push_back(std::move(b));
@@ -180,8 +206,26 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     if (!list.empty()) list += ", ";
     list += "<" + b->contact + ">;expires=" + std::to_string(std::max<long long>(0, left));
     if (!b->instance.empty()) list += ";+sip.instance=\"<" + b->instance + ">\"";
+    if (!b->regId.empty()) list += ";reg-id=" + b->regId;
+    // RFC 5627 5.2: the GRUUs of a binding with an instance id.
+    if (gruu && !b->instance.empty()) {
+      const std::string host = b->aor.substr(b->aor.rfind('@') + 1);
+      list += ";pub-gruu=\"" + b->aor + ";gr=" + b->instance + "\"";
+      if (!b->tempGruu.empty()) list += ";temp-gruu=\"sip:" + b->tempGruu + "@" + host + ";gr\"";
+    }
   }
+  // RFC 5626 6: a flow-registration is confirmed with Require: outbound and
+  // told how often to send keep-alives.
+  bool registeredFlow = false;
+  for (sip_contact_t const* m = sip->sip_contact; m && outbound; m = m->m_next) {
+    registeredFlow = registeredFlow || (paramValue(m->m_params, "reg-id") &&
+                                        paramValue(m->m_params, "+sip.instance"));
+  }
+  const bool echoPath = !path.empty() && sip_has_feature(sip->sip_supported, "path");
   reply(SIP_200_OK, TAG_IF(!list.empty(), SIPTAG_CONTACT_STR(list.c_str())),
+        TAG_IF(echoPath, SIPTAG_PATH(sip->sip_path)),
+        TAG_IF(registeredFlow, SIPTAG_REQUIRE_STR("outbound")),
+        TAG_IF(registeredFlow, SIPTAG_HEADER_STR("Flow-Timer: 120")),
         SIPTAG_DATE(sip_date_create(home.get(), sip_now())));
   // Then the requests waiting for these bindings: their NOTIFYs follow the 200.
   for (std::uint64_t id : stored)

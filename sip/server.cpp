@@ -144,10 +144,11 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   // CAs from cafile.pem in one directory: a private one, gone once loaded.
   CertificateDir certificates(config_.tls);
   const std::string first = listenUrl(config_.listen.at(0));
-  agent_ = nta_agent_create(root_, URL_STRING_MAKE(first.c_str()), &SipServer::onMessage, this,
-                            NTATAG_UDP_MTU(65535), NTATAG_SERVER_RPORT(2),
-                            TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())),
-                            TAG_END());
+  agent_ = nta_agent_create(
+      root_, URL_STRING_MAKE(first.c_str()), &SipServer::onMessage, this, NTATAG_UDP_MTU(65535),
+      NTATAG_SERVER_RPORT(2),
+      TPTAG_PONG2PING(1),  // RFC 5626 4.4.1: CRLF answers a CRLFCRLF keep-alive
+      TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())), TAG_END());
   if (!agent_) {
     throw std::runtime_error("sip.listen: cannot listen on " + config_.listen[0] + ": " +
                              std::strerror(errno));

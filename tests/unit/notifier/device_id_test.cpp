@@ -2,6 +2,7 @@
 
 #include "printers.h"
 
+#include "binding_table.h"
 #include "device_id.h"
 
 using namespace beckon;
@@ -84,6 +85,53 @@ BOOST_AUTO_TEST_CASE(how_a_request_names_a_device) {
 
   BOOST_TEST(lookupKeys("").empty());
   BOOST_TEST(lookupKeys("sip:nohost").empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(gruu)
+
+BOOST_AUTO_TEST_CASE(a_public_gruu_names_its_instance) {
+  using K = DeviceIdKind;
+  auto keys = lookupKeys("sip:100@example.com;gr=urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6");
+  BOOST_TEST_REQUIRE(keys.size() == 1u);
+  BOOST_TEST((keys[0] == DeviceKey{K::Instance, "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"}));
+  keys = lookupKeys("<sip:100@example.com;gr=urn%3Auuid%3Af81d4fae-7dec-11d0-a765-00a0c91e6bf6>");
+  BOOST_TEST_REQUIRE(keys.size() == 1u);
+  BOOST_TEST(keys[0].value == "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6");
+}
+
+BOOST_AUTO_TEST_CASE(a_temporary_gruu_names_its_binding) {
+  auto keys = lookupKeys("sip:tgruu.0123456789abcdef@example.com;gr");
+  BOOST_TEST_REQUIRE(keys.size() == 1u);
+  BOOST_TEST((keys[0] == DeviceKey{DeviceIdKind::TempGruu, "tgruu.0123456789abcdef"}));
+  BindingTable t;
+  Binding b;
+  b.aor = "sip:100@example.com";
+  b.contact = "sip:100@127.0.0.2:5999";
+  b.instance = "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6";
+  b.tempGruu = "tgruu.0123456789abcdef";
+  b.expires = TimePoint::max();
+  const auto id = t.upsert(b);
+  BOOST_TEST(t.find(keys).size() == 1u);
+  BOOST_TEST(t.find(keys)[0]->id == id);
+}
+
+BOOST_AUTO_TEST_CASE(outbound_flows_of_one_instance_are_bindings_of_their_own) {
+  BindingTable t;
+  Binding b;
+  b.aor = "sip:100@example.com";
+  b.contact = "sip:100@127.0.0.2:5999";
+  b.instance = "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6";
+  b.expires = TimePoint::max();
+  b.regId = "1";
+  const auto first = t.upsert(b);
+  b.regId = "2";
+  const auto second = t.upsert(b);
+  BOOST_TEST(first != second);
+  b.regId = "1";
+  BOOST_TEST(t.upsert(b) == first);
+  BOOST_TEST(t.size() == 2u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
