@@ -97,11 +97,24 @@ std::string transportReason(struct soap* soap) {
     if (!reason.empty()) reason += ": ";
     reason += part;
   };
-  const char** s = soap_faultstring(soap);
-  if (s && *s) add(*s);
-  const char** d = soap_faultdetail(soap);
-  if (d && *d) add(*d);
-  if (soap->errnum) add(std::strerror(soap->errnum));
+  if (soap->error == SOAP_EOF) {
+    // gSOAP's text ("End of file or no input: message transfer interrupted
+    // or timed out ...") does not say which; the system error does.
+    if (soap->errnum) {
+      add(std::string("the connection ended (") + std::strerror(soap->errnum) + ")");
+    } else {
+      const int ms =
+          soap->recv_timeout < 0 ? -soap->recv_timeout / 1000 : soap->recv_timeout * 1000;
+      add("the server closed the connection without an answer, or none came within " +
+          std::to_string(ms) + " ms");
+    }
+  } else {
+    const char** s = soap_faultstring(soap);
+    if (s && *s) add(*s);
+    const char** d = soap_faultdetail(soap);
+    if (d && *d) add(*d);
+    if (soap->errnum) add(std::strerror(soap->errnum));
+  }
   char text[256];
   for (unsigned long e; (e = ERR_get_error()) != 0;) {
     ERR_error_string_n(e, text, sizeof text);
@@ -115,8 +128,9 @@ bool isTransportError(int error) {
 }
 
 // A SOAP Fault with our <cm:fault> detail, a fault without it, or a failure
-// to reach the server at all (the message then names `server`, the URL).
-int reportFailure(ContactMeProxy& proxy, const std::string& server, bool json) {
+// to reach the server at all (the message then names the server's URL).
+int reportFailure(ContactMeProxy& proxy, const ClientOptions& client) {
+  const bool json = client.json;
   struct soap* soap = proxy.soap;
   if (soap->fault) {
     SOAP_ENV__Detail* detail =
@@ -129,7 +143,14 @@ int reportFailure(ContactMeProxy& proxy, const std::string& server, bool json) {
   if (soap->error != SOAP_FAULT && soap->error != SOAP_CLI_FAULT && soap->error != SOAP_SVR_FAULT)
     soap_set_fault(soap);  // gSOAP's description of a local error
   if (isTransportError(soap->error)) {
-    return reportError(json, "", "cannot talk to " + server + ": " + transportReason(soap));
+    std::string message = "cannot talk to " + client.server + ": " + transportReason(soap);
+    // A server that requires client certificates ends the connection of a
+    // client without one; over TLS 1.3 the client often sees only that.
+    if (client.server.rfind("https:", 0) == 0 && client.certFile.empty() &&
+        soap->error == SOAP_EOF) {
+      message += " (if the server requires a client certificate, give one with --cert)";
+    }
+    return reportError(json, "", message);
   }
   const char** s = soap_faultstring(soap);
   std::string message = s && *s ? *s : "error " + std::to_string(soap->error);
@@ -239,7 +260,7 @@ int contactMe(const ClientOptions& client, const ContactMeOptions& o) {
   cm__ContactStatus status;
   const int rc = proxy->ContactMe(&request, status) == SOAP_OK
                      ? reportStatus(soap, status, client.json)
-                     : reportFailure(*proxy, client.server, client.json);
+                     : reportFailure(*proxy, client);
   proxy->destroy();
   return rc;
 }
@@ -262,7 +283,7 @@ int getRequest(const ClientOptions& client, const RequestOptions& o, bool cancel
     rc = proxy->GetContactRequest(&request, status);
   }
   if (rc != SOAP_OK) {
-    rc = reportFailure(*proxy, client.server, client.json);
+    rc = reportFailure(*proxy, client);
   } else {
     rc = reportStatus(soap, status, client.json);
     if (cancel) rc = kExitDelivered;  // answered
@@ -279,7 +300,7 @@ int getDevice(const ClientOptions& client, const std::string& deviceId) {
   request.deviceId = deviceId;
   cm__Device device;
   if (proxy->GetDevice(&request, device) != SOAP_OK) {
-    const int rc = reportFailure(*proxy, client.server, client.json);
+    const int rc = reportFailure(*proxy, client);
     proxy->destroy();
     return rc;
   }
@@ -329,7 +350,7 @@ int main(int argc, char** argv) {
   // A server that ends the connection (a TLS handshake it refuses, say) makes
   // writes fail with EPIPE; OpenSSL writes without MSG_NOSIGNAL, so without
   // this the client would die of SIGPIPE instead of reporting it.
-  // std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"beckon: the command-line client of beckond's SOAP API"};
   app.require_subcommand(1);
   app.fallthrough();  // global options also after the command

@@ -31,6 +31,11 @@ void eraseExpiry(std::multimap<TimePoint, std::uint64_t>& byExpiry, TimePoint at
 
 }  // namespace
 
+BindingTable::BindingTable(std::size_t expected) {
+  bindings_.reserve(expected);
+  for (Index* index : {&byInstance_, &byMac_, &byAor_, &byNumber_, &byTempGruu_}) index->reserve(expected);
+}
+
 bool names(const std::vector<DeviceKey>& keys, const Binding& b) {
   return std::any_of(keys.begin(), keys.end(), [&](const DeviceKey& k) {
     switch (k.kind) {

@@ -20,6 +20,10 @@ bool names(const std::vector<DeviceKey>& keys, const Binding& b);
 
 class BindingTable {
  public:
+  // `expected`: how many bindings to make room for at once. The indexes grow
+  // past it, but each growth rehashes every index on the SIP thread in one go.
+  explicit BindingTable(std::size_t expected = 1 << 17);
+
   // Inserts a binding, or replaces the one of the same address of record that
   // it updates (same instance id, else same Contact URI; a subscription: the
   // same dialog). Returns its id.

@@ -1,7 +1,11 @@
 #include "mapping.h"
 
+#include <cctype>
 #include <chrono>
 #include <cstring>
+#include <initializer_list>
+#include <string_view>
+#include <utility>
 
 namespace beckon::soap {
 
@@ -22,6 +26,111 @@ std::string* optionalText(struct ::soap* soap, const std::string& value) {
   std::string* s = soap_new_std__string(soap);
   if (s) *s = value;
   return s;
+}
+
+// "0004f2a1b2c3" (the core's normalised form) as "00:04:f2:a1:b2:c3", the
+// form the API documents; anything else as it is.
+std::string macText(const std::string& mac) {
+  if (mac.size() != 12) return mac;
+  std::string out;
+  out.reserve(17);
+  for (std::size_t i = 0; i < mac.size(); ++i) {
+    const auto c = static_cast<unsigned char>(mac[i]);
+    if (!std::isxdigit(c)) return mac;
+    if (i > 0 && i % 2 == 0) out += ':';
+    out += static_cast<char>(std::tolower(c));
+  }
+  return out;
+}
+
+std::string_view localName(std::string_view tag) {
+  const std::size_t colon = tag.rfind(':');
+  return colon == std::string_view::npos ? tag : tag.substr(colon + 1);
+}
+
+// The object of gSOAP type `type` the deserializer instantiated last (C++
+// objects stay on soap->clist until soap_destroy), even when it then failed.
+template <class T>
+const T* lastInstantiated(struct ::soap* soap, int type) {
+  for (const soap_clist* cp = soap->clist; cp; cp = cp->next) {
+    if (cp->type == type && cp->size < 0 && cp->ptr) return static_cast<const T*>(cp->ptr);
+  }
+  return nullptr;
+}
+
+// With -s, soapcpp2 checks every occurrence constraint of a request element
+// (minOccurs of the required members, maxOccurs of alternateServer) after its
+// end tag, and then reports the request element, not the member. The
+// request it has read so far tells which constraint broke: "field: why", or
+// empty when it cannot tell. A required string that is missing reads as
+// empty, like a present but empty one; both are refused as "required".
+std::string occurrenceViolation(struct ::soap* soap, std::string_view element) {
+  auto firstEmpty = [](std::initializer_list<std::pair<const char*, const std::string*>> fields) {
+    for (const auto& [name, value] : fields) {
+      if (value->empty()) return std::string(name) + ": required";
+    }
+    return std::string();
+  };
+  if (element == "ContactMe") {
+    const auto* r = lastInstantiated<_cm__ContactMe>(soap, SOAP_TYPE__cm__ContactMe);
+    if (!r) return {};
+    if (r->alternateServer.size() > kMaxAlternateServers) {
+      return "alternateServer: at most " + std::to_string(kMaxAlternateServers) + " are allowed, " +
+             std::to_string(r->alternateServer.size()) + " were given";
+    }
+    return firstEmpty({{"deviceId", &r->deviceId}, {"requestId", &r->requestId}});
+  }
+  if (element == "GetContactRequest") {
+    const auto* r =
+        lastInstantiated<_cm__GetContactRequest>(soap, SOAP_TYPE__cm__GetContactRequest);
+    return r ? firstEmpty({{"requestId", &r->requestId}}) : std::string();
+  }
+  if (element == "CancelContactRequest") {
+    const auto* r =
+        lastInstantiated<_cm__CancelContactRequest>(soap, SOAP_TYPE__cm__CancelContactRequest);
+    return r ? firstEmpty({{"requestId", &r->requestId}}) : std::string();
+  }
+  if (element == "GetDevice") {
+    const auto* r = lastInstantiated<_cm__GetDevice>(soap, SOAP_TYPE__cm__GetDevice);
+    return r ? firstEmpty({{"deviceId", &r->deviceId}}) : std::string();
+  }
+  if (element == "DeviceRegistered") {
+    const auto* r = lastInstantiated<_cm__DeviceRegistered>(soap, SOAP_TYPE__cm__DeviceRegistered);
+    if (!r) return {};
+    std::string why = firstEmpty({{"deviceId", &r->deviceId},
+                                  {"aor", &r->aor},
+                                  {"package", &r->package},
+                                  {"sipServer", &r->sipServer}});
+    return why.empty() ? "at: required" : why;  // the only other required member
+  }
+  return {};
+}
+
+// A fault gSOAP's deserializer raised inside a request, as InvalidArgument
+// wants it: "field: what is wrong". Empty when the fault is not about a
+// field of the request (the envelope, an unknown operation, ...). soap->tag
+// is the element as the request wrote it: any prefix, or none.
+std::string fieldMessage(struct ::soap* soap, std::string_view gsoapMessage) {
+  const std::string_view tag = soap->tag;
+  if (tag.empty()) return {};
+  // gSOAP: "Validation constraint violation: <what> in element '<tag>'".
+  static constexpr std::string_view kPrefix = "Validation constraint violation: ";
+  std::string_view what = gsoapMessage;
+  if (what.substr(0, kPrefix.size()) == kPrefix) what.remove_prefix(kPrefix.size());
+  const std::string field(localName(tag));
+
+  // Levels: 1 Envelope, 2 Body; the request's members are read at 3 and deeper.
+  if (soap->level >= 3) {
+    if (soap->error == SOAP_TAG_MISMATCH) {
+      // Strict mode refuses what is not a member, and a member given again.
+      return field + ": unexpected element '" + std::string(tag) +
+             "' (not a field of this request, or one given more than once)";
+    }
+    return field + ": " + std::string(what);
+  }
+  // The request element itself, after its end tag: an occurrence constraint.
+  if (soap->error != SOAP_OCCURS) return {};
+  return occurrenceViolation(soap, field);
 }
 
 void putDetail(struct ::soap* soap, cm__FaultCode code, const std::string& message) {
@@ -116,7 +225,7 @@ void toWire(struct ::soap* soap, const std::string& deviceId, const std::vector<
     w.contact = b.contact;
     w.aor = b.aor;
     w.instance = optionalText(soap, b.instance);
-    w.mac = optionalText(soap, b.mac);
+    w.mac = optionalText(soap, macText(b.mac));
     w.transport = toString(b.transport);
     w.source = b.sourceHostPort();
     w.expires = std::chrono::system_clock::to_time_t(b.expires);
@@ -154,6 +263,14 @@ void addDetailToGsoapFault(struct ::soap* soap) {
     message += ": ";
     message += *extra;
     *extra = nullptr;  // now in the message; keep the detail to our element
+  }
+  if (sender) {
+    // Name the field, like the faults of our own validation.
+    std::string named = fieldMessage(soap, message);
+    if (!named.empty()) {
+      message = std::move(named);
+      if (string) *string = soap_strdup(soap, message.c_str());
+    }
   }
   putDetail(soap, sender ? cm__FaultCode::InvalidArgument : cm__FaultCode::Unavailable, message);
 }

@@ -43,7 +43,7 @@
 //gsoap cm service method-documentation: GetDevice The bindings of a device, for application servers allowed to query devices.
 //gsoap cm service method-documentation: DeviceRegistered Registration notice, implemented by application servers and called by beckond: a device became reachable for a package.
 //gsoap cm schema type-documentation: Device The bindings a device id names: one binding per registered Contact.
-//gsoap cm schema type-documentation: Binding One registered Contact of the device and what it is subscribed to.
+//gsoap cm schema type-documentation: Binding One registered Contact of the device and what it is subscribed to; mac is written lowercase with colons, 00:04:f2:a1:b2:c3.
 //gsoap cm schema type-documentation: Subscription A package a binding is subscribed to: the body format of its NOTIFYs, and whether by REGISTER (implicit) or SUBSCRIBE (explicit).
 //gsoap cm schema type-documentation: fault Detail of every SOAP Fault of this API; the message names the field for InvalidArgument.
 
@@ -166,7 +166,7 @@ class cm__Binding {
   std::string aor 1;
   /// +sip.instance, normalised (urn:..., no quotes or angle brackets), when the Contact has one.
   std::string *instance 0;
-  /// MAC address, normalised (12 lowercase hex digits), when the instance id carries one.
+  /// MAC address, lowercase with colons (00:04:f2:a1:b2:c3), when the instance id carries one.
   std::string *mac 0;
   /// udp, tcp or tls.
   xsd__token transport 1;

@@ -3,10 +3,14 @@
 #include <boost/test/unit_test.hpp>
 
 #include <openssl/ssl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth.h"
 #include "fixture.h"
@@ -157,6 +161,41 @@ struct AuthFixture {
 
 const std::optional<cm__FaultCode> kNotAuthorized = cm__FaultCode::NotAuthorized;
 
+struct ClientRun {
+  int status = -1;     // from waitpid
+  std::string output;  // stdout and stderr
+};
+
+// Runs the beckon client with `args`, SIGPIPE at its default action (as from
+// a shell), and collects what it prints.
+ClientRun runClient(const std::vector<std::string>& args) {
+  int out[2];
+  BOOST_REQUIRE(::pipe(out) == 0);
+  const pid_t pid = ::fork();
+  BOOST_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::signal(SIGPIPE, SIG_DFL);
+    ::dup2(out[1], 1);
+    ::dup2(out[1], 2);
+    ::close(out[0]);
+    ::close(out[1]);
+    std::vector<char*> argv{const_cast<char*>(BECKON_CLIENT)};
+    for (const std::string& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(BECKON_CLIENT, argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  ClientRun run;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;)
+    run.output.append(buf, static_cast<std::size_t>(n));
+  ::close(out[0]);
+  ::waitpid(pid, &run.status, 0);
+  return run;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(auth)
@@ -279,6 +318,45 @@ BOOST_FIXTURE_TEST_CASE(required_client_certificates_end_the_handshake, AuthFixt
   BOOST_TEST(contactMe({"", "ops", "ops-secret"}, "r-1", &fault) != SOAP_OK);
   BOOST_TEST(!fault);  // no SOAP answer at all
   BOOST_TEST(contactMe({"client", "", ""}, "r-2", &fault) == SOAP_OK);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_client_reports_a_refused_handshake, AuthFixture) {
+  // The server ends the handshake of a client without a certificate (a TLS
+  // 1.3 client learns it when it writes): the client neither dies of SIGPIPE
+  // nor hides where and why.
+  start(SoapTls::ClientCerts::Required);
+  const ClientRun run =
+      runClient({"--server", url, "--cacert", testPki().path("ca.pem"), "--user", "ops",
+                 "--password", "ops-secret", "contact-me", "--device", "7546658000", "--request-id",
+                 "r-cli", "--callback", "as.example.com:8443"});
+  BOOST_TEST_MESSAGE("beckon without a certificate: " << run.output);
+  BOOST_TEST_CONTEXT(run.output) {
+    BOOST_TEST(!WIFSIGNALED(run.status), "killed by signal " << WTERMSIG(run.status));
+    BOOST_REQUIRE(WIFEXITED(run.status));
+    BOOST_TEST(WEXITSTATUS(run.status) == 2);
+    BOOST_TEST(run.output.find("cannot talk to " + url + ": ") != std::string::npos);
+    BOOST_TEST(run.output.find("error -1") == std::string::npos);  // a reason, not a number
+    BOOST_TEST(run.output.find("--cert") != std::string::npos);    // and what may help
+  }
+  // With the certificate it goes through.
+  const ClientRun ok =
+      runClient({"--server", url, "--cacert", testPki().path("ca.pem"), "--cert",
+                 testPki().path("client.pem"), "--key", testPki().path("client.key"), "contact-me",
+                 "--device", "7546658000", "--request-id", "r-cli-cert", "--callback",
+                 "as.example.com:8443"});
+  BOOST_TEST(WIFEXITED(ok.status), ok.output);
+  BOOST_TEST(WEXITSTATUS(ok.status) == 0, ok.output);
+
+  // Nobody listening: the URL and the system's reason.
+  const std::string gone = url;
+  server->stop();
+  const ClientRun refused = runClient({"--server", gone, "--cacert", testPki().path("ca.pem"),
+                                       "get-device", "--device", "7546658000"});
+  BOOST_TEST(WIFEXITED(refused.status), refused.output);
+  BOOST_TEST(WEXITSTATUS(refused.status) == 2, refused.output);
+  BOOST_TEST(
+      refused.output.find("cannot talk to " + gone + ": Connection refused") != std::string::npos,
+      refused.output);
 }
 
 BOOST_FIXTURE_TEST_CASE(https_without_identities_takes_loopback_as_local, AuthFixture) {

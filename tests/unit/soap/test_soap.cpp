@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <cstring>
 #include <string>
 
 #include "fixture.h"
@@ -111,6 +112,95 @@ BOOST_FIXTURE_TEST_CASE(what_gsoap_rejects_is_an_invalid_argument_fault, Fixture
   BOOST_TEST(response.rfind("HTTP/1.1 500", 0) == 0, response);
   BOOST_TEST(response.find("Client</faultcode>") != std::string::npos, response);
   BOOST_TEST(response.find("<cm:code>InvalidArgument</cm:code>") != std::string::npos, response);
+  BOOST_TEST(response.find("<cm:message>deviceId: required</cm:message>") != std::string::npos,
+             response);
+}
+
+namespace {
+
+// The <cm:message> of a fault answer, "" when there is none.
+std::string faultMessage(const std::string& response) {
+  const std::string open = "<cm:message>";
+  const std::size_t begin = response.find(open);
+  if (begin == std::string::npos) return {};
+  const std::size_t end = response.find("</cm:message>", begin);
+  return response.substr(begin + open.size(), end - begin - open.size());
+}
+
+std::string soap11(const std::string& body) {
+  return "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\""
+         " xmlns:cm=\"urn:beckon:contact-me:1\"><s:Body>" +
+         body + "</s:Body></s:Envelope>";
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(what_gsoap_rejects_names_the_field, Fixture) {
+  const std::string ids = "<cm:deviceId>7546658000</cm:deviceId><cm:requestId>r-bad</cm:requestId>";
+  std::string alternates;
+  for (int i = 1; i <= 9; ++i)
+    alternates +=
+        "<cm:alternateServer>198.51.100." + std::to_string(i) + ":8443</cm:alternateServer>";
+  struct Case {
+    const char* field;
+    std::string request;
+  };
+  const Case cases[] = {
+      // values the schema types refuse
+      {"port", "<cm:ContactMe>" + ids +
+                   "<cm:server>as.example.com</cm:server><cm:port>70000</cm:port></cm:ContactMe>"},
+      {"queueSeconds",
+       "<cm:ContactMe>" + ids + "<cm:queueSeconds>-1</cm:queueSeconds></cm:ContactMe>"},
+      {"waitMs", "<cm:ContactMe>" + ids + "<cm:waitMs>soon</cm:waitMs></cm:ContactMe>"},
+      {"port", "<cm:ContactMe>" + ids + "<cm:port></cm:port></cm:ContactMe>"},
+      // occurrence constraints, checked at the request's end tag
+      {"alternateServer", "<cm:ContactMe>" + ids + "<cm:server>as.example.com</cm:server>" +
+                              alternates + "</cm:ContactMe>"},
+      {"deviceId", "<cm:ContactMe><cm:requestId>r-bad</cm:requestId></cm:ContactMe>"},
+      {"requestId", "<cm:ContactMe><cm:deviceId>7546658000</cm:deviceId></cm:ContactMe>"},
+      {"requestId", "<cm:GetContactRequest></cm:GetContactRequest>"},
+      {"requestId", "<cm:CancelContactRequest/>"},
+      {"deviceId", "<cm:GetDevice/>"},
+      // strictness stays: unknown and repeated elements are refused, named
+      {"colour", "<cm:ContactMe>" + ids + "<cm:colour>blue</cm:colour></cm:ContactMe>"},
+      {"deviceId", "<cm:ContactMe>" + ids + "<cm:deviceId>2000</cm:deviceId></cm:ContactMe>"},
+  };
+  for (const Case& c : cases) {
+    const std::string response = post(server.port(), soap11(c.request), "text/xml; charset=utf-8");
+    BOOST_TEST_CONTEXT(c.request) {
+      BOOST_TEST(response.rfind("HTTP/1.1 500", 0) == 0, response);
+      BOOST_TEST(response.find("<cm:code>InvalidArgument</cm:code>") != std::string::npos,
+                 response);
+      const std::string message = faultMessage(response);
+      BOOST_TEST(message.rfind(std::string(c.field) + ": ", 0) == 0, message);
+      BOOST_TEST(message.size() > std::strlen(c.field) + 2);
+      // the faultstring says the same
+      BOOST_TEST(response.find("<faultstring>" + message + "</faultstring>") != std::string::npos,
+                 response);
+    }
+  }
+  const std::string tooMany =
+      faultMessage(post(server.port(), soap11(cases[4].request), "text/xml; charset=utf-8"));
+  BOOST_TEST(tooMany.rfind("alternateServer: at most 8 are allowed", 0) == 0, tooMany);
+  const std::string unknown =
+      faultMessage(post(server.port(), soap11(cases[10].request), "text/xml; charset=utf-8"));
+  BOOST_TEST(unknown.find("'cm:colour'") != std::string::npos, unknown);
+  const std::string invalid =
+      faultMessage(post(server.port(), soap11(cases[0].request), "text/xml; charset=utf-8"));
+  BOOST_TEST(invalid.rfind("port: invalid value", 0) == 0, invalid);
+
+  // SOAP 1.2 alike; an unknown operation is not about a field.
+  const std::string response12 =
+      post(server.port(),
+           "<?xml version=\"1.0\"?><e:Envelope xmlns:e=\"http://www.w3.org/2003/05/soap-envelope\">"
+           "<e:Body><ContactMe xmlns=\"urn:beckon:contact-me:1\"><deviceId>7546658000</deviceId>"
+           "<requestId>r12</requestId><waitMs>soon</waitMs></ContactMe></e:Body></e:Envelope>",
+           "application/soap+xml; charset=utf-8");
+  BOOST_TEST(faultMessage(response12).rfind("waitMs: ", 0) == 0, response12);
+  const std::string noSuch =
+      post(server.port(), soap11("<cm:Frobnicate/>"), "text/xml; charset=utf-8");
+  BOOST_TEST(noSuch.find("<cm:code>InvalidArgument</cm:code>") != std::string::npos, noSuch);
+  BOOST_TEST(faultMessage(noSuch).find("cm:Frobnicate") != std::string::npos, noSuch);
 }
 
 BOOST_FIXTURE_TEST_CASE(soap12_requests_get_soap12_answers, Fixture) {
@@ -302,7 +392,7 @@ BOOST_FIXTURE_TEST_CASE(get_device_lists_the_bindings, Fixture) {
     BOOST_REQUIRE(b.instance);
     BOOST_TEST(*b.instance == "urn:dev:mac:0004f2a1b2c3");
     BOOST_REQUIRE(b.mac);
-    BOOST_TEST(*b.mac == "0004f2a1b2c3");
+    BOOST_TEST(*b.mac == "00:04:f2:a1:b2:c3");  // as the API documents it, not the core's form
     BOOST_TEST(b.transport == "tcp");
     BOOST_TEST(b.source == "203.0.113.9:61234");
     BOOST_TEST(b.expires == std::chrono::system_clock::to_time_t(expires));
