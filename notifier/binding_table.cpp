@@ -33,7 +33,8 @@ void eraseExpiry(std::multimap<TimePoint, std::uint64_t>& byExpiry, TimePoint at
 
 BindingTable::BindingTable(std::size_t expected) {
   bindings_.reserve(expected);
-  for (Index* index : {&byInstance_, &byMac_, &byAor_, &byNumber_, &byTempGruu_}) index->reserve(expected);
+  for (Index* index : {&byInstance_, &byMac_, &byAor_, &byNumber_, &byTempGruu_})
+    index->reserve(expected);
 }
 
 bool names(const std::vector<DeviceKey>& keys, const Binding& b) {
