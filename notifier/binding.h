@@ -39,13 +39,14 @@ struct PackageSubscription {
 };
 
 struct Binding {
-  std::uint64_t id = 0;  // given by the table
-  std::string aor;       // normalised, "sip:user@host"
-  std::string contact;   // the Contact URI as registered
-  std::string instance;  // normalised +sip.instance, or empty
-  std::string regId;     // RFC 5626 reg-id: with the instance, the flow's key
-  std::string tempGruu;  // RFC 5627 temporary GRUU's user part ("tgruu.<hex>"), or empty
-  std::string mac;       // normalised; the table fills it from the instance id
+  std::uint64_t id = 0;       // given by the table
+  std::uint64_t updated = 0;  // given by the table: higher is more recently registered or refreshed
+  std::string aor;            // normalised, "sip:user@host"
+  std::string contact;        // the Contact URI as registered
+  std::string instance;       // normalised +sip.instance, or empty
+  std::string regId;          // RFC 5626 reg-id: with the instance, the flow's key
+  std::string tempGruu;       // RFC 5627 temporary GRUU's user part ("tgruu.<hex>"), or empty
+  std::string mac;            // normalised; the table fills it from the instance id
   Transport transport = Transport::Udp;
   std::string sourceHost;  // where the REGISTER really came from
   std::uint16_t sourcePort = 0;

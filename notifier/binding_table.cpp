@@ -125,6 +125,7 @@ std::uint64_t BindingTable::upsert(Binding binding) {
     binding.id = nextId_++;
   }
   const std::uint64_t id = binding.id;
+  binding.updated = ++updates_;
   addToIndexes(binding);
   bindings_.insert_or_assign(id, std::move(binding));
   return id;

@@ -54,6 +54,7 @@ class BindingTable {
   void removeFromIndexes(const Binding& b);
 
   std::uint64_t nextId_ = 1;
+  std::uint64_t updates_ = 0;
   std::unordered_map<std::uint64_t, Binding> bindings_;
   Index byInstance_, byMac_, byAor_, byNumber_, byTempGruu_;
   std::unordered_map<std::string, std::uint64_t> byDialog_;

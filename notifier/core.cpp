@@ -123,12 +123,13 @@ std::vector<const Binding*> Core::targets(const Request& r) const {
     });
     if (found.empty()) continue;
     // One NOTIFY per request per device: of a device's bindings and
-    // subscriptions, its newest explicit subscription, else its newest binding.
+    // subscriptions, its most recent explicit subscription, else its most
+    // recently registered binding (flow).
     std::map<std::string, const Binding*> best;
     for (const Binding* b : found) {
       const Binding*& kept = best[b->deviceIdentity()];
-      if (!kept || std::pair(b->explicitSubscription(), b->id) >
-                       std::pair(kept->explicitSubscription(), kept->id)) {
+      if (!kept || std::pair(b->explicitSubscription(), b->updated) >
+                       std::pair(kept->explicitSubscription(), kept->updated)) {
         kept = b;
       }
     }

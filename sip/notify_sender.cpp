@@ -53,7 +53,8 @@ void NtaNotifySender::attach(su_root_t* root, nta_agent_t* agent, nta_leg_t* leg
                                                     : Transport::Udp;
     std::string& c = contact_[static_cast<int>(t)];
     if (!c.empty()) continue;
-    const bool v6 = std::strchr(v->v_host, ':') != nullptr;
+    // An IPv6 host may come bracketed already ("[::1]").
+    const bool v6 = std::strchr(v->v_host, ':') != nullptr && v->v_host[0] != '[';
     c = std::string("<sip:") + (v6 ? "[" : "") + v->v_host + (v6 ? "]" : "") +
         (v->v_port ? std::string(":") + v->v_port : "") + ";transport=" + toString(t) + ">";
   }
