@@ -103,7 +103,7 @@ void EventServer::refresh(nta_incoming_t* irq, sip_t const* sip, unsigned expire
   }
   const std::string exp = std::to_string(expires);
   reply(irq, SIP_200_OK, SIPTAG_EXPIRES_STR(exp.c_str()),
-        SIPTAG_CONTACT_STR(sender_.contactFor(b->transport).c_str()));
+        SIPTAG_CONTACT_STR(sender_.contactFor(*b).c_str()));
   if (expires == 0) {  // 4.2.1.4: unsubscribing
     core_.endSubscription(b->id, "timeout");
     return;
@@ -154,14 +154,14 @@ void EventServer::create(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* s
   b.callId = sip->sip_call_id->i_id;
   b.cseq = sip->sip_cseq->cs_seq;
   b.packages = {{package, formatFor(sip, package), false}};
-  b.flow = std::make_shared<SipFlow>(resources_, source.connection);
+  b.flow = std::make_shared<SipFlow>(resources_, source.tport);
   b.dialogId = dialogIdOf(sip, tag);
   b.dialog = dialog;
 
   const std::string exp = std::to_string(expires);
   nta_incoming_tag(irq, tag);
   reply(irq, SIP_200_OK, SIPTAG_EXPIRES_STR(exp.c_str()),
-        SIPTAG_CONTACT_STR(sender_.contactFor(b.transport).c_str()));
+        SIPTAG_CONTACT_STR(sender_.contactFor(b).c_str()));
   spdlog::info(
       "subscription added aor={} contact={} instance={} package={} via={} source={} expires={}s",
       b.aor, b.contact, b.instance.empty() ? "-" : b.instance, package, toString(b.transport),

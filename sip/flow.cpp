@@ -4,8 +4,8 @@
 
 namespace beckon::sip {
 
-SipFlow::SipFlow(AgentResources& resources, tport_t* connection)
-    : resources_(resources), connection_(connection ? tport_ref(connection) : nullptr) {
+SipFlow::SipFlow(AgentResources& resources, tport_t* transport)
+    : resources_(resources), transport_(transport ? tport_ref(transport) : nullptr) {
   resources_.add(this);
 }
 
@@ -15,8 +15,8 @@ SipFlow::~SipFlow() {
 }
 
 void SipFlow::release() {
-  if (connection_) tport_unref(connection_);
-  connection_ = nullptr;
+  if (transport_) tport_unref(transport_);
+  transport_ = nullptr;
 }
 
 SipDialog::SipDialog(AgentResources& resources, nta_leg_t* leg) : resources_(resources), leg_(leg) {

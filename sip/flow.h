@@ -39,18 +39,25 @@ class AgentResources {
 
 class SipFlow final : public Flow, public AgentResource {
  public:
-  // Takes a reference of `connection` (a secondary tport), or none for UDP.
-  SipFlow(AgentResources& resources, tport_t* connection);
+  // Takes a reference of the transport a request came on: the connection
+  // (TCP, TLS) or the listening UDP socket it arrived at.
+  SipFlow(AgentResources& resources, tport_t* transport);
   ~SipFlow() override;
   SipFlow(const SipFlow&) = delete;
   SipFlow& operator=(const SipFlow&) = delete;
 
-  tport_t* connection() const { return connection_; }
-  void release() override;  // drops the connection reference
+  // The connection for TCP and TLS; null for UDP.
+  tport_t* connection() const {
+    return transport_ && !tport_is_dgram(transport_) ? transport_ : nullptr;
+  }
+  // The transport itself: for UDP, the socket to send from (the right
+  // address family when beckond listens on IPv4 and IPv6).
+  tport_t* transport() const { return transport_; }
+  void release() override;  // drops the transport reference
 
  private:
   AgentResources& resources_;
-  tport_t* connection_;
+  tport_t* transport_;
 };
 
 class SipDialog final : public Dialog, public AgentResource {

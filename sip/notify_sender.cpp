@@ -51,7 +51,8 @@ void NtaNotifySender::attach(su_root_t* root, nta_agent_t* agent, nta_leg_t* leg
     const Transport t = !strcasecmp(proto, "TCP")   ? Transport::Tcp
                         : !strcasecmp(proto, "TLS") ? Transport::Tls
                                                     : Transport::Udp;
-    std::string& c = contact_[static_cast<int>(t)];
+    const bool family6 = std::strchr(v->v_host, ':') != nullptr;
+    std::string& c = contact_[static_cast<int>(t)][family6];
     if (!c.empty()) continue;
     // An IPv6 host may come bracketed already ("[::1]").
     const bool v6 = std::strchr(v->v_host, ':') != nullptr && v->v_host[0] != '[';
@@ -88,12 +89,14 @@ bool NtaNotifySender::transmit(PendingNotify* p, sip_t const* challenge) {
   const Binding& b = p->binding;
   // Where the device really is: its own connection for TCP/TLS; for UDP the
   // source address of its REGISTER, never the (private) address in its Contact.
+  const auto* flow = dynamic_cast<const SipFlow*>(b.flow.get());
   tport_t* connection = nullptr;
   std::string route;
   if (b.transport == Transport::Udp) {
     route = "sip:" + b.sourceHostPort() + ";transport=udp";
+    // From the socket the REGISTER arrived at (nta picks it by its ident).
+    connection = flow ? flow->transport() : nullptr;
   } else {
-    const auto* flow = dynamic_cast<const SipFlow*>(b.flow.get());
     connection = flow ? flow->connection() : nullptr;
     if (!connection || tport_is_closed(connection)) return false;
   }
@@ -116,8 +119,8 @@ bool NtaNotifySender::transmit(PendingNotify* p, sip_t const* challenge) {
     if (!dialog->leg()) return false;
     p->orq = nta_outgoing_tcreate(
         dialog->leg(), &NtaNotifySender::onResponse, p, hop, SIP_METHOD_NOTIFY, nullptr,
-        TAG_IF(connection, NTATAG_TPORT(connection)),
-        SIPTAG_CONTACT_STR(contactFor(b.transport).c_str()), SIPTAG_EVENT_STR(n.package.c_str()),
+        TAG_IF(connection, NTATAG_TPORT(connection)), SIPTAG_CONTACT_STR(contactFor(b).c_str()),
+        SIPTAG_EVENT_STR(n.package.c_str()),
         SIPTAG_SUBSCRIPTION_STATE_STR(n.subscriptionState.c_str()),
         SIPTAG_CONTENT_TYPE_STR(n.contentType.c_str()), SIPTAG_PAYLOAD_STR(n.body.c_str()),
         TAG_IF(auth, SIPTAG_HEADER(auth)), TAG_END());
@@ -141,7 +144,7 @@ bool NtaNotifySender::transmit(PendingNotify* p, sip_t const* challenge) {
         TAG_IF(challenge, SIPTAG_CALL_ID(challenge ? challenge->sip_call_id : nullptr)),
         TAG_IF(challenge, SIPTAG_CSEQ_STR(cseq.c_str())), SIPTAG_TO_STR(to.c_str()),
         TAG_IF(!routeSet.empty(), SIPTAG_ROUTE_STR(routeSet.c_str())),
-        SIPTAG_CONTACT_STR(contactFor(b.transport).c_str()), SIPTAG_EVENT_STR(n.package.c_str()),
+        SIPTAG_CONTACT_STR(contactFor(b).c_str()), SIPTAG_EVENT_STR(n.package.c_str()),
         SIPTAG_SUBSCRIPTION_STATE_STR(n.subscriptionState.c_str()),
         SIPTAG_CONTENT_TYPE_STR(n.contentType.c_str()), SIPTAG_PAYLOAD_STR(n.body.c_str()),
         TAG_IF(auth, SIPTAG_HEADER(auth)), TAG_END());

@@ -43,8 +43,12 @@ class NtaNotifySender final : public NotifySender {
             std::function<void(const NotifyOutcome&)> done) override;
 
   std::size_t pending() const { return pending_.size(); }
-  // Our Contact for requests and responses over this transport.
-  const std::string& contactFor(Transport t) const { return contact_[static_cast<int>(t)]; }
+  // Our Contact toward a binding: of the transport and address family it uses.
+  const std::string& contactFor(const Binding& b) const {
+    const bool v6 = b.sourceHost.find(':') != std::string::npos;
+    const std::string& c = contact_[static_cast<int>(b.transport)][v6];
+    return c.empty() ? contact_[static_cast<int>(b.transport)][!v6] : c;
+  }
 
  private:
   static int onResponse(PendingNotify* p, nta_outgoing_t* orq, sip_t const* sip);
@@ -61,7 +65,8 @@ class NtaNotifySender final : public NotifySender {
   nta_agent_t* agent_ = nullptr;
   nta_leg_t* leg_ = nullptr;
   std::unordered_set<PendingNotify*> pending_;
-  std::string contact_[3];  // our Contact for each Transport, from the agent's transports
+  std::string
+      contact_[3][2];  // our Contact for each Transport and IPv4/IPv6, from the agent's transports
 };
 
 }  // namespace beckon::sip

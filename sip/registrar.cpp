@@ -167,7 +167,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
       continue;
     }
     if (gruu && !b.instance.empty() && b.tempGruu.empty()) b.tempGruu = newTempGruu();
-    if (!flow) flow = std::make_shared<SipFlow>(resources_, source.connection);
+    if (!flow) flow = std::make_shared<SipFlow>(resources_, source.tport);
     b.flow = flow;
     updates.push_back(std::move(b));
   }
