@@ -138,7 +138,10 @@ bool NoticeSender::Impl::take(Job& job) {
     if (waiting.empty()) {
       wake.wait(lock);
     } else {
-      wake.wait_until(lock, waiting.begin()->first);
+      // A copy: while this thread waits, another may take that job and free
+      // the node the time lives in.
+      const auto until = waiting.begin()->first;
+      wake.wait_until(lock, until);
     }
   }
 }
