@@ -29,41 +29,11 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
-// The SOAP listener's settings with its TLS and the identities of the
-// configured application servers.
-beckon::soap::SoapConfig soapConfig(const Config& config) {
-  beckon::soap::SoapConfig soap = config.soap;
-  if (config.soapTls) {
-    using ClientCerts = beckon::soap::SoapTls::ClientCerts;
-    const auto& t = *config.soapTls;
-    soap.tls = beckon::soap::SoapTls{t.cert, t.key, t.ca,
-                                     t.clientCerts == "required"   ? ClientCerts::Required
-                                     : t.clientCerts == "optional" ? ClientCerts::Optional
-                                                                   : ClientCerts::None};
-  }
-  for (const auto& a : config.appServers) {
-    soap.identities.push_back(
-        {a.rights.name, a.basicUser, a.basicPasswordSha256, a.tlsSubject, a.tlsFingerprint});
-  }
-  return soap;
-}
-
-beckon::soap::NoticeConfig noticeConfig(const Config& config) {
-  beckon::soap::NoticeConfig n;
-  for (const auto& a : config.appServers) {
-    if (!a.rights.noticeUrl.empty())
-      n.targets.push_back({a.rights.name, a.rights.noticeUrl, a.rights.packages});
-  }
-  n.caFile = config.notices.ca;
-  // Where devices register: the SIP domain when there is one, else the first listen address.
-  n.sipServer = !config.sip.registrar.domain.empty()
-                    ? "sip:" + config.sip.registrar.domain
-                    : beckon::sip::listenUrl(config.sip.listen.at(0));
-  n.attempts = config.notices.attempts;
-  n.firstBackoff = config.notices.firstBackoff;
-  n.maxBackoff = config.notices.maxBackoff;
-  n.timeout = config.notices.timeout;
-  return n;
+// Where devices register, for the registration notices: the SIP domain when
+// there is one, else the first listen address.
+std::string sipServer(const Config& config) {
+  return !config.sip.registrar.domain.empty() ? "sip:" + config.sip.registrar.domain
+                                              : beckon::sip::listenUrl(config.sip.listen.at(0));
 }
 
 std::vector<beckon::AppServerRights> rightsOf(const Config& config) {
@@ -92,8 +62,10 @@ int serve(const Config& config, const std::string& configPath) {
     beckon::Core core(clock, sip.notifySender(), config.core);
     beckon::Policy policy(rightsOf(config), config.core.packages);
     beckon::ContactService service(core, sip, &policy);
-    beckon::soap::NoticeSender notices(noticeConfig(config));
-    beckon::soap::SoapServer soap(soapConfig(config), service);
+    beckon::soap::NoticeConfig noticeConfig = config.notices;
+    noticeConfig.sipServer = sipServer(config);
+    beckon::soap::NoticeSender notices(noticeConfig);
+    beckon::soap::SoapServer soap(config.soap, service);
     try {
       notices.start();
       core.setNoticeSink(&notices);  // before the SIP thread owns the core

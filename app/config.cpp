@@ -143,20 +143,28 @@ sip::SipTls parseSipTls(const toml::table& t) {
   return tls;
 }
 
-SoapTlsConfig parseSoapTls(const toml::table& t) {
+soap::SoapTls parseSoapTls(const toml::table& t) {
   const std::string p = "soap.tls.";
   onlyKeys(t, p, {"cert", "key", "ca", "client_certs"});
-  SoapTlsConfig tls;
-  tls.cert = readableFile(t, p, "cert", true);
-  tls.key = readableFile(t, p, "key", true);
-  tls.ca = readableFile(t, p, "ca", false);
-  checkCertificate(p, tls.cert, tls.key);
-  tls.clientCerts = getString(t, p, "client_certs", tls.clientCerts);
-  if (tls.clientCerts != "none" && tls.clientCerts != "optional" && tls.clientCerts != "required") {
+  soap::SoapTls tls;
+  tls.certFile = readableFile(t, p, "cert", true);
+  tls.keyFile = readableFile(t, p, "key", true);
+  tls.caFile = readableFile(t, p, "ca", false);
+  checkCertificate(p, tls.certFile, tls.keyFile);
+  const std::string clientCerts = getString(t, p, "client_certs", "none");
+  using ClientCerts = soap::SoapTls::ClientCerts;
+  if (clientCerts == "none") {
+    tls.clientCerts = ClientCerts::None;
+  } else if (clientCerts == "optional") {
+    tls.clientCerts = ClientCerts::Optional;
+  } else if (clientCerts == "required") {
+    tls.clientCerts = ClientCerts::Required;
+  } else {
     bad(p + "client_certs", "must be none, optional or required");
   }
-  if (tls.clientCerts != "none" && tls.ca.empty())
+  if (tls.clientCerts != ClientCerts::None && tls.caFile.empty()) {
     bad(p + "ca", "required to verify client certificates");
+  }
   return tls;
 }
 
@@ -186,6 +194,7 @@ std::vector<AppServerConfig> parseAppServers(const toml::table& root,
               "callback_servers", "acts_for", "query_devices", "rate", "notice_url"});
     AppServerConfig a;
     a.rights.name = getString(t, p, "name", "");
+    a.identity.name = a.rights.name;
     if (!isToken(a.rights.name)) bad(p + "name", "required, a token");
     for (const auto& other : out) {
       if (other.rights.name == a.rights.name)
@@ -194,19 +203,21 @@ std::vector<AppServerConfig> parseAppServers(const toml::table& root,
     p = "app_server." + a.rights.name + ".";
     if (const toml::table* basic = sectionOf(t, p, "basic_auth")) {
       onlyKeys(*basic, p + "basic_auth.", {"user", "password_sha256"});
-      a.basicUser = getString(*basic, p + "basic_auth.", "user", "");
-      a.basicPasswordSha256 = lowerHex(getString(*basic, p + "basic_auth.", "password_sha256", ""));
-      if (a.basicUser.empty()) bad(p + "basic_auth.user", "required");
-      if (!isHex(a.basicPasswordSha256, 64)) {
+      a.identity.basicUser = getString(*basic, p + "basic_auth.", "user", "");
+      a.identity.basicPasswordSha256 =
+          lowerHex(getString(*basic, p + "basic_auth.", "password_sha256", ""));
+      if (a.identity.basicUser.empty()) bad(p + "basic_auth.user", "required");
+      if (!isHex(a.identity.basicPasswordSha256, 64)) {
         bad(p + "basic_auth.password_sha256", "must be the SHA-256 of the password, 64 hex digits");
       }
     }
-    a.tlsSubject = getString(t, p, "tls_subject", "");
-    a.tlsFingerprint = lowerHex(getString(t, p, "tls_fingerprint", ""));
-    if (!a.tlsFingerprint.empty() && !isHex(a.tlsFingerprint, 64)) {
+    a.identity.certSubject = getString(t, p, "tls_subject", "");
+    a.identity.certFingerprint = lowerHex(getString(t, p, "tls_fingerprint", ""));
+    if (!a.identity.certFingerprint.empty() && !isHex(a.identity.certFingerprint, 64)) {
       bad(p + "tls_fingerprint", "must be a SHA-256 fingerprint, 64 hex digits (colons allowed)");
     }
-    if (a.basicUser.empty() && a.tlsSubject.empty() && a.tlsFingerprint.empty()) {
+    if (a.identity.basicUser.empty() && a.identity.certSubject.empty() &&
+        a.identity.certFingerprint.empty()) {
       bad(p + "basic_auth",
           "an application server needs basic_auth, tls_subject or tls_fingerprint");
     }
@@ -245,11 +256,10 @@ std::vector<AppServerConfig> parseAppServers(const toml::table& root,
   return out;
 }
 
-NoticesConfig parseNotices(const toml::table& t) {
+void parseNotices(const toml::table& t, soap::NoticeConfig& n) {
   const std::string p = "notices.";
   onlyKeys(t, p, {"ca", "attempts", "first_backoff_ms", "max_backoff_ms", "timeout_ms"});
-  NoticesConfig n;
-  n.ca = readableFile(t, p, "ca", false);
+  n.caFile = readableFile(t, p, "ca", false);
   n.attempts = static_cast<unsigned>(getInt(t, p, "attempts", n.attempts, 1, 100));
   n.firstBackoff = std::chrono::milliseconds(
       getInt(t, p, "first_backoff_ms", n.firstBackoff.count(), 10, 3600000));
@@ -258,7 +268,6 @@ NoticesConfig parseNotices(const toml::table& t) {
   n.timeout = std::chrono::milliseconds(getInt(t, p, "timeout_ms", n.timeout.count(), 100, 600000));
   if (n.maxBackoff < n.firstBackoff)
     bad(p + "max_backoff_ms", "must not be below first_backoff_ms");
-  return n;
 }
 
 std::vector<sip::NotifyCredential> parseNotifyCredentials(const toml::table& root) {
@@ -386,7 +395,10 @@ Config parseConfig(const std::string& text, const std::string& source) {
 
   if (const toml::table* t = section(root, "sip")) {
     onlyKeys(*t, "sip.",
-             {"listen", "domain", "min_expires", "max_expires", "default_expires", "auth", "tls"});
+             {"listen", "domain", "min_expires", "max_expires", "default_expires", "auth", "tls",
+              "udp_receive_buffer"});
+    c.sip.udpReceiveBuffer = static_cast<unsigned>(
+        getInt(*t, "sip.", "udp_receive_buffer", c.sip.udpReceiveBuffer, 65536, 1 << 30));
     if (const toml::table* a = sectionOf(*t, "sip.", "auth")) c.sip.auth = parseSipAuth(*a);
     if (const toml::table* tls = sectionOf(*t, "sip.", "tls")) c.sip.tls = parseSipTls(*tls);
     c.sip.listen = getStrings(*t, "sip.", "listen", c.sip.listen);
@@ -429,7 +441,7 @@ Config parseConfig(const std::string& text, const std::string& source) {
   if (const toml::table* t = section(root, "soap")) {
     onlyKeys(*t, "soap.",
              {"listen", "workers", "recv_timeout_ms", "send_timeout_ms", "max_body_bytes", "tls"});
-    if (const toml::table* tls = sectionOf(*t, "soap.", "tls")) c.soapTls = parseSoapTls(*tls);
+    if (const toml::table* tls = sectionOf(*t, "soap.", "tls")) c.soap.tls = parseSoapTls(*tls);
     if (t->get("listen"))
       setSoapListen(c.soap, getString(*t, "soap.", "listen", ""), "soap.listen");
     c.soap.workers = static_cast<unsigned>(getInt(*t, "soap.", "workers", c.soap.workers, 1, 1024));
@@ -444,17 +456,21 @@ Config parseConfig(const std::string& text, const std::string& source) {
 
   c.appServers = parseAppServers(root, c.core.packages);
   for (const auto& a : c.appServers) {
-    if (!a.basicUser.empty() && !c.soapTls) {
+    if (!a.identity.basicUser.empty() && !c.soap.tls) {
       bad("app_server." + a.rights.name + ".basic_auth",
           "HTTP Basic is only taken over TLS: configure [soap.tls]");
     }
-    if ((!a.tlsSubject.empty() || !a.tlsFingerprint.empty()) &&
-        (!c.soapTls || c.soapTls->clientCerts == "none")) {
+    if ((!a.identity.certSubject.empty() || !a.identity.certFingerprint.empty()) &&
+        (!c.soap.tls || c.soap.tls->clientCerts == soap::SoapTls::ClientCerts::None)) {
       bad("app_server." + a.rights.name + ".tls_subject",
           "client certificates need [soap.tls] with client_certs optional or required");
     }
+    c.soap.identities.push_back(a.identity);
+    if (!a.rights.noticeUrl.empty()) {
+      c.notices.targets.push_back({a.rights.name, a.rights.noticeUrl, a.rights.packages});
+    }
   }
-  if (const toml::table* t = section(root, "notices")) c.notices = parseNotices(*t);
+  if (const toml::table* t = section(root, "notices")) parseNotices(*t, c.notices);
   c.sip.notifyCredentials = parseNotifyCredentials(root);
 
   if (const toml::table* t = section(root, "store")) {

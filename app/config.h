@@ -11,6 +11,7 @@
 #include "core.h"
 #include "policy.h"
 #include "server.h"
+#include "notice_sender.h"
 #include "soap_server.h"
 
 namespace beckon::app {
@@ -18,35 +19,14 @@ namespace beckon::app {
 // [[app_server]]: its rights, and how it proves who it is.
 struct AppServerConfig {
   AppServerRights rights;
-  std::string basicUser;
-  std::string basicPasswordSha256;  // lowercase hex
-  std::string tlsSubject;
-  std::string tlsFingerprint;  // SHA-256 of the DER certificate, lowercase hex
-};
-
-// [soap.tls]: HTTPS on the SOAP listener.
-struct SoapTlsConfig {
-  std::string cert;
-  std::string key;
-  std::string ca;
-  std::string clientCerts = "none";  // none | optional | required
-};
-
-// [notices]: how registration notices are delivered.
-struct NoticesConfig {
-  std::string ca;  // CA file for https notice URLs (empty: the system's)
-  unsigned attempts = 5;
-  std::chrono::milliseconds firstBackoff{1000};
-  std::chrono::milliseconds maxBackoff{60000};
-  std::chrono::milliseconds timeout{5000};
+  soap::AppServerIdentity identity;
 };
 
 struct Config {
   sip::SipConfig sip;
-  soap::SoapConfig soap;
-  std::optional<SoapTlsConfig> soapTls;
+  soap::SoapConfig soap;  // with [soap.tls] and the application servers' identities
   std::vector<AppServerConfig> appServers;
-  NoticesConfig notices;
+  soap::NoticeConfig notices;  // [notices], the notice URLs, and where devices register
   CoreConfig core;
   std::string storePath = "beckon.db";
   std::string logLevel = "info";

@@ -149,6 +149,7 @@ void SipServer::setUp(Core& core, const Clock& clock) {
       NTATAG_SERVER_RPORT(2),
       TPTAG_PONG2PING(1),  // RFC 5626 4.4.1: CRLF answers a CRLFCRLF keep-alive
       TPTAG_IDENT("l0"),   // each listener's ident: NOTIFYs leave from the one a device used
+      TPTAG_UDP_RMEM(config_.udpReceiveBuffer),
       TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())), TAG_END());
   if (!agent_) {
     throw std::runtime_error("sip.listen: cannot listen on " + config_.listen[0] + ": " +
@@ -158,7 +159,8 @@ void SipServer::setUp(Core& core, const Clock& clock) {
     const std::string url = listenUrl(config_.listen[i]);
     if (nta_agent_add_tport(agent_, URL_STRING_MAKE(url.c_str()),
                             TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())),
-                            TPTAG_IDENT(("l" + std::to_string(i)).c_str()), TAG_END()) < 0) {
+                            TPTAG_IDENT(("l" + std::to_string(i)).c_str()),
+                            TPTAG_UDP_RMEM(config_.udpReceiveBuffer), TAG_END()) < 0) {
       throw std::runtime_error("sip.listen: cannot listen on " + config_.listen[i] + ": " +
                                std::strerror(errno));
     }

@@ -36,6 +36,9 @@ struct SipConfig {
   // "udp:HOST:PORT", "tcp:HOST:PORT", "tls:HOST:PORT"; HOST may be an [IPv6] reference.
   std::vector<std::string> listen{"udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"};
   std::optional<SipTls> tls;
+  // Room for datagrams that arrive while the SIP thread is busy: at 10,000
+  // REGISTER/s the kernel's default (~90 datagrams) lasts 9 ms.
+  unsigned udpReceiveBuffer = 4 << 20;
   std::chrono::milliseconds notifyTimeout{32000};
   std::vector<NotifyCredential> notifyCredentials;
   SipAuthConfig auth;  // [sip.auth]: digest authentication of REGISTER and SUBSCRIBE
