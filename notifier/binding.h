@@ -57,6 +57,8 @@ struct Binding {
   float q = 1.0f;
   std::vector<PackageSubscription> packages;
   std::shared_ptr<Flow> flow;
+  // Its flow is dead (the connection closed): not tried until it registers again.
+  bool unreachable = false;
   // Explicit subscriptions only: "Call-ID;remote-tag;local-tag", and the dialog.
   // Such a binding is the subscription; it is not a registration.
   std::string dialogId;

@@ -139,6 +139,10 @@ bool BindingTable::remove(std::uint64_t id) {
   return true;
 }
 
+void BindingTable::markUnreachable(std::uint64_t id) {
+  if (auto it = bindings_.find(id); it != bindings_.end()) it->second.unreachable = true;
+}
+
 void BindingTable::unsubscribe(std::uint64_t id, const std::string& package) {
   auto it = bindings_.find(id);
   if (it == bindings_.end()) return;

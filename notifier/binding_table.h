@@ -29,6 +29,8 @@ class BindingTable {
   // same dialog). Returns its id.
   std::uint64_t upsert(Binding binding);
   bool remove(std::uint64_t id);
+  // The binding's flow is dead: requests pass it by until it is registered again.
+  void markUnreachable(std::uint64_t id);
   // Ends the binding's subscription to `package` (a 481 to a NOTIFY).
   void unsubscribe(std::uint64_t id, const std::string& package);
 

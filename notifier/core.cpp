@@ -119,7 +119,10 @@ std::vector<const Binding*> Core::targets(const Request& r) const {
   for (const DeviceKey& key : r.keys) {
     std::vector<const Binding*> found = bindings_.find({key});
     std::erase_if(found, [&](const Binding* b) {
-      return b->subscription(r.package) == nullptr || r.refusedBy.count(b->id) != 0;
+      // A dead flow waits for the device to register again; without queue
+      // time it is tried anyway, so that the request fails with its 503.
+      const bool waitForFlow = b->unreachable && r.params.queueSeconds > 0;
+      return b->subscription(r.package) == nullptr || waitForFlow || r.refusedBy.count(b->id) != 0;
     });
     if (found.empty()) continue;
     // One NOTIFY per request per device: of a device's bindings and
@@ -310,6 +313,11 @@ void Core::onOutcome(const RequestKey& key, std::size_t index, const NotifyOutco
   spdlog::info("notify request={} app={} device={} contact={} via={} status={} reason=\"{}\"",
                key.second, key.first, r.params.deviceId, d.contact, toString(d.transport),
                outcome.status, outcome.reason);
+  if (outcome.flowClosed) {
+    spdlog::info("binding unreachable aor={} contact={}: its flow is closed", r.params.deviceId,
+                 d.contact);
+    bindings_.markUnreachable(d.bindingId);
+  }
   if (outcome.status >= 200 && outcome.status < 300) {
     if (!isFinal(r.status.state)) finish(r, RequestState::Delivered);
   } else if (outcome.status >= 400 && outcome.status < 500 && outcome.status != 408 &&

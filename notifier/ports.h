@@ -19,6 +19,7 @@ struct OutgoingNotify {
 struct NotifyOutcome {
   int status = 0;  // SIP status of the final response (408 on timeout, 503 on transport error)
   std::string reason;
+  bool flowClosed = false;  // the binding's own connection is gone (RFC 5626: a dead flow)
 };
 
 // Sends NOTIFYs to bindings over their own flows. Runs on the core's thread;

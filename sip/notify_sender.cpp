@@ -79,8 +79,9 @@ void NtaNotifySender::send(const Binding& binding, const OutgoingNotify& notify,
   if (!transmit(p, nullptr)) {
     auto cb = std::move(p->done);
     delete p;
-    return cb({503, binding.transport == Transport::Udp ? "the NOTIFY could not be sent"
-                                                        : "the device's connection is closed"});
+    const bool closed = binding.transport != Transport::Udp;
+    return cb({503, closed ? "the device's connection is closed" : "the NOTIFY could not be sent",
+               closed});
   }
   pending_.insert(p);
 }

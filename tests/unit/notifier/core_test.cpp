@@ -408,3 +408,26 @@ BOOST_AUTO_TEST_CASE(timeouts_and_server_errors_are_retried) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(core_flows, Fixture)
+
+BOOST_AUTO_TEST_CASE(a_dead_flow_makes_its_binding_unreachable_until_it_registers_again) {
+  registerDevice("100", "urn:uuid:00000000-0000-4000-8000-000000000001");
+  auto p = request("100", "r1");
+  p.queueSeconds = 60;
+  core.contactMe(app, p);
+  auto done = std::move(sender.sent.at(0).done);
+  done({503, "the device's connection is closed", true});
+  BOOST_TEST(core.status(app, "r1").state == RequestState::Queued);
+  clock.advance(10s);
+  core.tick();
+  BOOST_TEST(sender.sent.size() == 1u);  // not tried again over the dead flow
+  auto q = request("100", "r2");
+  q.queueSeconds = 60;
+  BOOST_TEST(core.contactMe(app, q).state == RequestState::Queued);  // waits, sends nothing
+  BOOST_TEST(sender.sent.size() == 1u);
+  registerDevice("100", "urn:uuid:00000000-0000-4000-8000-000000000001");  // a new flow
+  BOOST_TEST(sender.sent.size() == 3u);                                    // both requests, over it
+}
+
+BOOST_AUTO_TEST_SUITE_END()
