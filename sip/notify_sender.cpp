@@ -74,9 +74,11 @@ void NtaNotifySender::send(const Binding& binding, const OutgoingNotify& notify,
   if (!agent_) return done({503, "SIP core not running"});
   auto* p = new PendingNotify(this);
   p->done = std::move(done);
-  p->binding = binding;
-  p->notify = notify;
-  if (!transmit(p, nullptr)) {
+  if (!credentials_.empty()) {  // kept only when a challenge could be answered
+    p->binding = binding;
+    p->notify = notify;
+  }
+  if (!transmit(p, binding, notify, nullptr)) {
     auto cb = std::move(p->done);
     delete p;
     const bool closed = binding.transport != Transport::Udp;
@@ -86,8 +88,8 @@ void NtaNotifySender::send(const Binding& binding, const OutgoingNotify& notify,
   pending_.insert(p);
 }
 
-bool NtaNotifySender::transmit(PendingNotify* p, sip_t const* challenge) {
-  const Binding& b = p->binding;
+bool NtaNotifySender::transmit(PendingNotify* p, const Binding& b, const OutgoingNotify& n,
+                               sip_t const* challenge) {
   // Where the device really is: its own connection for TCP/TLS; for UDP the
   // source address of its REGISTER, never the (private) address in its Contact.
   const auto* flow = dynamic_cast<const SipFlow*>(b.flow.get());
@@ -102,7 +104,6 @@ bool NtaNotifySender::transmit(PendingNotify* p, sip_t const* challenge) {
     if (!connection || tport_is_closed(connection)) return false;
   }
 
-  const OutgoingNotify& n = p->notify;
   const url_string_t* hop = route.empty() ? nullptr : URL_STRING_MAKE(route.c_str());
   // After a challenge: the credentials, and the next CSeq (RFC 3261 22.2).
   msg_header_t* authorization = nullptr;
@@ -158,6 +159,10 @@ bool NtaNotifySender::transmit(PendingNotify* p, sip_t const* challenge) {
 }
 
 bool NtaNotifySender::answerChallenge(PendingNotify* p, int status, sip_t const* sip) {
+  if (credentials_.empty()) {
+    spdlog::warn("notify: a {} challenge, and no [[notify_credentials]] are configured", status);
+    return false;
+  }
   if (p->challenged || !sip || !sip->sip_cseq) return false;
   p->challenged = true;
   msg_auth_t const* challenge =
@@ -175,7 +180,7 @@ bool NtaNotifySender::answerChallenge(PendingNotify* p, int status, sip_t const*
       // request first, then let the old transaction go.
       nta_outgoing_t* challenged = p->orq;
       p->orq = nullptr;
-      const bool sent = transmit(p, sip);
+      const bool sent = transmit(p, p->binding, p->notify, sip);
       nta_outgoing_destroy(challenged);
       return sent;
     }

@@ -54,7 +54,8 @@ class NtaNotifySender final : public NotifySender {
   static int onResponse(PendingNotify* p, nta_outgoing_t* orq, sip_t const* sip);
   static void onTimeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
   // Sends (again, after a challenge: same dialog identifiers, next CSeq).
-  bool transmit(PendingNotify* p, sip_t const* challenge);
+  bool transmit(PendingNotify* p, const Binding& b, const OutgoingNotify& n,
+                sip_t const* challenge);
   bool answerChallenge(PendingNotify* p, int status, sip_t const* sip);
   void complete(PendingNotify* p, int status, std::string reason);
   void discard(PendingNotify* p);
