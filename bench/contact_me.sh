@@ -14,15 +14,7 @@ seconds=${DURATION:-20}
 connections=${CONNECTIONS:-16}
 fixed=${FIXED_RATE:-2000}
 work=$(mktemp -d /tmp/beckon-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 0.5
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-free_port() { /usr/bin/python3 "$root/bench/free_port.py"; }
+source "$root/bench/common.sh"
 
 sip=$(free_port)
 soap=$(free_port)

@@ -56,15 +56,7 @@ password=secret
 sipp_buf=$(cat /proc/sys/net/core/rmem_max)
 if [ "$sipp_buf" -gt 8388608 ]; then sipp_buf=8388608; fi
 work=$(mktemp -d /tmp/beckon-register.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 0.5
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-free_port() { /usr/bin/python3 "$root/bench/free_port.py"; }
+source "$root/bench/common.sh"
 now() { echo "${EPOCHREALTIME/./}"; }  # microseconds
 say() { echo "$*" | tee -a "$work/summary.txt"; }
 
