@@ -14,7 +14,7 @@ packages=(
   # integration tests: real peers
   sip-tester                    # SIPp
   python3 python3-zeep          # a third-party SOAP client
-  curl
+  curl openssl                  # openssl makes the test certificates
   clang-format                  # the style check in the test suite
 )
 
