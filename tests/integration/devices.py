@@ -146,13 +146,14 @@ def instantiate(workdir: Path, template: str, subst: dict[str, str]) -> str:
     return str(path)
 
 
-class Phone:
+class Phone(harness.Device):
     """A SIPp device: `scenario` (main, default dev_register.xml) registers
     from 127.0.0.1 with its Contact and Via at `contact_hostport` (a fake NAT
     address on loopback) and `ooc` (scenarios/notify_*.xml) handles the
     NOTIFYs. `keys` are further -key values for the scenarios; `subst`
     replaces placeholders in the out-of-call scenario (a template such as
-    notify_answer.xml) in a copy made in the work directory."""
+    notify_answer.xml) in a copy made in the work directory. register(),
+    notifies() and notify_transactions() are harness.Device's."""
 
     def __init__(self, workdir: Path, registrar, ooc: str, *, keys: dict[str, str] | None = None,
                  transport: str = "udp", user: str | None = None, instance: str | None = None,
@@ -188,26 +189,6 @@ class Phone:
                          remote_port=registrar.sip_port,
                          transport="u1" if transport == "udp" else "t1",
                          keys=all_keys, ooc_scenario=ooc)
-
-    def register(self, timeout: float = 10.0) -> "Phone":
-        """Starts SIPp and waits until the REGISTER was answered 200."""
-        self.sipp.start()
-        self.sipp.wait_for_log(f"registered {self.user}", timeout)
-        return self
-
-    def notifies(self) -> list[SipMessage]:
-        """Every NOTIFY received, UDP retransmissions included."""
-        return self.sipp.received("NOTIFY")
-
-    def notify_transactions(self) -> list[SipMessage]:
-        """The NOTIFYs received, one per transaction (Call-ID, CSeq)."""
-        seen, out = set(), []
-        for n in self.notifies():
-            key = (tuple(n.headers("Call-ID")), tuple(n.headers("CSeq")))
-            if key not in seen:
-                seen.add(key)
-                out.append(n)
-        return out
 
     def answers(self) -> list[SipMessage]:
         """The responses this device sent (to NOTIFYs: REGISTERs send none)."""
