@@ -66,15 +66,33 @@ int serve(const Config& config, const std::string& configPath) {
     noticeConfig.sipServer = sipServer(config);
     beckon::soap::NoticeSender notices(noticeConfig);
     beckon::soap::SoapServer soap(config.soap, service);
+    std::unique_ptr<beckon::store::SqliteStore> store;
     try {
+      beckon::StoredState saved;
+      if (!config.store.path.empty()) {
+        const auto started = std::chrono::steady_clock::now();
+        store = std::make_unique<beckon::store::SqliteStore>(config.store, sip);
+        saved = store->load();
+        spdlog::info("store {}: {} bindings and {} requests read in {} ms", config.store.path,
+                     saved.bindings.size(), saved.requests.size(),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - started)
+                         .count());
+        store->setAccessibleSince(clock.now());
+        store->start();
+        core.setStore(store.get());  // before the SIP thread owns the core
+      } else {
+        spdlog::warn("store.path is empty: nothing survives a restart of beckond");
+      }
       notices.start();
-      core.setNoticeSink(&notices);  // before the SIP thread owns the core
-      sip.start(core, clock);
+      core.setNoticeSink(&notices);
+      sip.start(core, clock, std::move(saved));
       soap.start();
     } catch (const std::exception& e) {
       spdlog::critical("cannot start: {}", e.what());
       soap.stop();
       sip.stop();
+      if (store) store->stop();
       notices.stop();
       su_deinit();
       return 1;
@@ -106,6 +124,7 @@ int serve(const Config& config, const std::string& configPath) {
     }
     soap.stop();
     sip.stop();
+    if (store) store->stop();  // commits what the core wrote last
     notices.stop();
     spdlog::info("beckond stopped");
   }
@@ -152,7 +171,7 @@ int main(int argc, char** argv) {
       config.sip.listen = sipListen;
     }
     if (!soapListen.empty()) beckon::app::setSoapListen(config.soap, soapListen, "--soap-listen");
-    if (!storePath.empty()) config.storePath = storePath;
+    if (!storePath.empty()) config.store.path = storePath;
     if (!logLevel.empty()) {
       beckon::app::checkLogLevel(logLevel, "--log-level");
       config.logLevel = logLevel;

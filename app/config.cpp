@@ -474,8 +474,13 @@ Config parseConfig(const std::string& text, const std::string& source) {
   c.sip.notifyCredentials = parseNotifyCredentials(root);
 
   if (const toml::table* t = section(root, "store")) {
-    onlyKeys(*t, "store.", {"path"});
-    c.storePath = getString(*t, "store.", "path", c.storePath);
+    onlyKeys(*t, "store.", {"path", "synchronous"});
+    c.store.path = getString(*t, "store.", "path", c.store.path);
+    c.store.synchronous = getString(*t, "store.", "synchronous", c.store.synchronous);
+    if (c.store.synchronous != "full" && c.store.synchronous != "normal") {
+      throw ConfigError("store.synchronous: must be \"full\" or \"normal\", not \"" +
+                        c.store.synchronous + "\"");
+    }
   }
 
   if (const toml::table* t = section(root, "log")) {

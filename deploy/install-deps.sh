@@ -9,6 +9,7 @@ packages=(
   gsoap libgsoap-dev            # SOAP: soapcpp2 and libgsoapssl++
   libsofia-sip-ua-dev           # SIP: nta, tport
   libssl-dev                    # TLS
+  libsqlite3-dev sqlite3        # the store (sqlite3: backups, and the tests look inside)
   libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
   libboost-test-dev             # unit tests
   # integration tests: real peers

@@ -13,6 +13,7 @@ struct Core::Request {
   std::vector<DeviceKey> keys;
   NotifyContent content;
   ContactStatus status;
+  TimePoint createdAt;
   TimePoint queueUntil;
   TimePoint nextAttempt;
   TimePoint endedAt;
@@ -70,6 +71,7 @@ std::uint64_t Core::storeBinding(Binding binding) {
   }
   const std::uint64_t id = bindings_.upsert(std::move(binding));
   const Binding& b = *bindings_.get(id);
+  if (store_) store_->saveBinding(b);
   if (notices_) {
     for (const auto& package : fresh) {
       notices_->deviceRegistered(
@@ -111,7 +113,36 @@ void Core::reachWaiting(std::uint64_t id) {
 }
 
 void Core::removeBinding(std::uint64_t id) {
-  bindings_.remove(id);
+  if (bindings_.remove(id) && store_) store_->removeBinding(id);
+}
+
+void Core::saveBinding(std::uint64_t id) {
+  if (const Binding* b = bindings_.get(id); b && store_) store_->saveBinding(*b);
+}
+
+void Core::save(const Request& r) {
+  if (!store_) return;
+  RequestRecord rec;
+  rec.appServer = r.key.first;
+  rec.params = r.params;
+  rec.state = r.status.state;
+  rec.deliveries = r.status.deliveries;
+  rec.createdAt = r.createdAt;
+  rec.queueUntil = r.queueUntil;
+  rec.nextAttempt = r.nextAttempt;
+  rec.endedAt = r.endedAt;
+  rec.rounds = r.rounds;
+  rec.cancelled = r.cancelled;
+  rec.refusedBy.assign(r.refusedBy.begin(), r.refusedBy.end());
+  store_->saveRequest(std::move(rec));
+}
+
+void Core::afterCommit(std::function<void(bool committed)> done) {
+  if (store_) {
+    store_->afterCommit(std::move(done));
+  } else {
+    done(true);
+  }
 }
 
 std::vector<const Binding*> Core::targets(const Request& r) const {
@@ -179,7 +210,7 @@ void Core::endSubscription(std::uint64_t id, const std::string& reason) {
   const Binding* b = bindings_.get(id);
   if (!b) return;
   const Binding last = *b;
-  bindings_.remove(id);
+  removeBinding(id);
   spdlog::info("subscription ended aor={} contact={} reason={}", last.aor, last.contact, reason);
   sendState(last, "terminated;reason=" + reason);
 }
@@ -202,19 +233,10 @@ ContactStatus Core::contactMe(const Caller& caller, ContactMeParams params,
 
   auto r = std::make_unique<Request>();
   r->key = key;
-  r->package = params.package.empty() ? kDefaultPackage : params.package;
-  r->keys = lookupKeys(params.deviceId);
-  r->content.state = "pending";
-  r->content.requestId = params.requestId;
-  r->content.server = serverLine(params);
-  r->content.protocol = params.protocol;
-  r->content.path = params.path;
-  r->content.altServers = params.alternateServers;
-  r->content.function = params.function;
-  r->content.timeSlot = params.timeSlot;
   r->params = std::move(params);
-  r->status.requestId = r->params.requestId;
+  prepare(*r);
   const TimePoint now = clock_.now();
+  r->createdAt = now;
   r->queueUntil = now + std::chrono::seconds(r->params.queueSeconds);
   r->nextAttempt = now;
 
@@ -241,6 +263,22 @@ ContactStatus Core::contactMe(const Caller& caller, ContactMeParams params,
   return req.status;
 }
 
+// What follows from the parameters: the package, the device keys, the body.
+void Core::prepare(Request& r) {
+  const ContactMeParams& p = r.params;
+  r.package = p.package.empty() ? kDefaultPackage : p.package;
+  r.keys = lookupKeys(p.deviceId);
+  r.content.state = "pending";
+  r.content.requestId = p.requestId;
+  r.content.server = serverLine(p);
+  r.content.protocol = p.protocol;
+  r.content.path = p.path;
+  r.content.altServers = p.alternateServers;
+  r.content.function = p.function;
+  r.content.timeSlot = p.timeSlot;
+  r.status.requestId = p.requestId;
+}
+
 Core::Request& Core::find(const Caller& caller, const std::string& requestId) const {
   auto it = requests_.find({caller.name, requestId});
   if (it == requests_.end()) {
@@ -260,6 +298,7 @@ ContactStatus Core::cancel(const Caller& caller, const std::string& requestId) {
     publish(r);
   } else if (r.status.state == RequestState::Notifying) {
     r.cancelled = true;  // settles as cancelled unless a 2xx comes
+    save(r);
   }
   return r.status;
 }
@@ -317,6 +356,7 @@ void Core::onOutcome(const RequestKey& key, std::size_t index, const NotifyOutco
     spdlog::info("binding unreachable aor={} contact={}: its flow is closed", r.params.deviceId,
                  d.contact);
     bindings_.markUnreachable(d.bindingId);
+    saveBinding(d.bindingId);
   }
   if (outcome.status >= 200 && outcome.status < 300) {
     if (!isFinal(r.status.state)) finish(r, RequestState::Delivered);
@@ -330,9 +370,10 @@ void Core::onOutcome(const RequestKey& key, std::size_t index, const NotifyOutco
     // (an explicit subscription is gone altogether).
     const Binding* b = bindings_.get(d.bindingId);
     if (b && b->explicitSubscription()) {
-      bindings_.remove(d.bindingId);
+      removeBinding(d.bindingId);
     } else {
       bindings_.unsubscribe(d.bindingId, r.package);
+      saveBinding(d.bindingId);
     }
   }
   settleIfDone(r);
@@ -367,6 +408,7 @@ void Core::finish(Request& r, RequestState s) {
 
 void Core::publish(Request& r) {
   r.status.settled = isFinal(r.status.state) && r.inFlight == 0;
+  save(r);
   for (const auto& l : r.listeners)
     l(r.status);
   if (r.status.settled) r.listeners.clear();
@@ -375,6 +417,7 @@ void Core::publish(Request& r) {
 void Core::tick() {
   const TimePoint now = clock_.now();
   for (const Binding& b : bindings_.expire(now)) {
+    if (store_) store_->removeBinding(b.id);
     if (b.explicitSubscription()) {
       spdlog::info("subscription expired aor={} contact={}", b.aor, b.contact);
       sendState(b, "terminated;reason=timeout");
@@ -400,8 +443,85 @@ void Core::tick() {
   while (!ended_.empty() && now - ended_.front().first >= config_.keepEnded) {
     auto it = requests_.find(ended_.front().second);
     ended_.pop_front();
-    if (it != requests_.end() && it->second->inFlight == 0) requests_.erase(it);
+    if (it != requests_.end() && it->second->inFlight == 0) {
+      if (store_) store_->removeRequest(it->first.first, it->first.second);
+      requests_.erase(it);
+    }
   }
+}
+
+void Core::restore(StoredState state, const std::function<void(Binding&)>& attach) {
+  const TimePoint now = clock_.now();
+  std::size_t bindings = 0, expired = 0;
+  for (Binding& b : state.bindings) {
+    if (b.expires <= now) {
+      if (store_) store_->removeBinding(b.id);
+      ++expired;
+      continue;
+    }
+    if (attach) attach(b);
+    bindings_.restore(std::move(b));
+    ++bindings;
+  }
+
+  std::vector<RequestKey> interrupted;
+  std::size_t queued = 0, ended = 0;
+  for (RequestRecord& rec : state.requests) {
+    RequestKey key{rec.appServer, rec.params.requestId};
+    if (isFinal(rec.state) && now - rec.endedAt >= config_.keepEnded) {
+      if (store_) store_->removeRequest(key.first, key.second);
+      continue;
+    }
+    auto r = std::make_unique<Request>();
+    r->key = key;
+    r->params = std::move(rec.params);
+    prepare(*r);
+    r->status.deliveries = std::move(rec.deliveries);
+    for (Delivery& d : r->status.deliveries) {
+      if (!d.inFlight) continue;
+      d.inFlight = false;
+      d.reason = "no answer before beckond stopped";
+    }
+    r->createdAt = rec.createdAt;
+    r->queueUntil = rec.queueUntil;
+    r->nextAttempt = rec.nextAttempt;
+    r->endedAt = rec.endedAt;
+    r->rounds = rec.rounds;
+    r->cancelled = rec.cancelled;
+    r->refusedBy.insert(rec.refusedBy.begin(), rec.refusedBy.end());
+    Request& req = *r;
+    requests_.emplace(key, std::move(r));
+    if (isFinal(rec.state)) {
+      req.status.state = rec.state;
+      req.status.settled = true;
+      ended_.emplace_back(req.endedAt, key);
+      ++ended;
+      continue;
+    }
+    setState(req, RequestState::Queued);
+    ++queued;
+    if (rec.state == RequestState::Notifying) interrupted.push_back(key);
+  }
+  std::sort(ended_.begin(), ended_.end());
+
+  // What was in flight goes out again, even past its queue time: it was
+  // acknowledged, and its outcome was never known.
+  for (const RequestKey& key : interrupted) {
+    Request& r = *requests_.at(key);
+    if (r.cancelled) {
+      finish(r, RequestState::Cancelled);
+      publish(r);
+    } else if (!targets(r).empty()) {
+      attempt(r);
+    } else if (now >= r.queueUntil) {
+      finish(r, RequestState::Failed);
+      publish(r);
+    }
+  }
+  spdlog::info(
+      "restored {} bindings ({} expired while beckond was down), {} queued requests ({} sent "
+      "again), {} ended requests",
+      bindings, expired, queued, interrupted.size(), ended);
 }
 
 }  // namespace beckon

@@ -17,6 +17,7 @@
 #include "contact_request.h"
 #include "fault.h"
 #include "ports.h"
+#include "store.h"
 
 namespace beckon {
 
@@ -63,6 +64,19 @@ class Core {
 
   void setNoticeSink(NoticeSink* sink) { notices_ = sink; }
 
+  // Every change is saved to `store` from then on (none: nothing survives a
+  // restart). Set it before the core's thread owns the core.
+  void setStore(Store* store) { store_ = store; }
+  // Runs `done` once every change made so far is committed: at once, with
+  // true, without a store. What beckond acknowledges waits for this.
+  void afterCommit(std::function<void(bool committed)> done);
+  // Puts back what a previous run saved, dropping what expired meanwhile:
+  // the bindings first (`attach` gives each its flow and dialog again, or
+  // marks it unreachable), then the requests. A request whose NOTIFYs were
+  // out when beckond stopped is sent again: a device may get it twice, but
+  // no acknowledged request is lost.
+  void restore(StoredState state, const std::function<void(Binding&)>& attach);
+
   // Explicit subscriptions (RFC 6665). How many queued requests wait for this
   // (candidate) subscription: the NOTIFYs it gets at once when it is stored.
   std::size_t waitingFor(const Binding& b, const std::string& package) const;
@@ -81,6 +95,7 @@ class Core {
   struct Request;
   using RequestKey = std::pair<std::string, std::string>;  // application server, requestId
 
+  void prepare(Request& r);
   void attempt(Request& r);
   void onOutcome(const RequestKey& key, std::size_t delivery, const NotifyOutcome& outcome);
   void settleIfDone(Request& r);
@@ -91,6 +106,9 @@ class Core {
   // Every state change goes through here: it keeps the queue indexes true.
   void setState(Request& r, RequestState s);
   Request& find(const Caller& caller, const std::string& requestId) const;
+  // The store's side of every change.
+  void save(const Request& r);
+  void saveBinding(std::uint64_t id);
 
   const Clock& clock_;
   NotifySender& sender_;
@@ -104,6 +122,7 @@ class Core {
   // Ended requests in the order they ended, for the clean-up after keepEnded.
   std::deque<std::pair<TimePoint, RequestKey>> ended_;
   NoticeSink* notices_ = nullptr;
+  Store* store_ = nullptr;
 };
 
 }  // namespace beckon

@@ -101,10 +101,10 @@ SipServer::~SipServer() {
   stop();
 }
 
-void SipServer::start(Core& core, const Clock& clock) {
+void SipServer::start(Core& core, const Clock& clock, StoredState restored) {
   std::promise<void> ready;
   auto started = ready.get_future();
-  thread_ = std::thread(&SipServer::run, this, &core, &clock, &ready);
+  thread_ = std::thread(&SipServer::run, this, &core, &clock, &restored, &ready);
   try {
     started.get();
   } catch (...) {
@@ -113,9 +113,12 @@ void SipServer::start(Core& core, const Clock& clock) {
   }
 }
 
-void SipServer::run(Core* core, const Clock* clock, std::promise<void>* ready) {
+void SipServer::run(Core* core, const Clock* clock, StoredState* restored,
+                    std::promise<void>* ready) {
   try {
     setUp(*core, *clock);
+    // What a previous run saved, before any request is read.
+    core->restore(std::move(*restored), [this](Binding& b) { reattach(b); });
   } catch (...) {
     tearDown();
     ready->set_exception(std::current_exception());
@@ -182,6 +185,41 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   tick_ = su_timer_create(su_root_task(root_), kTickMs);
   if (!tick_ || su_timer_run(tick_, &SipServer::onTick, nullptr) < 0) {
     throw std::runtime_error("cannot start the SIP timer");
+  }
+}
+
+void SipServer::reattach(Binding& b) {
+  if (b.explicitSubscription()) {
+    if (auto why = events_->restoreDialog(agent_, b)) {
+      spdlog::warn("subscription aor={} contact={} not restored: {}", b.aor, b.contact, *why);
+      b.unreachable = true;
+      return;
+    }
+  }
+  if (b.transport != Transport::Udp) {
+    // The connection died with the previous run: the device is reached
+    // again once it connects and registers (RFC 5626 devices do at once).
+    b.unreachable = true;
+    return;
+  }
+  // A UDP binding is reached from the socket its REGISTER came in on; a
+  // store that did not know it: the first UDP socket of the address family.
+  const bool v6 = b.sourceHost.find(':') != std::string::npos;
+  tport_t* fallback = nullptr;
+  for (tport_t* tp = tport_primaries(nta_agent_tports(agent_)); tp; tp = tport_next(tp)) {
+    if (!tport_is_dgram(tp)) continue;
+    const su_addrinfo_t* ai = tport_get_address(tp);
+    if (!fallback && ai && (ai->ai_family == AF_INET6) == v6) fallback = tp;
+    const char* ident = tport_ident(tp);
+    if (ident && b.listener == ident) {
+      fallback = tp;
+      break;
+    }
+  }
+  if (fallback) {
+    b.flow = std::make_shared<SipFlow>(resources_, fallback);
+  } else {
+    b.unreachable = true;
   }
 }
 
