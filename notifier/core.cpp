@@ -21,7 +21,7 @@ struct Core::Request {
   std::size_t inFlight = 0;
   bool sending = false;               // inside attempt(): do not settle yet
   bool cancelled = false;             // cancelled while NOTIFYs were out
-  bool inQueue = false;               // in queued_ and waitingFor_
+  bool inQueue = false;               // counted in queued_ and in waitingFor_
   std::set<std::uint64_t> refusedBy;  // bindings that answered a final 4xx: not tried again
   std::vector<StatusListener> listeners;
 };
@@ -40,12 +40,13 @@ void Core::setState(Request& r, RequestState s) {
   if (queue == r.inQueue) return;
   r.inQueue = queue;
   if (queue) {
-    queued_.insert(r.key);
+    ++queued_;
+    schedule(r);
     for (const DeviceKey& k : r.keys)
       waitingFor_.emplace(keyText(k.kind, k.value), r.key);
     return;
   }
-  queued_.erase(r.key);
+  --queued_;
   for (const DeviceKey& k : r.keys) {
     auto [first, last] = waitingFor_.equal_range(keyText(k.kind, k.value));
     for (auto it = first; it != last; ++it) {
@@ -55,6 +56,32 @@ void Core::setState(Request& r, RequestState s) {
       }
     }
   }
+}
+
+// When the timers look at a queued request next: its next attempt, or the
+// end of its queue time.
+TimePoint Core::dueOf(const Request& r) {
+  return std::min(r.nextAttempt, r.queueUntil);
+}
+
+void Core::schedule(const Request& r) {
+  due_.emplace(dueOf(r), r.key);
+}
+
+std::set<Core::RequestKey> Core::waitingKeys(const Binding& b) const {
+  std::set<RequestKey> waiting;
+  auto collect = [&](DeviceIdKind kind, const std::string& value) {
+    if (value.empty()) return;
+    auto [first, last] = waitingFor_.equal_range(keyText(kind, value));
+    for (auto it = first; it != last; ++it)
+      waiting.insert(it->second);
+  };
+  collect(DeviceIdKind::Instance, b.instance);
+  collect(DeviceIdKind::Mac, b.mac);
+  collect(DeviceIdKind::Aor, b.aor);
+  collect(DeviceIdKind::DirectoryNumber, directoryNumberOf(b.aor));
+  collect(DeviceIdKind::TempGruu, b.tempGruu);
+  return waiting;
 }
 
 Core::Core(const Clock& clock, NotifySender& sender, CoreConfig config)
@@ -92,19 +119,7 @@ void Core::reachWaiting(std::uint64_t id) {
   if (!found) return;
   const Binding& b = *found;
   // A binding that is (again) subscribed reaches the requests waiting for it.
-  std::set<RequestKey> waiting;
-  auto collect = [&](DeviceIdKind kind, const std::string& value) {
-    if (value.empty()) return;
-    auto [first, last] = waitingFor_.equal_range(keyText(kind, value));
-    for (auto it = first; it != last; ++it)
-      waiting.insert(it->second);
-  };
-  collect(DeviceIdKind::Instance, b.instance);
-  collect(DeviceIdKind::Mac, b.mac);
-  collect(DeviceIdKind::Aor, b.aor);
-  collect(DeviceIdKind::DirectoryNumber, directoryNumberOf(b.aor));
-  collect(DeviceIdKind::TempGruu, b.tempGruu);
-  for (const RequestKey& key : waiting) {
+  for (const RequestKey& key : waitingKeys(b)) {
     Request& r = *requests_.at(key);
     if (r.status.state == RequestState::Queued && r.inFlight == 0 && b.subscription(r.package)) {
       attempt(r);
@@ -178,9 +193,9 @@ std::vector<const Binding*> Core::targets(const Request& r) const {
 
 std::size_t Core::waitingFor(const Binding& b, const std::string& package) const {
   std::size_t n = 0;
-  for (const RequestKey& key : queued_) {
+  for (const RequestKey& key : waitingKeys(b)) {
     const Request& r = *requests_.at(key);
-    if (r.package == package && r.inFlight == 0 && names(r.keys, b)) ++n;
+    if (r.package == package && r.inFlight == 0) ++n;
   }
   return n;
 }
@@ -391,6 +406,7 @@ void Core::settleIfDone(Request& r) {
       const auto backoff = std::min<std::chrono::milliseconds>(
           config_.retryMax, config_.retryFirst * (1LL << std::min(r.rounds - 1, 16u)));
       r.nextAttempt = clock_.now() + backoff;
+      schedule(r);
     } else {
       finish(r, RequestState::Failed);
     }
@@ -426,17 +442,30 @@ void Core::tick() {
     spdlog::info("registration expired aor={} contact={} instance={}", b.aor, b.contact,
                  b.instance.empty() ? "-" : b.instance);
   }
-  // Queued requests: expiry and retries (attempt() and finish() change queued_).
-  const std::vector<RequestKey> queued(queued_.begin(), queued_.end());
-  for (const RequestKey& key : queued) {
-    Request& r = *requests_.at(key);
-    if (r.inFlight != 0) continue;
+  // Queued requests that are due: expiry and retries. Only the entries that
+  // are due now (attempt() may schedule more); those that no longer match
+  // their request are left over from an earlier schedule.
+  std::vector<std::pair<TimePoint, RequestKey>> due;
+  while (!due_.empty() && due_.begin()->first <= now) {
+    due.push_back(*due_.begin());
+    due_.erase(due_.begin());
+  }
+  for (const auto& [at, key] : due) {
+    auto it = requests_.find(key);
+    if (it == requests_.end()) continue;
+    Request& r = *it->second;
+    if (r.status.state != RequestState::Queued || r.inFlight != 0 || dueOf(r) != at) continue;
     if (now >= r.queueUntil) {
       // Never sent: it expired in the queue; sent and never answered 2xx: failed.
       finish(r, r.rounds == 0 ? RequestState::Expired : RequestState::Failed);
       publish(r);
-    } else if (now >= r.nextAttempt) {
-      attempt(r);
+      continue;
+    }
+    attempt(r);
+    if (r.status.state == RequestState::Queued && r.inFlight == 0 && dueOf(r) <= now) {
+      // Nothing to send to: it waits for a binding (reachWaiting), or its end.
+      r.nextAttempt = r.queueUntil;
+      schedule(r);
     }
   }
   // Ended requests are kept keepEnded for GetContactRequest, then dropped.

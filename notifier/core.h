@@ -90,11 +90,15 @@ class Core {
   void tick();
 
   std::size_t requestCount() const { return requests_.size(); }
+  std::size_t queuedCount() const { return queued_; }
 
  private:
   struct Request;
   using RequestKey = std::pair<std::string, std::string>;  // application server, requestId
 
+  static TimePoint dueOf(const Request& r);
+  void schedule(const Request& r);
+  std::set<RequestKey> waitingKeys(const Binding& b) const;
   void prepare(Request& r);
   void attempt(Request& r);
   void onOutcome(const RequestKey& key, std::size_t delivery, const NotifyOutcome& outcome);
@@ -115,9 +119,12 @@ class Core {
   CoreConfig config_;
   BindingTable bindings_;
   std::map<RequestKey, std::unique_ptr<Request>> requests_;
-  // Queued requests, and the device keys they wait for ("kind:value"), so
-  // that a REGISTER and the timers look only at what waits.
-  std::set<RequestKey> queued_;
+  // Queued requests: how many, when the timers look at each next (entries
+  // are not removed when a request changes: tick() skips stale ones), and
+  // the device keys they wait for ("kind:value"), so that a REGISTER and the
+  // timers look only at what waits.
+  std::size_t queued_ = 0;
+  std::multimap<TimePoint, RequestKey> due_;
   std::multimap<std::string, RequestKey> waitingFor_;
   // Ended requests in the order they ended, for the clean-up after keepEnded.
   std::deque<std::pair<TimePoint, RequestKey>> ended_;

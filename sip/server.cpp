@@ -118,7 +118,12 @@ void SipServer::run(Core* core, const Clock* clock, StoredState* restored,
   try {
     setUp(*core, *clock);
     // What a previous run saved, before any request is read.
-    core->restore(std::move(*restored), [this](Binding& b) { reattach(b); });
+    const auto started = std::chrono::steady_clock::now();
+    std::unordered_map<tport_t*, std::shared_ptr<Flow>> udpFlows;  // one per UDP socket
+    core->restore(std::move(*restored), [&](Binding& b) { reattach(b, udpFlows); });
+    spdlog::info("restore took {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - started)
+                                           .count());
   } catch (...) {
     tearDown();
     ready->set_exception(std::current_exception());
@@ -188,7 +193,8 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   }
 }
 
-void SipServer::reattach(Binding& b) {
+void SipServer::reattach(Binding& b,
+                         std::unordered_map<tport_t*, std::shared_ptr<Flow>>& udpFlows) {
   if (b.explicitSubscription()) {
     if (auto why = events_->restoreDialog(agent_, b)) {
       spdlog::warn("subscription aor={} contact={} not restored: {}", b.aor, b.contact, *why);
@@ -216,11 +222,13 @@ void SipServer::reattach(Binding& b) {
       break;
     }
   }
-  if (fallback) {
-    b.flow = std::make_shared<SipFlow>(resources_, fallback);
-  } else {
+  if (!fallback) {
     b.unreachable = true;
+    return;
   }
+  std::shared_ptr<Flow>& flow = udpFlows[fallback];
+  if (!flow) flow = std::make_shared<SipFlow>(resources_, fallback);
+  b.flow = flow;
 }
 
 void SipServer::tearDown() {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core.h"
@@ -71,7 +72,7 @@ class SipServer final : public Executor {
  private:
   void run(Core* core, const Clock* clock, StoredState* restored, std::promise<void>* ready);
   // A restored binding's flow (UDP: its listening socket) and dialog.
-  void reattach(Binding& b);
+  void reattach(Binding& b, std::unordered_map<tport_t*, std::shared_ptr<Flow>>& udpFlows);
   void setUp(Core& core, const Clock& clock);
   void tearDown();
   static int onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t* sip);
