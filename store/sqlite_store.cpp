@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <cstring>
+#include <unordered_set>
 
 #include "schema.h"
 
@@ -435,10 +436,29 @@ void SqliteStore::run() {
 }
 
 bool SqliteStore::commit(std::vector<Write>& batch) {
+  // A binding or request saved twice in one group: only its last state is
+  // written (a request is typically saved when sent and again when answered).
+  std::vector<bool> superseded(batch.size(), false);
+  {
+    std::unordered_set<std::uint64_t> bindings;
+    std::unordered_set<std::string> requests;
+    for (std::size_t i = batch.size(); i-- > 0;) {
+      if (const auto* b = std::get_if<Binding>(&batch[i])) {
+        superseded[i] = !bindings.insert(b->id).second;
+      } else if (const auto* rb = std::get_if<RemoveBinding>(&batch[i])) {
+        superseded[i] = !bindings.insert(rb->id).second;
+      } else if (const auto* r = std::get_if<RequestRecord>(&batch[i])) {
+        superseded[i] = !requests.insert(r->appServer + '\n' + r->params.requestId).second;
+      } else if (const auto* rr = std::get_if<RemoveRequest>(&batch[i])) {
+        superseded[i] = !requests.insert(rr->appServer + '\n' + rr->requestId).second;
+      }
+    }
+  }
   Statements& s = *statements_;
   bool ok = step(s.begin);
-  for (const Write& w : batch) {
-    if (!ok) break;
+  for (std::size_t i = 0; i < batch.size() && ok; ++i) {
+    if (superseded[i]) continue;
+    const Write& w = batch[i];
     if (const auto* b = std::get_if<Binding>(&w)) {
       ok = step(s.saveBinding, i64(b->id), i64(b->updated), b->aor, b->contact, b->instance,
                 b->regId, b->tempGruu, std::string(toString(b->transport)), b->sourceHost,

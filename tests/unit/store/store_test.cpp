@@ -242,6 +242,30 @@ BOOST_AUTO_TEST_CASE(after_commit_runs_once_the_writes_before_it_are_on_disk) {
   BOOST_TEST(count("bindings") == 499);
 }
 
+BOOST_AUTO_TEST_CASE(the_last_write_of_a_group_wins) {
+  ManualClock clock;
+  auto s = open();
+  Binding b = subscription(clock.now());
+  s->saveBinding(b);  // queued before the writer starts: one group
+  s->removeBinding(b.id);
+  b.id = 8;
+  s->saveBinding(b);
+  RequestRecord r;
+  r.appServer = "crm";
+  r.params = params("100", "r1");
+  s->saveRequest(r);
+  r.state = RequestState::Delivered;
+  s->saveRequest(r);
+  s->start();
+  flush(*s);
+  s.reset();
+  const StoredState state = open()->load();
+  BOOST_TEST_REQUIRE(state.bindings.size() == 1u);
+  BOOST_TEST(state.bindings[0].id == 8u);
+  BOOST_TEST_REQUIRE(state.requests.size() == 1u);
+  BOOST_TEST(state.requests[0].state == RequestState::Delivered);
+}
+
 BOOST_AUTO_TEST_CASE(a_version_1_store_is_migrated) {
   {
     sqlite3* db = nullptr;
