@@ -352,6 +352,54 @@ sip::SipAuthConfig parseSipAuth(const toml::table& t) {
   return out;
 }
 
+// [limits]: what beckond takes at most (docs/configuration.md says why each
+// default is what it is).
+Limits parseLimits(const toml::table& t) {
+  const std::string p = "limits.";
+  onlyKeys(t, p,
+           {"sip_max_message_bytes", "sip_max_headers", "sip_max_contacts", "bindings_per_aor",
+            "subscriptions_per_device", "aor_rate", "aor_burst", "aor_tracked", "sip_connections",
+            "sip_connections_per_source", "sip_first_message_ms", "sip_message_timeout_ms",
+            "sip_idle_ms", "soap_connections", "soap_connections_per_source",
+            "soap_request_timeout_ms", "queued_requests", "queued_requests_per_app_server"});
+  Limits l;
+  auto count = [&](const char* key, auto fallback, std::int64_t min, std::int64_t max) {
+    return static_cast<decltype(fallback)>(
+        getInt(t, p, key, static_cast<std::int64_t>(fallback), min, max));
+  };
+  auto ms = [&](const char* key, std::chrono::milliseconds fallback, std::int64_t min,
+                std::int64_t max) {
+    return std::chrono::milliseconds(getInt(t, p, key, fallback.count(), min, max));
+  };
+  l.sipMaxMessageBytes = count("sip_max_message_bytes", l.sipMaxMessageBytes, 1024, 1 << 20);
+  l.sipMaxHeaders = count("sip_max_headers", l.sipMaxHeaders, 16, 4096);
+  l.sipMaxContacts = count("sip_max_contacts", l.sipMaxContacts, 1, 1000);
+  l.bindingsPerAor = count("bindings_per_aor", l.bindingsPerAor, 1, 100000);
+  l.subscriptionsPerDevice = count("subscriptions_per_device", l.subscriptionsPerDevice, 1, 1000);
+  if (const toml::node* rate = t.get("aor_rate")) {
+    if (!rate->is_number() || rate->value<double>().value() < 0 ||
+        rate->value<double>().value() > 1e6)
+      bad(p + "aor_rate", "must be a number from 0 (no limit) to 1000000");
+    l.aorRate = rate->value<double>().value();
+  }
+  l.aorBurst = count("aor_burst", l.aorBurst, 1, 1000000);
+  l.aorTracked = count("aor_tracked", l.aorTracked, 1, 100000000);
+  l.sipConnections = count("sip_connections", l.sipConnections, 1, 1000000);
+  l.sipConnectionsPerSource =
+      count("sip_connections_per_source", l.sipConnectionsPerSource, 1, 1000000);
+  l.sipFirstMessage = ms("sip_first_message_ms", l.sipFirstMessage, 100, 3600000);
+  l.sipMessageTimeout = ms("sip_message_timeout_ms", l.sipMessageTimeout, 100, 3600000);
+  l.sipIdle = ms("sip_idle_ms", l.sipIdle, 1000, 86400000);
+  l.soapConnections = count("soap_connections", l.soapConnections, 1, 1000000);
+  l.soapConnectionsPerSource =
+      count("soap_connections_per_source", l.soapConnectionsPerSource, 1, 1000000);
+  l.soapRequestTimeout = ms("soap_request_timeout_ms", l.soapRequestTimeout, 100, 3600000);
+  l.queuedRequests = count("queued_requests", l.queuedRequests, 1, 100000000);
+  l.queuedRequestsPerAppServer =
+      count("queued_requests_per_app_server", l.queuedRequestsPerAppServer, 1, 100000000);
+  return l;
+}
+
 }  // namespace
 
 void checkLogLevel(const std::string& level, const std::string& key) {
@@ -388,9 +436,9 @@ Config parseConfig(const std::string& text, const std::string& source) {
     where << e.source().begin;
     throw ConfigError(source + ":" + where.str() + ": " + std::string(e.description()));
   }
-  onlyKeys(
-      root, "",
-      {"sip", "soap", "store", "log", "contact_me", "app_server", "notices", "notify_credentials"});
+  onlyKeys(root, "",
+           {"sip", "soap", "store", "log", "contact_me", "app_server", "notices",
+            "notify_credentials", "limits"});
   Config c;
 
   if (const toml::table* t = section(root, "sip")) {
@@ -482,6 +530,11 @@ Config parseConfig(const std::string& text, const std::string& source) {
                         c.store.synchronous + "\"");
     }
   }
+
+  if (const toml::table* t = section(root, "limits")) c.limits = parseLimits(*t);
+  c.sip.limits = c.limits;
+  c.soap.limits = c.limits;
+  c.core.limits = c.limits;
 
   if (const toml::table* t = section(root, "log")) {
     onlyKeys(*t, "log.", {"level", "format"});

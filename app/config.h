@@ -29,6 +29,7 @@ struct Config {
   std::vector<AppServerConfig> appServers;
   soap::NoticeConfig notices;  // [notices], the notice URLs, and where devices register
   CoreConfig core;
+  Limits limits;               // [limits]; also copied into sip, soap and core
   store::SqliteOptions store;  // path "": no store (nothing survives a restart)
   std::string logLevel = "info";
   std::string logFormat = "plain";

@@ -22,6 +22,7 @@ struct Core::Request {
   bool sending = false;               // inside attempt(): do not settle yet
   bool cancelled = false;             // cancelled while NOTIFYs were out
   bool inQueue = false;               // counted in queued_ and in waitingFor_
+  bool open = false;                  // counted in openTotal_ and openByAppServer_
   std::set<std::uint64_t> refusedBy;  // bindings that answered a final 4xx: not tried again
   std::vector<StatusListener> listeners;
 };
@@ -36,6 +37,15 @@ std::string keyText(DeviceIdKind kind, const std::string& value) {
 
 void Core::setState(Request& r, RequestState s) {
   r.status.state = s;
+  if (const bool open = !isFinal(s); open != r.open) {
+    r.open = open;
+    if (open) {
+      ++openTotal_;
+      ++openByAppServer_[r.key.first];
+    } else if (--openTotal_, --openByAppServer_[r.key.first] == 0) {
+      openByAppServer_.erase(r.key.first);
+    }
+  }
   const bool queue = s == RequestState::Queued;
   if (queue == r.inQueue) return;
   r.inQueue = queue;
@@ -262,6 +272,21 @@ ContactStatus Core::contactMe(const Caller& caller, ContactMeParams params,
     throw Fault(FaultCode::UnknownDevice,
                 "no binding of '" + r->params.deviceId + "' is subscribed to " + r->package);
   }
+  // [limits]: a full queue refuses new requests; those already accepted go on.
+  const Limits& limits = config_.limits;
+  if (openTotal_ >= limits.queuedRequests ||
+      openCount(key.first) >= limits.queuedRequestsPerAppServer) {
+    const bool all = openTotal_ >= limits.queuedRequests;
+    spdlog::info("contact-me request={} app={} device={} outcome=Overloaded ({} requests open{})",
+                 key.second, key.first, r->params.deviceId, all ? openTotal_ : openCount(key.first),
+                 all ? "" : " for this application server");
+    throw Fault(FaultCode::Overloaded,
+                all ? "beckond holds " + std::to_string(openTotal_) +
+                          " requests not yet ended (limits.queued_requests); retry later"
+                    : "'" + key.first + "' has " + std::to_string(openCount(key.first)) +
+                          " requests not yet ended (limits.queued_requests_per_app_server); "
+                          "retry later");
+  }
   if (listener) r->listeners.push_back(std::move(listener));
   Request& req = *r;
   requests_.emplace(key, std::move(r));
@@ -316,6 +341,11 @@ ContactStatus Core::cancel(const Caller& caller, const std::string& requestId) {
     save(r);
   }
   return r.status;
+}
+
+std::size_t Core::openCount(const std::string& appServer) const {
+  auto it = openByAppServer_.find(appServer);
+  return it == openByAppServer_.end() ? 0 : it->second;
 }
 
 std::vector<Binding> Core::device(const std::string& deviceId) const {

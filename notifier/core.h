@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "contact_request.h"
 #include "fault.h"
+#include "admission.h"
 #include "ports.h"
 #include "store.h"
 
@@ -27,6 +28,7 @@ struct CoreConfig {
   std::chrono::milliseconds retryFirst{
       1000};  // back-off of a queued request after all attempts failed
   std::chrono::milliseconds retryMax{60000};
+  Limits limits;  // [limits]: queuedRequests and queuedRequestsPerAppServer apply here
 };
 
 using StatusListener = std::function<void(const ContactStatus&)>;
@@ -91,6 +93,10 @@ class Core {
 
   std::size_t requestCount() const { return requests_.size(); }
   std::size_t queuedCount() const { return queued_; }
+  // Requests not yet ended (queued or being notified), in all and of one
+  // application server: what [limits] queued_requests* bound.
+  std::size_t openCount() const { return openTotal_; }
+  std::size_t openCount(const std::string& appServer) const;
 
  private:
   struct Request;
@@ -128,6 +134,9 @@ class Core {
   std::multimap<std::string, RequestKey> waitingFor_;
   // Ended requests in the order they ended, for the clean-up after keepEnded.
   std::deque<std::pair<TimePoint, RequestKey>> ended_;
+  // Requests not yet ended, in all and per application server.
+  std::size_t openTotal_ = 0;
+  std::map<std::string, std::size_t> openByAppServer_;
   NoticeSink* notices_ = nullptr;
   Store* store_ = nullptr;
 };

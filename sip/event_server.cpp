@@ -83,6 +83,15 @@ void EventServer::handle(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* s
     reply(irq, decision.status, decision.phrase, CHALLENGE_TAGS(decision));
     return;
   }
+  // [limits] aor_rate: the subscriber's REGISTERs and SUBSCRIBEs together.
+  if (const auto wait = subscriber
+                            ? limits_.overRate("SUBSCRIBE", *subscriber, source.host, clock_.now())
+                            : std::nullopt) {
+    const std::string retry = std::to_string(*wait);
+    reply(irq, 503, "Service Unavailable (too many requests for this address of record)",
+          SIPTAG_RETRY_AFTER_STR(retry.c_str()));
+    return;
+  }
 
   if (sip->sip_to->a_tag) {
     refresh(irq, sip, expires);
@@ -176,6 +185,26 @@ void EventServer::create(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* s
     reply(irq, 400, "Bad Request (From must be an address of record, and a Contact is needed)");
     return;
   }
+  // [limits] subscriptions_per_device (a fetch, Expires 0, keeps nothing):
+  // room comes back as its subscriptions end, 503 with Retry-After until then.
+  const char* instanceParam = sip->sip_contact->m_params
+                                  ? msg_params_find(sip->sip_contact->m_params, "+sip.instance=")
+                                  : nullptr;
+  const std::string instance = instanceParam ? normaliseInstance(instanceParam).value_or("") : "";
+  const std::string device = instance.empty() ? urlString(sip->sip_contact->m_url) : instance;
+  std::vector<TimePoint> expiries;
+  for (const Binding* other : core_.bindings().byAor(*aor)) {
+    if (other->explicitSubscription() && other->deviceIdentity() == device)
+      expiries.push_back(other->expires);
+  }
+  if (expires != 0 && expiries.size() >= limits_.limits().subscriptionsPerDevice) {
+    spdlog::warn("SUBSCRIBE aor={} device={}: {} subscriptions, limits.subscriptions_per_device",
+                 *aor, device, expiries.size());
+    const std::string retry = std::to_string(retryAfterFirstExpiry(expiries, clock_.now()).count());
+    reply(irq, 503, "Service Unavailable (too many subscriptions of this device)",
+          SIPTAG_RETRY_AFTER_STR(retry.c_str()));
+    return;
+  }
   // The dialog: our side is the To, theirs the From; the route set and remote
   // target from Record-Route and Contact (RFC 3261 12.1.1).
   // Our CSeq starts where we say (not at nta's clock-based choice), so that
@@ -206,11 +235,7 @@ void EventServer::create(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* s
   Binding b;
   b.aor = *aor;
   b.contact = urlString(sip->sip_contact->m_url);
-  if (const char* inst = sip->sip_contact->m_params
-                             ? msg_params_find(sip->sip_contact->m_params, "+sip.instance=")
-                             : nullptr) {
-    b.instance = normaliseInstance(inst).value_or("");
-  }
+  b.instance = instance;
   b.transport = source.transport;
   b.sourceHost = source.host;
   b.sourcePort = source.port;

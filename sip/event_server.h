@@ -22,13 +22,15 @@ class EventServer {
   // `magic`), which hands SUBSCRIBEs to onDialogRequest().
   EventServer(const RegistrarConfig& config, Core& core, AgentResources& resources,
               const RequestAuthorizer& authorizer, const NtaNotifySender& sender,
-              const Clock& clock, nta_request_f* dialogCallback, nta_leg_magic_t* magic)
+              const Clock& clock, nta_request_f* dialogCallback, nta_leg_magic_t* magic,
+              RequestLimits& limits)
       : config_(config),
         core_(core),
         resources_(resources),
         authorizer_(authorizer),
         sender_(sender),
         clock_(clock),
+        limits_(limits),
         dialogCallback_(dialogCallback),
         magic_(magic) {}
 
@@ -56,6 +58,7 @@ class EventServer {
   const RequestAuthorizer& authorizer_;
   const NtaNotifySender& sender_;
   const Clock& clock_;
+  RequestLimits& limits_;
   nta_request_f* dialogCallback_;
   nta_leg_magic_t* magic_;
 };

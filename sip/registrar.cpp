@@ -78,6 +78,12 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
   // Steps 3 and 4: who is asking, and may they change this address of record.
   const auto decision = authorizer_.check(sip, directoryNumberOf(*aor), source.host);
   if (decision.status) return reply(decision.status, decision.phrase, CHALLENGE_TAGS(decision));
+  // [limits] aor_rate: this address of record's REGISTERs and SUBSCRIBEs.
+  if (const auto wait = limits_.overRate("REGISTER", *aor, source.host, clock_.now())) {
+    const std::string retry = std::to_string(*wait);
+    return reply(503, "Service Unavailable (too many requests for this address of record)",
+                 SIPTAG_RETRY_AFTER_STR(retry.c_str()));
+  }
 
   // Step 6: Contacts, "*", and each binding's expiration interval.
   const unsigned headerExpires =
@@ -90,6 +96,13 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
   }
   if (wildcard && (contacts != 1 || !sip->sip_expires || sip->sip_expires->ex_delta != 0)) {
     return reply(400, "Bad Request (\"*\" needs Expires: 0 and no other Contact)");
+  }
+  // [limits] sip_max_contacts: such a request would never be taken; 403 says
+  // so (5xx would invite the same request again).
+  if (contacts > limits_.limits().sipMaxContacts) {
+    const std::string phrase =
+        "Forbidden (more than " + std::to_string(limits_.limits().sipMaxContacts) + " Contacts)";
+    return reply(403, phrase.c_str());
   }
 
   const std::string callId = sip->sip_call_id ? sip->sip_call_id->i_id : "";
@@ -176,6 +189,26 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
   if (retransmission) {
     removals.clear();
     updates.clear();
+  }
+  // [limits] bindings_per_aor: new bindings only while there is room; a
+  // refresh or a removal always goes through. Room comes back as bindings
+  // expire: 503 with Retry-After until the first of them does.
+  std::size_t added = 0;
+  for (const Binding& b : updates)
+    added += core_.bindings().sameBinding(b) ? 0 : 1;
+  if (added > 0) {
+    std::vector<TimePoint> expiries;
+    for (const Binding* b : core_.bindings().byAor(*aor)) {
+      if (!b->explicitSubscription()) expiries.push_back(b->expires);
+    }
+    const std::size_t after = expiries.size() + added - std::min(removals.size(), expiries.size());
+    if (after > limits_.limits().bindingsPerAor) {
+      const std::string retry = std::to_string(retryAfterFirstExpiry(expiries, now).count());
+      spdlog::warn("REGISTER aor={} source={}: {} bindings would pass limits.bindings_per_aor {}",
+                   *aor, source.host, after, limits_.limits().bindingsPerAor);
+      return reply(503, "Service Unavailable (too many bindings for this address of record)",
+                   SIPTAG_RETRY_AFTER_STR(retry.c_str()));
+    }
   }
   for (std::uint64_t id : removals) {
     if (const Binding* b = core_.bindings().get(id)) {

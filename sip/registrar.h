@@ -8,6 +8,7 @@
 #include "core.h"
 #include "authorizer.h"
 #include "flow.h"
+#include "request_limits.h"
 #include "sofia.h"
 
 namespace beckon::sip {
@@ -23,12 +24,13 @@ struct RegistrarConfig {
 class Registrar {
  public:
   Registrar(RegistrarConfig config, Core& core, AgentResources& resources,
-            const RequestAuthorizer& authorizer, const Clock& clock)
+            const RequestAuthorizer& authorizer, const Clock& clock, RequestLimits& limits)
       : config_(std::move(config)),
         core_(core),
         resources_(resources),
         authorizer_(authorizer),
-        clock_(clock) {}
+        clock_(clock),
+        limits_(limits) {}
 
   // Answers the REGISTER (statelessly: `msg` is consumed); returns the status.
   int onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip);
@@ -41,6 +43,7 @@ class Registrar {
   AgentResources& resources_;
   const RequestAuthorizer& authorizer_;
   const Clock& clock_;
+  RequestLimits& limits_;
 };
 
 }  // namespace beckon::sip

@@ -69,6 +69,22 @@ class CertificateDir {
   std::string dir_;
 };
 
+// [limits] sip_max_headers: a request with more header field values is
+// answered 513 Message Too Large (RFC 3261 21.5.8) and goes no further.
+bool refuseHeaderCount(nta_agent_t* agent, msg_t* msg, unsigned limit) {
+  unsigned count = 0;
+  for (msg_header_t* h = *msg_chain_head(msg); h; h = h->sh_succ) {
+    const int kind = h->sh_class->hc_hash;
+    if (kind != sip_request_hash && kind != sip_separator_hash && kind != sip_payload_hash) ++count;
+  }
+  if (count <= limit) return false;
+  const std::string phrase = "Message Too Large (more than " + std::to_string(limit) + " headers)";
+  spdlog::warn("sip: {} header fields in a request, limits.sip_max_headers {}: 513", count, limit);
+  nta_msg_treply(agent, msg, 513, phrase.c_str(), SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
+                 TAG_END());
+  return true;
+}
+
 }  // namespace
 
 std::string listenUrl(const std::string& spec) {
@@ -151,9 +167,18 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   // Sofia reads a TLS transport's key and certificate from agent.pem and the
   // CAs from cafile.pem in one directory: a private one, gone once loaded.
   CertificateDir certificates(config_.tls);
+  // [limits]: connections are admitted as they are accepted (on this thread).
+  guard_ = std::make_unique<ConnectionGuard>(config_.limits);
+  guard_->install();
+  const Limits& limits = config_.limits;
+  const auto idleMs = static_cast<unsigned>(limits.sipIdle.count());
+  const auto messageTimeoutMs = static_cast<unsigned>(limits.sipMessageTimeout.count());
   const std::string first = listenUrl(config_.listen.at(0));
   agent_ = nta_agent_create(
       root_, URL_STRING_MAKE(first.c_str()), &SipServer::onMessage, this, NTATAG_UDP_MTU(65535),
+      NTATAG_MAXSIZE(limits.sipMaxMessageBytes),  // larger: 413 (and a stream is closed)
+      TPTAG_IDLE(idleMs),               // connections no binding holds, idle this long, are closed
+      TPTAG_TIMEOUT(messageTimeoutMs),  // an incomplete message that stalls: 400, closed
       NTATAG_SERVER_RPORT(2),
       TPTAG_PONG2PING(1),  // RFC 5626 4.4.1: CRLF answers a CRLFCRLF keep-alive
       TPTAG_IDENT("l0"),   // each listener's ident: NOTIFYs leave from the one a device used
@@ -168,7 +193,8 @@ void SipServer::setUp(Core& core, const Clock& clock) {
     if (nta_agent_add_tport(agent_, URL_STRING_MAKE(url.c_str()),
                             TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())),
                             TPTAG_IDENT(("l" + std::to_string(i)).c_str()),
-                            TPTAG_UDP_RMEM(config_.udpReceiveBuffer), TAG_END()) < 0) {
+                            TPTAG_UDP_RMEM(config_.udpReceiveBuffer), TPTAG_IDLE(idleMs),
+                            TPTAG_TIMEOUT(messageTimeoutMs), TAG_END()) < 0) {
       throw std::runtime_error("sip.listen: cannot listen on " + config_.listen[i] + ": " +
                                std::strerror(errno));
     }
@@ -182,10 +208,12 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   if (!leg_) throw std::runtime_error("cannot create the SIP leg for NOTIFYs");
   sender_.attach(root_, agent_, leg_);
   authorizer_ = std::make_unique<RequestAuthorizer>(config_.auth, clock);
-  registrar_ =
-      std::make_unique<Registrar>(config_.registrar, core, resources_, *authorizer_, clock);
-  events_ = std::make_unique<EventServer>(config_.registrar, core, resources_, *authorizer_,
-                                          sender_, clock, &SipServer::onDialogRequest, this);
+  requestLimits_ = std::make_unique<RequestLimits>(config_.limits);
+  registrar_ = std::make_unique<Registrar>(config_.registrar, core, resources_, *authorizer_, clock,
+                                           *requestLimits_);
+  events_ =
+      std::make_unique<EventServer>(config_.registrar, core, resources_, *authorizer_, sender_,
+                                    clock, &SipServer::onDialogRequest, this, *requestLimits_);
 
   tick_ = su_timer_create(su_root_task(root_), kTickMs);
   if (!tick_ || su_timer_run(tick_, &SipServer::onTick, nullptr) < 0) {
@@ -244,6 +272,8 @@ void SipServer::tearDown() {
   resources_.releaseAll();
   if (leg_) nta_leg_destroy(leg_), leg_ = nullptr;
   if (agent_) nta_agent_destroy(agent_), agent_ = nullptr;
+  guard_.reset();
+  requestLimits_.reset();
   su_root_t* root = nullptr;
   {
     std::lock_guard lock(mutex_);
@@ -296,6 +326,7 @@ void SipServer::onWork(SipServer* self, su_msg_r, su_msg_arg_t*) {
 void SipServer::onTick(SipServer* self, su_timer_t*, su_timer_arg_t*) {
   try {
     self->core_->tick();
+    self->guard_->tick();
   } catch (const std::exception& e) {
     spdlog::error("core timers failed: {}", e.what());
   }
@@ -310,6 +341,8 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
     nta_msg_treply(agent, msg, status, phrase, SIPTAG_ALLOW_STR(kAllow),
                    SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
   };
+  self->guard_->delivered(agent, msg);
+  if (refuseHeaderCount(agent, msg, self->config_.limits.sipMaxHeaders)) return 0;
   switch (sip->sip_request->rq_method) {
     case sip_method_register:
       self->registrar_->onRegister(agent, msg, sip);
@@ -333,6 +366,10 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
 }
 
 int SipServer::onDialogRequest(SipServer* self, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip) {
+  if (msg_t* msg = nta_incoming_getrequest(irq)) {
+    self->guard_->delivered(self->agent_, msg);
+    msg_destroy(msg);
+  }
   return self->events_->onDialogRequest(self->agent_, irq, sip);
 }
 

@@ -20,6 +20,7 @@
 #include "notify_sender.h"
 #include "ports.h"
 #include "authorizer.h"
+#include "connection_guard.h"
 #include "event_server.h"
 #include "registrar.h"
 #include "sofia.h"
@@ -44,6 +45,7 @@ struct SipConfig {
   std::vector<NotifyCredential> notifyCredentials;
   SipAuthConfig auth;  // [sip.auth]: digest authentication of REGISTER and SUBSCRIBE
   RegistrarConfig registrar;
+  Limits limits;  // [limits]: the sip_*, aor_*, bindings and subscriptions keys apply here
 };
 
 // "udp:127.0.0.1:5060" -> "sip:127.0.0.1:5060;transport=udp",
@@ -95,6 +97,8 @@ class SipServer final : public Executor {
   AgentResources resources_;
   NtaNotifySender sender_;
   std::unique_ptr<RequestAuthorizer> authorizer_;
+  std::unique_ptr<ConnectionGuard> guard_;
+  std::unique_ptr<RequestLimits> requestLimits_;
   std::unique_ptr<Registrar> registrar_;
   std::unique_ptr<EventServer> events_;
 };

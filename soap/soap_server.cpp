@@ -31,8 +31,6 @@ namespace {
 
 // How often the accept loop looks at the stop flag.
 constexpr int kAcceptTimeoutUs = 200'000;
-// Whole-message bounds, against clients that trickle bytes.
-constexpr int kTransferTimeoutS = 30;
 // Room for the HTTP header in recv_maxlength (it counts the whole message;
 // the Content-Length check does the exact body limit).
 constexpr std::size_t kHeaderAllowance = 16 * 1024;
@@ -49,6 +47,7 @@ struct Accepted {
   SOAP_SOCKET socket = SOAP_INVALID_SOCKET;
   sockaddr_storage peer{};
   std::size_t peerLength = 0;
+  std::string source;  // the peer's address, as counted in [limits] soap_connections*
 };
 
 bool isLoopback(const sockaddr_storage& peer) {
@@ -77,6 +76,22 @@ std::string addressText(const sockaddr_storage& peer) {
     return "[" + std::string(text) + "]:" + std::to_string(ntohs(in6.sin6_port));
   }
   return text;
+}
+
+std::string hostText(const sockaddr_storage& peer) {
+  const std::string text = addressText(peer);
+  const auto colon = text.rfind(':');
+  std::string host = colon == std::string::npos ? text : text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  if (host.rfind("::ffff:", 0) == 0 && host.find('.') != std::string::npos) host = host.substr(7);
+  return host;
+}
+
+// Refused at once, with a reset: no FIN handshake, no TIME_WAIT on our side.
+void resetAndClose(SOAP_SOCKET s) {
+  const linger reset{1, 0};
+  setsockopt(s, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  soap_closesocket(s);
 }
 
 // A Host header we are willing to echo into the WSDL: host[:port], IPv6 in brackets.
@@ -140,6 +155,21 @@ struct Worker {
   const AppServerIdentity* certIdentity = nullptr;  // the identity it proves, if any
   std::string hostHeader;
   bool gotGet = false;
+  std::string source;  // counted in Impl::connections while served
+  // [limits] of the request being read: its header and body bytes, and the
+  // time by which it must have come whole (soap_request_timeout_ms).
+  enum class Reading { Idle, Header, Body } reading = Reading::Idle;
+  std::size_t headerBytes = 0;
+  std::size_t bodyBytes = 0;
+  bool contentLength = false;  // the Content-Length check in parseHeader bounds the body
+  std::chrono::steady_clock::time_point deadline;
+  int refusal = 0;  // 413, 431 or 408 once the request is cut off
+  void startRequest() {
+    reading = Reading::Idle;
+    headerBytes = bodyBytes = 0;
+    contentLength = false;
+    refusal = 0;
+  }
 };
 
 struct SoapServer::Impl {
@@ -152,6 +182,8 @@ struct SoapServer::Impl {
   std::map<std::string, GetHandler, std::less<>> gets;
   std::unique_ptr<ContactMeService> master;
   int (*defaultParseHeader)(struct ::soap*, const char*, const char*) = nullptr;
+  int (*defaultParse)(struct ::soap*) = nullptr;
+  std::size_t (*defaultRecv)(struct ::soap*, char*, std::size_t) = nullptr;
   std::uint16_t boundPort = 0;
   std::thread acceptThread;
   std::vector<std::unique_ptr<Worker>> workers;
@@ -161,10 +193,15 @@ struct SoapServer::Impl {
   std::deque<Accepted> queue;
   bool stopping = false;
   bool running = false;
+  // [limits] soap_connections*: queued and served connections (under mutex).
+  std::optional<ConnectionCount> connections;
+  Throttle refusalLog;  // a flood must not flood the log
 
   void acceptLoop();
   void workerLoop(Worker& w);
   void serveConnection(Worker& w);
+  // Answers a request cut off by [limits] (w.refusal) and says so in the log.
+  void refuseRequest(Worker& w);
   void setUpTls();
   bool acceptTls(Worker& w);
   Caller authenticate(Worker& w, const char* operation);
@@ -193,10 +230,69 @@ int parseHeader(struct ::soap* soap, const char* key, const char* value) {
     // recv_maxlength alone truncates silently; refuse before reading the body.
     const unsigned long long length = std::strtoull(value, nullptr, 10);
     if (length > w.server->config.maxBodyBytes) return 413;
+    w.contentLength = true;
   } else if (!soap_tag_cmp(key, "Host")) {
     w.hostHeader = value;
   }
   return w.server->defaultParseHeader(soap, key, value);
+}
+
+// The HTTP header is parsed: what follows is the body (and what gSOAP has
+// already read of it).
+int parseHttp(struct ::soap* soap) {
+  Worker& w = workerOf(soap);
+  const int error = w.server->defaultParse(soap);
+  w.reading = Worker::Reading::Body;
+  w.bodyBytes = soap->buflen > soap->bufidx ? soap->buflen - soap->bufidx : 0;
+  return error;
+}
+
+// Every read of a request goes through here. [limits]: the whole request
+// must come within soap_request_timeout_ms of its first byte (each wait is
+// cut to what is left), the header within 16 KiB, a body without
+// Content-Length (chunked) within max_body_bytes. Past one: EOF for gSOAP,
+// and w.refusal says why.
+std::size_t receive(struct ::soap* soap, char* buffer, std::size_t length) {
+  using std::chrono::steady_clock;
+  Worker& w = workerOf(soap);
+  const SoapConfig& config = w.server->config;
+  if (w.refusal) return 0;
+  const auto now = steady_clock::now();
+  if (w.reading == Worker::Reading::Idle) {
+    soap->recv_timeout = gsoapTimeout(config.recvTimeoutMs);  // waiting for a request
+  } else {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(w.deadline - now);
+    if (left.count() <= 0) {
+      w.refusal = 408;
+      return 0;
+    }
+    soap->recv_timeout =
+        gsoapTimeout(static_cast<int>(std::min<long long>(config.recvTimeoutMs, left.count())));
+    if (w.reading == Worker::Reading::Header && w.headerBytes > kHeaderAllowance) {
+      w.refusal = 431;  // gSOAP asks for more: the header is not whole yet
+      return 0;
+    }
+  }
+  const std::size_t n = w.server->defaultRecv(soap, buffer, length);
+  soap->recv_timeout = gsoapTimeout(config.recvTimeoutMs);
+  if (n == 0) {
+    if (w.reading != Worker::Reading::Idle && steady_clock::now() >= w.deadline) w.refusal = 408;
+    return 0;
+  }
+  if (w.reading == Worker::Reading::Idle) {
+    w.reading = Worker::Reading::Header;
+    w.deadline = steady_clock::now() + config.limits.soapRequestTimeout;
+  }
+  if (w.reading == Worker::Reading::Header) {
+    w.headerBytes += n;
+  } else {
+    w.bodyBytes += n;
+    if (!w.contentLength && w.bodyBytes > config.maxBodyBytes) {
+      w.refusal = 413;
+      return 0;
+    }
+  }
+  return n;
 }
 
 int httpGet(struct ::soap* soap) {
@@ -372,6 +468,30 @@ int SoapServer::Impl::getDevice(Worker& w, _cm__GetDevice* request, cm__Device& 
   });
 }
 
+void SoapServer::Impl::refuseRequest(Worker& w) {
+  struct ::soap* soap = w.service->soap;
+  switch (w.refusal) {
+    case 408:
+      spdlog::warn(
+          "soap: request from {} cut off: not whole within {} ms "
+          "(limits.soap_request_timeout_ms)",
+          w.peer, config.limits.soapRequestTimeout.count());
+      break;
+    case 431:
+      spdlog::warn("soap: request from {} refused: HTTP header larger than {} bytes", w.peer,
+                   kHeaderAllowance);
+      break;
+    default:
+      spdlog::warn("soap: request from {} refused: body larger than {} bytes (soap.max_body_bytes)",
+                   w.peer, config.maxBodyBytes);
+  }
+  // The rest of the request is never read: answer, then close.
+  soap->keep_alive = 0;
+  if (soap_valid_socket(soap->socket)) soap_send_empty_response(soap, w.refusal);
+  soap_destroy(soap);
+  soap_end(soap);
+}
+
 void SoapServer::Impl::serveConnection(Worker& w) {
   struct ::soap* soap = w.service->soap;
   // Like the generated ContactMeService::serve(), but freeing the request's
@@ -379,6 +499,7 @@ void SoapServer::Impl::serveConnection(Worker& w) {
   soap->keep_alive = soap->max_keep_alive + 1;
   do {
     if (soap->keep_alive > 0 && soap->max_keep_alive > 0) soap->keep_alive--;
+    w.startRequest();
     w.hostHeader.clear();
     w.gotGet = false;
     soap->userid = nullptr;  // HTTP Basic: of this request only
@@ -386,6 +507,10 @@ void SoapServer::Impl::serveConnection(Worker& w) {
     // Fresh namespace table: forget the SOAP version of the previous request.
     soap_set_namespaces(soap, soap->namespaces);
     if (soap_begin_serve(soap)) {
+      if (w.refusal) {
+        refuseRequest(w);
+        break;
+      }
       // A GET answered (>= SOAP_STOP), the peer gone or idle (EOF), or a
       // request refused before dispatch (gSOAP has answered it).
       const int error = soap->error;
@@ -397,10 +522,16 @@ void SoapServer::Impl::serveConnection(Worker& w) {
       }
       soap_destroy(soap);
       soap_end(soap);
-      if (error >= SOAP_STOP) continue;
+      // A GET answered: the next request. A POST gSOAP did not take
+      // (SOAP_POST and above) has no answer and an unread body: close.
+      if (error >= SOAP_STOP && error < SOAP_POST) continue;
       break;
     }
     if (w.service->dispatch() && soap->error && soap->error < SOAP_STOP) {
+      if (w.refusal) {
+        refuseRequest(w);
+        break;
+      }
       answerInRequestVersion(soap);
       addDetailToGsoapFault(soap);  // gSOAP's own faults (validation) get our detail too
       if (soap->error != SOAP_FAULT && soap->error != SOAP_CLI_FAULT &&
@@ -446,6 +577,7 @@ void SoapServer::Impl::workerLoop(Worker& w) {
     {
       std::lock_guard lock(mutex);
       w.current = SOAP_INVALID_SOCKET;  // before closing: stop() must not touch a reused fd
+      connections->release(a.source);
     }
     soap_force_closesock(soap);
   }
@@ -540,9 +672,28 @@ void SoapServer::Impl::acceptLoop() {
     a.socket = s;
     std::memcpy(&a.peer, &soap->peer, sizeof a.peer);
     a.peerLength = soap->peerlen;
+    a.source = hostText(a.peer);
     soap->socket = SOAP_INVALID_SOCKET;  // it belongs to a worker now
     std::lock_guard lock(mutex);
+    // [limits] soap_connections*: refused at once (one log line a second at most).
+    if (const auto verdict =
+            stopping ? ConnectionCount::Verdict::Admitted : connections->admit(a.source);
+        verdict != ConnectionCount::Verdict::Admitted) {
+      if (const auto held = refusalLog.pass(std::chrono::steady_clock::now())) {
+        spdlog::warn("soap: connection from {} refused: {} ({} more such since the last line)",
+                     a.source,
+                     verdict == ConnectionCount::Verdict::SourceFull
+                         ? std::to_string(connections->from(a.source)) +
+                               " connections open (limits.soap_connections_per_source)"
+                         : std::to_string(connections->total()) +
+                               " connections open (limits.soap_connections)",
+                     *held);
+      }
+      resetAndClose(s);
+      continue;
+    }
     if (stopping || queue.size() >= config.backlog) {
+      if (!stopping) connections->release(a.source);
       if (!stopping)
         spdlog::warn("soap: {} connections waiting, refusing {}", queue.size(),
                      addressText(a.peer));
@@ -585,7 +736,11 @@ void SoapServer::start() {
   soap->accept_timeout = -kAcceptTimeoutUs;
   soap->recv_timeout = gsoapTimeout(c.recvTimeoutMs);
   soap->send_timeout = gsoapTimeout(c.sendTimeoutMs);
-  soap->transfer_timeout = kTransferTimeoutS;
+  // gSOAP's own bound on a whole message, behind ours (receive()), which
+  // starts at the request's first byte, not at the wait for it.
+  const long long transferMs = c.limits.soapRequestTimeout.count() + c.recvTimeoutMs;
+  soap->transfer_timeout = transferMs > 2'000'000 ? static_cast<int>(transferMs / 1000 + 1)
+                                                  : gsoapTimeout(static_cast<int>(transferMs));
   soap->recv_maxlength = c.maxBodyBytes + kHeaderAllowance;
   soap->maxlength = kMaxStringLength;
   soap->maxlevel = kMaxXmlDepth;
@@ -593,6 +748,11 @@ void SoapServer::start() {
   soap->fget = httpGet;
   m.defaultParseHeader = soap->fparsehdr;
   soap->fparsehdr = parseHeader;
+  m.defaultParse = soap->fparse;
+  soap->fparse = parseHttp;
+  m.defaultRecv = soap->frecv;
+  soap->frecv = receive;
+  m.connections.emplace(c.limits.soapConnections, c.limits.soapConnectionsPerSource);
 
   if (c.tls) {
     try {
@@ -662,8 +822,10 @@ void SoapServer::stop() {
   }
   {
     std::lock_guard lock(m.mutex);
-    for (const Accepted& a : m.queue)
+    for (const Accepted& a : m.queue) {
       soap_closesocket(a.socket);
+      m.connections->release(a.source);
+    }
     m.queue.clear();
     // Calls in progress still answer; the next read of each connection sees
     // EOF, so idle keep-alive connections end now instead of at recv_timeout.

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "admission.h"
 #include "auth.h"
 
 namespace beckon {
@@ -38,6 +39,7 @@ struct SoapConfig {
   unsigned backlog = 128;
   std::optional<SoapTls> tls;                 // HTTPS when set
   std::vector<AppServerIdentity> identities;  // empty: loopback clients only
+  Limits limits;  // [limits]: soap_connections*, soap_request_timeout_ms apply here
 };
 
 // An answer to a GET.
