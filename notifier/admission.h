@@ -39,10 +39,10 @@ struct Limits {
   std::chrono::milliseconds sipIdle{60000};
   // SOAP connections: more are closed as they are accepted.
   unsigned soapConnections = 256;
-  unsigned soapConnectionsPerSource = 64;
+  unsigned soapConnectionsPerSource = 32;
   // One SOAP request (its header and body), from its first byte: whatever
   // the pace of its bytes, it is cut off after this.
-  std::chrono::milliseconds soapRequestTimeout{30000};
+  std::chrono::milliseconds soapRequestTimeout{10000};
   // ContactMe requests accepted and not yet ended (queued or being notified):
   // past either, a new request is an Overloaded fault.
   std::size_t queuedRequests = 100000;

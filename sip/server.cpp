@@ -71,18 +71,19 @@ class CertificateDir {
 
 // [limits] sip_max_headers: a request with more header field values is
 // answered 513 Message Too Large (RFC 3261 21.5.8) and goes no further.
-bool refuseHeaderCount(nta_agent_t* agent, msg_t* msg, unsigned limit) {
+bool tooManyHeaders(msg_t* msg, unsigned limit) {
   unsigned count = 0;
   for (msg_header_t* h = *msg_chain_head(msg); h; h = h->sh_succ) {
     const int kind = h->sh_class->hc_hash;
     if (kind != sip_request_hash && kind != sip_separator_hash && kind != sip_payload_hash) ++count;
   }
   if (count <= limit) return false;
-  const std::string phrase = "Message Too Large (more than " + std::to_string(limit) + " headers)";
   spdlog::warn("sip: {} header fields in a request, limits.sip_max_headers {}: 513", count, limit);
-  nta_msg_treply(agent, msg, 513, phrase.c_str(), SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
-                 TAG_END());
   return true;
+}
+
+std::string tooManyHeadersPhrase(unsigned limit) {
+  return "Message Too Large (more than " + std::to_string(limit) + " headers)";
 }
 
 }  // namespace
@@ -342,7 +343,14 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
                    SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
   };
   self->guard_->delivered(agent, msg);
-  if (refuseHeaderCount(agent, msg, self->config_.limits.sipMaxHeaders)) return 0;
+  if (tooManyHeaders(msg, self->config_.limits.sipMaxHeaders)) {
+    if (sip->sip_request->rq_method == sip_method_ack) {
+      nta_msg_discard(agent, msg);  // no answer to an ACK
+    } else {
+      reply(513, tooManyHeadersPhrase(self->config_.limits.sipMaxHeaders).c_str());
+    }
+    return 0;
+  }
   switch (sip->sip_request->rq_method) {
     case sip_method_register:
       self->registrar_->onRegister(agent, msg, sip);
@@ -368,7 +376,15 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
 int SipServer::onDialogRequest(SipServer* self, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip) {
   if (msg_t* msg = nta_incoming_getrequest(irq)) {
     self->guard_->delivered(self->agent_, msg);
+    const bool refuse = tooManyHeaders(msg, self->config_.limits.sipMaxHeaders);
     msg_destroy(msg);
+    if (refuse) {
+      const std::string phrase = tooManyHeadersPhrase(self->config_.limits.sipMaxHeaders);
+      nta_incoming_treply(irq, 513, phrase.c_str(), SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
+                          TAG_END());
+      nta_incoming_destroy(irq);
+      return 0;
+    }
   }
   return self->events_->onDialogRequest(self->agent_, irq, sip);
 }

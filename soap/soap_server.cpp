@@ -31,8 +31,7 @@ namespace {
 
 // How often the accept loop looks at the stop flag.
 constexpr int kAcceptTimeoutUs = 200'000;
-// Room for the HTTP header in recv_maxlength (it counts the whole message;
-// the Content-Length check does the exact body limit).
+// The largest HTTP header taken (431 past it).
 constexpr std::size_t kHeaderAllowance = 16 * 1024;
 constexpr std::size_t kMaxStringLength = 8192;
 constexpr int kMaxXmlDepth = 32;
@@ -741,7 +740,13 @@ void SoapServer::start() {
   const long long transferMs = c.limits.soapRequestTimeout.count() + c.recvTimeoutMs;
   soap->transfer_timeout = transferMs > 2'000'000 ? static_cast<int>(transferMs / 1000 + 1)
                                                   : gsoapTimeout(static_cast<int>(transferMs));
-  soap->recv_maxlength = c.maxBodyBytes + kHeaderAllowance;
+  // A backstop only (it truncates): Content-Length is checked in
+  // parseHeader, a chunked body counted in receive(). Room for both to act
+  // first, however gSOAP counts a chunked message.
+  // A backstop only (it truncates, and it counts a chunked message more than
+  // once): Content-Length is checked in parseHeader, a chunked body counted
+  // in receive(); both act first.
+  soap->recv_maxlength = 2 * (c.maxBodyBytes + kHeaderAllowance + SOAP_BUFLEN);
   soap->maxlength = kMaxStringLength;
   soap->maxlevel = kMaxXmlDepth;
   soap->maxoccurs = kMaxOccurs;

@@ -29,7 +29,7 @@ BOOST_AUTO_TEST_CASE(defaults_reach_every_part) {
   BOOST_TEST(c.limits.bindingsPerAor == 10u);
   BOOST_TEST(c.limits.aorRate == 1.0);
   BOOST_TEST(c.sip.limits.sipConnectionsPerSource == c.limits.sipConnectionsPerSource);
-  BOOST_TEST(c.soap.limits.soapRequestTimeout.count() == 30000);
+  BOOST_TEST(c.soap.limits.soapRequestTimeout.count() == 10000);
   BOOST_TEST(c.core.limits.queuedRequests == 100000u);
 }
 
