@@ -9,6 +9,7 @@
 #include <iostream>
 #include <pthread.h>
 
+#include "check.h"
 #include "config.h"
 #include "core.h"
 #include "logging.h"
@@ -138,47 +139,32 @@ int main(int argc, char** argv) {
   CLI::App cli{"beckond: SIP registrar and contact-me notifier"};
   std::string configPath;
   std::string checkPath;
-  std::vector<std::string> sipListen;
-  std::string soapListen;
-  std::string storePath;
-  std::string logLevel;
-  cli.add_option("-c,--config", configPath, "TOML configuration file");
-  cli.add_option("--check-config", checkPath, "check a configuration file and exit");
-  cli.add_option("--sip-listen", sipListen,
+  beckon::app::Flags flags;
+  auto* configOption = cli.add_option("-c,--config", configPath, "TOML configuration file");
+  cli.add_option("--check-config", checkPath,
+                 "check a configuration file (and the flags over it) and exit: 0 when good")
+      ->excludes(configOption);
+  cli.add_option("--sip-listen", flags.sipListen,
                  "SIP listen address, e.g. udp:0.0.0.0:5060 (repeatable)");
-  cli.add_option("--soap-listen", soapListen, "SOAP listen address, HOST:PORT");
-  cli.add_option("--store", storePath, "store file");
-  cli.add_option("--log-level", logLevel, "trace, debug, info, warn or error");
+  cli.add_option("--soap-listen", flags.soapListen, "SOAP listen address, HOST:PORT");
+  cli.add_option("--store", flags.storePath, "store file");
+  cli.add_option("--log-level", flags.logLevel, "trace, debug, info, warn or error");
   cli.set_version_flag("--version", "beckond " BECKON_VERSION);
   CLI11_PARSE(cli, argc, argv);
 
   Config config;
+  const std::string& file = checkPath.empty() ? configPath : checkPath;
   try {
+    if (!file.empty()) config = beckon::app::loadConfig(file);
+    beckon::app::applyFlags(config, flags);
+    beckon::app::checkDeployment(config, flags);
     if (!checkPath.empty()) {
-      beckon::app::loadConfig(checkPath);
       std::cout << checkPath << ": ok\n";
       return 0;
     }
-    if (!configPath.empty()) config = beckon::app::loadConfig(configPath);
-    if (!sipListen.empty()) {
-      for (const auto& spec : sipListen) {
-        try {
-          beckon::sip::listenUrl(spec);
-        } catch (const std::invalid_argument& e) {
-          throw beckon::app::ConfigError(std::string("--sip-listen: ") + e.what());
-        }
-      }
-      config.sip.listen = sipListen;
-    }
-    if (!soapListen.empty()) beckon::app::setSoapListen(config.soap, soapListen, "--soap-listen");
-    if (!storePath.empty()) config.store.path = storePath;
-    if (!logLevel.empty()) {
-      beckon::app::checkLogLevel(logLevel, "--log-level");
-      config.logLevel = logLevel;
-    }
     beckon::app::setUpLogging(config.logLevel, config.logFormat);
   } catch (const std::exception& e) {
-    std::cerr << "beckond: " << e.what() << "\n";
+    std::cerr << "beckond: " << beckon::app::refusal(file, e.what()) << "\n";
     return 2;
   }
   const int rc = serve(config, configPath);
