@@ -10,6 +10,7 @@ packages=(
   libsofia-sip-ua-dev           # SIP: nta, tport
   libssl-dev                    # TLS
   libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
+  libcurl4-openssl-dev libexpat1-dev  # beckon-ua: HTTP(S) callbacks, XML bodies
   libboost-test-dev             # unit tests
   # integration tests: real peers
   sip-tester                    # SIPp
