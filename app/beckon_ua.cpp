@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> exitAfter;
   long answerMs = -1;
   double hangupAfter = -1;
+  double reinviteAfter = -1;
   double httpTimeout = 10;
 
   app.add_option("--aor", o.aor,
@@ -141,6 +142,9 @@ int main(int argc, char** argv) {
   app.add_option("--reject", o.rejectCode, "reject incoming calls with this status (e.g. 486)")
       ->check(CLI::Range(300, 699))
       ->excludes(answer);
+  app.add_option("--reinvite-after", reinviteAfter,
+                 "send a re-INVITE SECONDS after a call is established")
+      ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--hangup-after", hangupAfter, "end established calls after SECONDS")
       ->check(CLI::Range(0.0, 86400.0));
 
@@ -163,6 +167,7 @@ int main(int argc, char** argv) {
 
   if (answerMs >= 0) o.answerAfterMs = answerMs;
   if (hangupAfter >= 0) o.hangupAfterS = hangupAfter;
+  if (reinviteAfter >= 0) o.reinviteAfterS = reinviteAfter;
   o.httpTimeoutMs = static_cast<long>(httpTimeout * 1000);
   o.accept.clear();
   for (const auto& a : accept)

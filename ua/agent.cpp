@@ -139,6 +139,7 @@ struct Agent::Call {
   std::string by;            // "local" or "remote"
   std::string reason;        // bye, rejected, cancelled, failed, no-answer
   unsigned authTries = 0;
+  unsigned reinvites = 0;  // for the SDP o= version
 };
 
 Agent::Agent(AgentOptions options) : o_(std::move(options)), reporter_(o_.json), trust_(o_.trust) {}
@@ -203,7 +204,7 @@ std::string Agent::sdpAddress() const {
   return host;
 }
 
-bool Agent::fromRegistrar() const {
+bool Agent::fromRegistrar(std::string& source) const {
   msg_t* msg = nua_current_request(nua_);
   su_addrinfo_t* ai = msg ? msg_addrinfo(msg) : nullptr;
   if (!ai || !ai->ai_addr) return false;
@@ -218,6 +219,8 @@ bool Agent::fromRegistrar() const {
     inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
     port = ntohs(in6->sin6_port);
   }
+  source = (ai->ai_addr->sa_family == AF_INET6 ? "[" + std::string(host) + "]" : host) + ":" +
+           std::to_string(port);
   for (const auto& [ip, p] : registrarAddresses_) {
     if (ip == host && p == std::to_string(port)) return true;
   }
@@ -515,6 +518,11 @@ void Agent::onEvent(nua_event_t event, int status, const char* phrase, nua_handl
       if (Call* c = findCall(nh)) {
         if (c->callId.empty()) c->callId = callIdOf(sip);
         if ((status == 401 || status == 407) && authenticateCall(*c, sip)) break;
+        if (c->established) {  // the answer to our re-INVITE
+          if (status >= 200)
+            report("call-reinvite", {{"call", c->id}, {"by", "local"}, {"status", status}});
+          break;
+        }
         if (status > 100 && status < 200) c->provisional = true;
         if (status == 180 || status == 183) {
           report("call-ringing", {{"call", c->id}, {"status", status}});
@@ -686,8 +694,9 @@ void Agent::onNotify(int status, nua_handle_t* nh, const sip_t* sip, tagi_t tags
     refuse(489, "Bad Event", "not the " + o_.package + " package");
     return done();
   }
-  if (answerable && !o_.anySource && !registrarAddresses_.empty() && !fromRegistrar()) {
-    refuse(403, "Forbidden", "not from the registrar");
+  std::string source;
+  if (answerable && !o_.anySource && !registrarAddresses_.empty() && !fromRegistrar(source)) {
+    refuse(403, "Forbidden", "not from the registrar (from " + source + ")");
     return done();
   }
   const std::string ctype = sip->sip_content_type ? str(sip->sip_content_type->c_type) : "";
@@ -798,8 +807,23 @@ void Agent::placeCall() {
 }
 
 void Agent::onInvite(nua_handle_t* nh, const sip_t* sip) {
-  if (Call* existing = findCall(nh)) {  // a re-INVITE: answer it with the same session
-    (void)existing;
+  if (Call* existing = findCall(nh)) {  // a re-INVITE: same session, a fresh answer
+    const std::string offer = payloadOf(sip);
+    const auto version = static_cast<unsigned long>(::getpid()) + ++existing->reinvites;
+    std::string body;
+    if (offer.empty()) {
+      body = sdpOffer(sdpAddress(), version);
+    } else if (auto answer = sdpAnswer(offer, sdpAddress(), version)) {
+      body = answer->body;
+    }
+    const int status = body.empty() ? 488 : 200;
+    if (body.empty()) {
+      nua_respond(nh, SIP_488_NOT_ACCEPTABLE, NUTAG_WITH_THIS(nua_), TAG_END());
+    } else {
+      nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua_), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                  SIPTAG_PAYLOAD_STR(body.c_str()), TAG_END());
+    }
+    report("call-reinvite", {{"call", existing->id}, {"by", "remote"}, {"status", status}});
     return;
   }
   auto c = std::make_unique<Call>();
@@ -854,6 +878,15 @@ void Agent::answerCall(unsigned id) {
               SIPTAG_PAYLOAD_STR(body.c_str()), TAG_END());
 }
 
+void Agent::reinvite(unsigned id) {
+  Call* c = findCall(id);
+  if (!c || !c->established || !c->reason.empty()) return;
+  const std::string offer =
+      sdpOffer(sdpAddress(), static_cast<unsigned long>(::getpid()) + ++c->reinvites);
+  nua_invite(c->nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(offer.c_str()),
+             TAG_END());
+}
+
 void Agent::hangUp(unsigned id) {
   Call* c = findCall(id);
   if (!c || !c->established || !c->reason.empty()) return;
@@ -874,6 +907,11 @@ void Agent::onCallState(nua_handle_t* nh, int status, const char*, const sip_t*,
     if (!c->codec.empty()) e["codec"] = c->codec;
     if (!c->callId.empty()) e["call_id"] = c->callId;
     report("call-established", e);
+    if (o_.reinviteAfterS) {
+      const unsigned id = c->id;
+      after(std::chrono::milliseconds(static_cast<long long>(*o_.reinviteAfterS * 1000)),
+            [this, id] { reinvite(id); });
+    }
     if (o_.hangupAfterS) {
       const unsigned id = c->id;
       after(std::chrono::milliseconds(static_cast<long long>(*o_.hangupAfterS * 1000)),

@@ -58,6 +58,7 @@ struct AgentOptions {
   std::string call;   // URI to call at start (after registering), or empty
   std::optional<long> answerAfterMs;
   int rejectCode = 0;
+  std::optional<double> reinviteAfterS;
   std::optional<double> hangupAfterS;
   // the run
   std::vector<ExitCondition> exitAfter;
@@ -95,6 +96,7 @@ class Agent {
   void subscribeNow(const std::string& authorization = "", bool proxy = false);
   void placeCall();
   void answerCall(unsigned id);
+  void reinvite(unsigned id);
   void hangUp(unsigned id);
   Call* findCall(unsigned id);
   Call* findCall(nua_handle_t* nh);
@@ -109,7 +111,9 @@ class Agent {
   std::string credentialsFor(const sip_t* sip, const std::string& method, const std::string& uri);
   bool authenticateCall(Call& c, const sip_t* sip);
 
-  bool fromRegistrar() const;
+  // Whether the request being handled came from the registrar; `source`
+  // is where it came from.
+  bool fromRegistrar(std::string& source) const;
   void report(const std::string& event, const Event& fields);
   void after(Clock::duration delay, std::function<void()> fn);
   void runDue();
