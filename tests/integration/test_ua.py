@@ -2,18 +2,21 @@
 contact-me loop (application server -> beckond -> device -> application
 server) over UDP, TCP and TLS, text and XML bodies, HTTP and HTTPS
 callbacks; what a device must refuse (an untrusted server, a NOTIFY that
-does not come from its registrar); explicit SUBSCRIBE; calls between two
+does not come from its registrar); explicit SUBSCRIBE; digest
+authentication; calls between two
 beckon-ua and with SIPp (place, answer, end; reject with 486).
 
 Run with /usr/bin/python3.
 """
 
+import hashlib
 import socket
 import time
 import unittest
 import uuid
 
 import harness
+from devices import ConfiguredBeckond
 from harness import DOMAIN, LOOPBACK, PACKAGE, BeckondTestCase, Pki, new_user, run_beckon
 from user_agents import AppServerStub, BeckonUa, BuiltinSipp, TlsBeckond
 
@@ -241,6 +244,46 @@ class ContactMeLoop(UaTestCase):
         # leaving: un-SUBSCRIBE, and beckond's final NOTIFY
         self.assertEqual(ua.wait_event("unsubscribed")["status"], 200)
         self.assertEqual(ua.wait_event("subscription-terminated")["reason"], "timeout")
+
+
+class DigestRegistration(UaTestCase):
+    """beckond with [sip.auth] (SHA-256 offered first, then MD5): beckon-ua
+    answers the challenge of REGISTER and of SUBSCRIBE (also its
+    un-SUBSCRIBE); a wrong password is a 403 and exit status 1."""
+
+    USER, PASSWORD, REALM = "7546650001", "secret", "phones"
+
+    @classmethod
+    def make_beckond(cls, workdir):
+        def ha1(hash_name):
+            return hashlib.new(hash_name, f"{cls.USER}:{cls.REALM}:{cls.PASSWORD}".encode()).hexdigest()
+
+        return ConfiguredBeckond(workdir, extra_toml=(
+            f'[sip.auth]\nrealm = "{cls.REALM}"\n\n[[sip.auth.user]]\nuser = "{cls.USER}"\n'
+            f'ha1_md5 = "{ha1("md5")}"\nha1_sha256 = "{ha1("sha256")}"\n'))
+
+    def args(self, password: str, *extra: str) -> list[str]:
+        return ["--aor", f"sip:{self.USER}@{DOMAIN}",
+                "--registrar", f"{LOOPBACK}:{self.beckond.sip_port}", "--transport", "tcp",
+                "--auth-user", self.USER, "--password", password, *extra]
+
+    def test_register_and_subscribe_with_credentials(self):
+        ua = self.ua("register", self.args(self.PASSWORD, "--register", "--exit-after",
+                                           "registered"))
+        self.assertExit(ua, 0)
+        self.assertEqual(ua.wait_event("registered")["status"], 200)
+        self.assertEqual(ua.wait_event("unregistered")["status"], 200)
+        ua = self.ua("subscribe", self.args(self.PASSWORD, "--subscribe", "--exit-after",
+                                            "notify"))
+        self.assertExit(ua, 0)
+        self.assertEqual(ua.wait_event("subscribed")["status"], 200)
+        self.assertEqual(ua.wait_event("unsubscribed")["status"], 200)
+
+    def test_wrong_password(self):
+        ua = self.ua("wrong", self.args("not-it", "--register", "--exit-after", "registered"))
+        self.assertExit(ua, 1)
+        self.assertEqual(ua.wait_event("register-failed")["status"], 403)
+        self.assertEqual(ua.events("registered"), [])
 
 
 class Calls(UaTestCase):

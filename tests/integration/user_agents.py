@@ -36,6 +36,8 @@ from harness import DOMAIN, LOOPBACK, Beckond, free_port, wait_until
 BECKON_UA = os.path.abspath(os.environ.get("BECKON_UA")
                             or str(harness.HERE.parent.parent / "build" / "bin" / "beckon-ua"))
 
+LSAN_SUPPRESSIONS = harness.HERE / "lsan-beckon-ua.supp"
+
 # Bound of one beckon-ua run unless the test gives its own --timeout.
 UA_TIMEOUT_S = 30
 
@@ -73,9 +75,16 @@ class BeckonUa:
     def start(self) -> "BeckonUa":
         if not os.access(BECKON_UA, os.X_OK):
             raise RuntimeError(f"beckon-ua not found or not executable: {BECKON_UA} (set BECKON_UA)")
+        # In the ASan build: Sofia-SIP's own TLS leaks are suppressed (see the
+        # file); full stacks are needed to match them. Ignored otherwise.
+        env = dict(os.environ)
+        env["LSAN_OPTIONS"] = ":".join(filter(None, [
+            env.get("LSAN_OPTIONS"), f"suppressions={LSAN_SUPPRESSIONS}", "print_suppressions=0"]))
+        env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"),
+                                                     "fast_unwind_on_malloc=0"]))
         with open(self.out, "wb") as out, open(self.err, "wb") as err:
             self.proc = subprocess.Popen(self.cmd, cwd=self.workdir, stdin=subprocess.DEVNULL,
-                                         stdout=out, stderr=err)
+                                         stdout=out, stderr=err, env=env)
         harness._register(self.proc)
         return self
 
