@@ -395,13 +395,15 @@ int Agent::run() {
   if (subscribe_) nua_handle_destroy(subscribe_), subscribe_ = nullptr;
   if (shutdownDone_) {
     nua_destroy(nua_);
+    su_root_destroy(root_);
+    su_deinit();
   } else {
+    // nua_destroy() refuses an unfinished shutdown; the stack is left to the
+    // process's exit rather than freed under its own feet.
     std::fprintf(stderr, "beckon-ua: SIP shutdown did not complete within 4 s\n");
   }
   nua_ = nullptr;
-  su_root_destroy(root_);
   root_ = nullptr;
-  su_deinit();
   reporter_.emit("exit", {{"status", exitStatus_}, {"reason", exitReason_}});
   return exitStatus_;
 }
