@@ -1,5 +1,10 @@
 #include "server.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
 #include <spdlog/spdlog.h>
 
 #include <sys/stat.h>
@@ -91,6 +96,59 @@ std::string listenUrl(const std::string& spec) {
   return (proto == "tls" ? "sips:" : "sip:") + hostport + ";transport=" + proto;
 }
 
+namespace {
+
+struct Listener {
+  std::string spec;   // as configured
+  std::string url;    // for nta
+  std::string ident;  // "l<i>", or "l<i>.<k>" for the k-th address of a wildcard
+};
+
+// The sockets to listen on, each with its own ident. nta sends a request
+// from the UDP socket of the ident it is given, and Sofia binds a wildcard
+// UDP listener once per local address under one ident: a NOTIFY would leave
+// from the first address, not from the one its device sent to (and a device
+// that checks where NOTIFYs come from would refuse it). So a wildcard UDP
+// listener becomes one listener per local address.
+std::vector<Listener> listeners(const std::vector<std::string>& specs) {
+  std::vector<Listener> out;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const std::string& spec = specs[i];
+    const std::string ident = "l" + std::to_string(i);
+    const bool v4 = spec.starts_with("udp:0.0.0.0:"), v6 = spec.starts_with("udp:[::]:");
+    ifaddrs* addrs = nullptr;
+    if ((!v4 && !v6) || getifaddrs(&addrs) != 0) {
+      out.push_back({spec, listenUrl(spec), ident});
+      continue;
+    }
+    const std::string port = spec.substr(spec.rfind(':') + 1);
+    std::size_t k = 0;
+    for (ifaddrs* a = addrs; a; a = a->ifa_next) {
+      if (!a->ifa_addr || !(a->ifa_flags & IFF_UP)) continue;
+      const int family = a->ifa_addr->sa_family;
+      if (family != (v4 ? AF_INET : AF_INET6)) continue;
+      char host[INET6_ADDRSTRLEN] = "";
+      const void* addr =
+          family == AF_INET
+              ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr)
+              : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr);
+      if (family == AF_INET6 &&
+          IN6_IS_ADDR_LINKLOCAL(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr)) {
+        continue;  // needs a scope: not an address devices register to
+      }
+      inet_ntop(family, addr, host, sizeof host);
+      const std::string h = family == AF_INET6 ? "[" + std::string(host) + "]" : host;
+      out.push_back(
+          {spec, "sip:" + h + ":" + port + ";transport=udp", ident + "." + std::to_string(k++)});
+    }
+    freeifaddrs(addrs);
+    if (k == 0) out.push_back({spec, listenUrl(spec), ident});
+  }
+  return out;
+}
+
+}  // namespace
+
 SipServer::SipServer(SipConfig config)
     : config_(std::move(config)), sender_(config_.notifyTimeout, config_.notifyCredentials) {
   for (const auto& spec : config_.listen)
@@ -151,25 +209,24 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   // Sofia reads a TLS transport's key and certificate from agent.pem and the
   // CAs from cafile.pem in one directory: a private one, gone once loaded.
   CertificateDir certificates(config_.tls);
-  const std::string first = listenUrl(config_.listen.at(0));
+  const std::vector<Listener> sockets = listeners(config_.listen);
   agent_ = nta_agent_create(
-      root_, URL_STRING_MAKE(first.c_str()), &SipServer::onMessage, this, NTATAG_UDP_MTU(65535),
-      NTATAG_SERVER_RPORT(2),
-      TPTAG_PONG2PING(1),  // RFC 5626 4.4.1: CRLF answers a CRLFCRLF keep-alive
-      TPTAG_IDENT("l0"),   // each listener's ident: NOTIFYs leave from the one a device used
+      root_, URL_STRING_MAKE(sockets.at(0).url.c_str()), &SipServer::onMessage, this,
+      NTATAG_UDP_MTU(65535), NTATAG_SERVER_RPORT(2),
+      TPTAG_PONG2PING(1),                     // RFC 5626 4.4.1: CRLF answers a CRLFCRLF keep-alive
+      TPTAG_IDENT(sockets[0].ident.c_str()),  // NOTIFYs leave from the one a device used
       TPTAG_UDP_RMEM(config_.udpReceiveBuffer),
       TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())), TAG_END());
   if (!agent_) {
-    throw std::runtime_error("sip.listen: cannot listen on " + config_.listen[0] + ": " +
+    throw std::runtime_error("sip.listen: cannot listen on " + sockets[0].spec + ": " +
                              std::strerror(errno));
   }
-  for (std::size_t i = 1; i < config_.listen.size(); ++i) {
-    const std::string url = listenUrl(config_.listen[i]);
-    if (nta_agent_add_tport(agent_, URL_STRING_MAKE(url.c_str()),
+  for (std::size_t i = 1; i < sockets.size(); ++i) {
+    if (nta_agent_add_tport(agent_, URL_STRING_MAKE(sockets[i].url.c_str()),
                             TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())),
-                            TPTAG_IDENT(("l" + std::to_string(i)).c_str()),
+                            TPTAG_IDENT(sockets[i].ident.c_str()),
                             TPTAG_UDP_RMEM(config_.udpReceiveBuffer), TAG_END()) < 0) {
-      throw std::runtime_error("sip.listen: cannot listen on " + config_.listen[i] + ": " +
+      throw std::runtime_error("sip.listen: cannot listen on " + sockets[i].spec + ": " +
                                std::strerror(errno));
     }
   }
