@@ -20,6 +20,8 @@
 
 namespace beckon {
 
+class Metrics;
+
 struct CoreConfig {
   std::vector<std::string> packages{kDefaultPackage};
   std::chrono::seconds keepEnded{3600};  // how long ended requests stay for GetContactRequest
@@ -62,6 +64,9 @@ class Core {
   std::vector<Binding> device(const std::string& deviceId) const;
 
   void setNoticeSink(NoticeSink* sink) { notices_ = sink; }
+  // Before the SIP thread owns the core; the registrar and event server use it too.
+  void setMetrics(Metrics* metrics) { metrics_ = metrics; }
+  Metrics* metrics() const { return metrics_; }
 
   // Explicit subscriptions (RFC 6665). How many queued requests wait for this
   // (candidate) subscription: the NOTIFYs it gets at once when it is stored.
@@ -104,6 +109,7 @@ class Core {
   // Ended requests in the order they ended, for the clean-up after keepEnded.
   std::deque<std::pair<TimePoint, RequestKey>> ended_;
   NoticeSink* notices_ = nullptr;
+  Metrics* metrics_ = nullptr;
 };
 
 }  // namespace beckon
