@@ -6,6 +6,8 @@
 #include <algorithm>
 
 #include "device_id.h"
+#include "logfmt.h"
+#include "metrics.h"
 
 namespace beckon::sip {
 
@@ -111,8 +113,10 @@ void EventServer::refresh(nta_incoming_t* irq, sip_t const* sip, unsigned expire
   Binding updated = *b;
   updated.expires = clock_.now() + std::chrono::seconds(expires);
   updated.cseq = sip->sip_cseq->cs_seq;
-  spdlog::info("subscription refreshed aor={} contact={} expires={}s", updated.aor, updated.contact,
-               expires);
+  spdlog::debug("subscription refreshed aor={} contact={} instance={} source={} expires={}",
+                quoted(updated.aor), quoted(updated.contact), quoted(updated.instance),
+                updated.sourceHostPort(), expires);
+  if (Metrics* m = core_.metrics()) m->subscriptionChanged(Metrics::SubscriptionChange::Refreshed);
   // 4.2.2: a NOTIFY with the current state after every accepted SUBSCRIBE:
   // the pending requests, each in its own NOTIFY, or "state: idle".
   const std::size_t pending = core_.waitingFor(updated, updated.packages.at(0).package);
@@ -163,9 +167,10 @@ void EventServer::create(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* s
   reply(irq, SIP_200_OK, SIPTAG_EXPIRES_STR(exp.c_str()),
         SIPTAG_CONTACT_STR(sender_.contactFor(b).c_str()));
   spdlog::info(
-      "subscription added aor={} contact={} instance={} package={} via={} source={} expires={}s",
-      b.aor, b.contact, b.instance.empty() ? "-" : b.instance, package, toString(b.transport),
+      "subscription added aor={} contact={} instance={} package={} via={} source={} expires={}",
+      quoted(b.aor), quoted(b.contact), quoted(b.instance), package, toString(b.transport),
       b.sourceHostPort(), expires);
+  if (Metrics* m = core_.metrics()) m->subscriptionChanged(Metrics::SubscriptionChange::Added);
   const std::size_t pending = expires == 0 ? 0 : core_.waitingFor(b, package);
   const std::uint64_t id = core_.upsertBinding(std::move(b));
   if (expires == 0) {  // a fetch: the state once, then the end

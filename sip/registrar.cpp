@@ -12,6 +12,8 @@
 #include <random>
 
 #include "device_id.h"
+#include "logfmt.h"
+#include "metrics.h"
 
 namespace beckon::sip {
 
@@ -176,25 +178,48 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     removals.clear();
     updates.clear();
   }
+  Metrics* metrics = core_.metrics();
   for (std::uint64_t id : removals) {
     if (const Binding* b = core_.bindings().get(id)) {
-      spdlog::info("registration removed aor={} contact={} instance={}", b->aor, b->contact,
-                   b->instance.empty() ? "-" : b->instance);
+      spdlog::info(
+          "registration removed binding={} aor={} contact={} instance={} source={} via={} by={}",
+          id, quoted(b->aor), quoted(b->contact), quoted(b->instance), b->sourceHostPort(),
+          toString(b->transport), source.host);
+      if (metrics) metrics->bindingChanged(Metrics::BindingChange::Removed);
     }
     core_.removeBinding(id);
   }
   std::vector<std::uint64_t> stored;
   for (Binding& b : updates) {
-    const bool refresh = core_.bindings().sameBinding(b) != nullptr;
+    const Binding* old = core_.bindings().sameBinding(b);
     std::string subs;
     for (const auto& p : b.packages)
       subs += (subs.empty() ? "" : ",") + p.package;
-    spdlog::info(
-        "registration {} aor={} contact={} instance={} via={} source={} expires={}s packages=[{}]",
-        refresh ? "refreshed" : "added", b.aor, b.contact, b.instance.empty() ? "-" : b.instance,
-        toString(b.transport), b.sourceHostPort(),
-        std::chrono::duration_cast<std::chrono::seconds>(b.expires - now).count(), subs);
-    stored.push_back(core_.storeBinding(std::move(b)));
+    // A refresh that changes nothing but the expiry is routine (debug); one
+    // that moves the binding (another source, transport, contact, path or
+    // packages, or a dead flow back) is a change (info).
+    const bool changed = !old || old->unreachable || old->sourceHost != b.sourceHost ||
+                         old->sourcePort != b.sourcePort || old->transport != b.transport ||
+                         old->contact != b.contact || old->path != b.path ||
+                         !std::equal(old->packages.begin(), old->packages.end(), b.packages.begin(),
+                                     b.packages.end(), [](const auto& x, const auto& y) {
+                                       return x.package == y.package && x.format == y.format;
+                                     });
+    const char* what = !old ? "added" : changed ? "updated" : "refreshed";
+    if (metrics) {
+      metrics->bindingChanged(old ? Metrics::BindingChange::Refreshed
+                                  : Metrics::BindingChange::Added);
+    }
+    const std::uint64_t id = core_.storeBinding(std::move(b));
+    stored.push_back(id);
+    const Binding& s = *core_.bindings().get(id);
+    spdlog::log(changed ? spdlog::level::info : spdlog::level::debug,
+                "registration {} binding={} aor={} contact={} instance={} via={} source={} "
+                "expires={} packages={}",
+                what, id, quoted(s.aor), quoted(s.contact), quoted(s.instance),
+                toString(s.transport), s.sourceHostPort(),
+                std::chrono::duration_cast<std::chrono::seconds>(s.expires - now).count(),
+                quoted(subs));
   }
 
   Home home;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "metrics.h"
+
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -172,6 +174,7 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   leg_ = nta_leg_tcreate(agent_, &SipServer::onLegRequest, this, NTATAG_NO_DIALOG(1),
                          URLTAG_URL("sip:notifier.invalid"), TAG_END());
   if (!leg_) throw std::runtime_error("cannot create the SIP leg for NOTIFYs");
+  sender_.setMetrics(core.metrics());
   sender_.attach(root_, agent_, leg_);
   authorizer_ = std::make_unique<RequestAuthorizer>(config_.auth, clock);
   registrar_ =
@@ -231,6 +234,31 @@ bool SipServer::post(std::function<void()> work) {
   return true;
 }
 
+std::size_t SipServer::backlog() {
+  std::lock_guard lock(mutex_);
+  return inbox_.size();
+}
+
+bool SipServer::reload(std::vector<NotifyCredential> credentials, SipAuthConfig auth,
+                       std::chrono::milliseconds bound) {
+  auto applied = std::make_shared<std::promise<bool>>();
+  auto done = applied->get_future();
+  const bool posted =
+      post([this, applied, credentials = std::move(credentials), auth = std::move(auth)]() mutable {
+        try {
+          sender_.setCredentials(credentials);
+          config_.notifyCredentials = std::move(credentials);
+          config_.auth = std::move(auth);  // the authorizer reads it from here
+          if (authorizer_) authorizer_->reload();
+          applied->set_value(true);
+        } catch (const std::exception& e) {
+          spdlog::error("reload: SIP credentials not applied: {}", e.what());
+          applied->set_value(false);
+        }
+      });
+  return posted && done.wait_for(bound) == std::future_status::ready && done.get();
+}
+
 void SipServer::onWork(SipServer* self, su_msg_r, su_msg_arg_t*) {
   std::deque<std::function<void()>> work;
   {
@@ -265,9 +293,11 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
                    SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
   };
   switch (sip->sip_request->rq_method) {
-    case sip_method_register:
-      self->registrar_->onRegister(agent, msg, sip);
+    case sip_method_register: {
+      const int status = self->registrar_->onRegister(agent, msg, sip);
+      if (Metrics* m = self->core_->metrics()) m->registerAnswered(status);
       break;
+    }
     case sip_method_subscribe:
       self->events_->onSubscribe(agent, msg, sip);
       break;
