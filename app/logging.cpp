@@ -18,24 +18,54 @@ namespace {
 // wait (a line is never dropped), which is no slower than logging in place.
 constexpr std::size_t kQueuedLines = 16384;
 
-void appendJsonEscaped(spdlog::memory_buf_t& dest, char ch) {
-  static constexpr char hex[] = "0123456789abcdef";
-  const auto c = static_cast<unsigned char>(ch);
-  if (c == '"' || c == '\\') {
-    dest.push_back('\\');
-    dest.push_back(ch);
-  } else if (c < 0x20) {
-    const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-    dest.append(esc, esc + sizeof esc);
+// The length of the well-formed UTF-8 sequence at text[i], or 0.
+std::size_t utf8Length(std::string_view text, std::size_t i) {
+  const auto c = static_cast<unsigned char>(text[i]);
+  if (c < 0x80) return 1;
+  std::size_t length = 0;
+  char32_t point = 0, least = 0;
+  if ((c & 0xe0) == 0xc0) {
+    length = 2, point = c & 0x1f, least = 0x80;
+  } else if ((c & 0xf0) == 0xe0) {
+    length = 3, point = c & 0x0f, least = 0x800;
+  } else if ((c & 0xf8) == 0xf0) {
+    length = 4, point = c & 0x07, least = 0x10000;
   } else {
-    dest.push_back(ch);
+    return 0;
   }
+  if (i + length > text.size()) return 0;
+  for (std::size_t k = 1; k < length; ++k) {
+    const auto b = static_cast<unsigned char>(text[i + k]);
+    if ((b & 0xc0) != 0x80) return 0;
+    point = (point << 6) | (b & 0x3f);
+  }
+  const bool surrogate = point >= 0xd800 && point <= 0xdfff;
+  return point < least || point > 0x10ffff || surrogate ? 0 : length;
 }
 
+// A JSON string: quotes, backslashes and control characters escaped, and
+// bytes that are not UTF-8 (a device's reason phrase may hold any) as
+// U+FFFD, so that every line is valid JSON.
 void appendJsonString(spdlog::memory_buf_t& dest, std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
   dest.push_back('"');
-  for (char ch : text)
-    appendJsonEscaped(dest, ch);
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
+      dest.push_back('\\');
+      dest.push_back(text[i++]);
+    } else if (c < 0x20 || c == 0x7f) {
+      const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      dest.append(esc, esc + sizeof esc);
+      ++i;
+    } else if (const std::size_t n = utf8Length(text, i)) {
+      dest.append(text.substr(i, n));
+      i += n;
+    } else {
+      dest.append(std::string_view("\\ufffd"));
+      ++i;
+    }
+  }
   dest.push_back('"');
 }
 
@@ -72,13 +102,9 @@ void appendJsonFields(spdlog::memory_buf_t& dest, std::string_view msg) {
       keep = keep && key != r;
     for (auto k : seen)
       keep = keep && key != k;
-    if (keep) {
-      seen.push_back(key);
-      dest.append(std::string_view(",\""));
-      dest.append(key);
-      dest.append(std::string_view("\":\""));
-    }
     i = j + 1;
+    std::string_view value;
+    std::string unescaped;
     if (i < n && msg[i] == '"') {
       // A quoted value (logfmt.h): \" \\ \n \r \t escapes, up to the closing quote.
       for (++i; i < n && msg[i] != '"'; ++i) {
@@ -87,15 +113,22 @@ void appendJsonFields(spdlog::memory_buf_t& dest, std::string_view msg) {
           const char e = msg[++i];
           c = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e;
         }
-        if (keep) appendJsonEscaped(dest, c);
+        unescaped.push_back(c);
       }
       ++i;  // the closing quote
+      value = unescaped;
     } else {
-      for (; i < n && msg[i] != ' '; ++i) {
-        if (keep) appendJsonEscaped(dest, msg[i]);
-      }
+      const std::size_t start = i;
+      while (i < n && msg[i] != ' ')
+        ++i;
+      value = msg.substr(start, i - start);
     }
-    if (keep) dest.push_back('"');
+    if (!keep) continue;
+    seen.push_back(key);
+    dest.append(std::string_view(",\""));
+    dest.append(key);
+    dest.append(std::string_view("\":"));
+    appendJsonString(dest, value);
   }
 }
 
