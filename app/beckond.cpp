@@ -7,10 +7,10 @@
 
 #include <csignal>
 #include <cstdio>
-#include <functional>
 #include <iostream>
 #include <pthread.h>
 
+#include "check.h"
 #include "config.h"
 #include "core.h"
 #include "health.h"
@@ -26,8 +26,6 @@
 namespace {
 
 using beckon::app::Config;
-// The command-line flags over a configuration read from the file.
-using ApplyFlags = std::function<void(Config&)>;
 
 // How long the SIP thread may take to run a no-op before /healthz fails.
 constexpr std::chrono::milliseconds kSipHealthBound{500};
@@ -66,12 +64,13 @@ struct Reloadable {
 // Applies log.level, the application servers (identities, rights, notice
 // URLs), [[notify_credentials]] and [sip.auth]; names the keys that changed
 // and need a restart.
-void reload(const Config& running, const std::string& path, const ApplyFlags& applyFlags,
+void reload(const Config& running, const std::string& path, const beckon::app::Flags& flags,
             Reloadable& r) {
   Config fresh;
   try {
     fresh = beckon::app::loadConfig(path);
-    applyFlags(fresh);
+    beckon::app::applyFlags(fresh, flags);
+    beckon::app::checkDeployment(fresh, flags);
     beckon::soap::Authenticator check(fresh.soap.identities);  // throws as setIdentities would
   } catch (const std::exception& e) {
     r.metrics.configReloaded(false);
@@ -141,7 +140,7 @@ void addOperations(beckon::Metrics& metrics, beckon::HealthChecks& health,
   });
 }
 
-int serve(const Config& config, const std::string& configPath, const ApplyFlags& applyFlags) {
+int serve(const Config& config, const std::string& configPath, const beckon::app::Flags& flags) {
   // Signals are taken by this thread alone, with sigwait, after every other
   // thread has started with them blocked.
   sigset_t signals;
@@ -166,21 +165,52 @@ int serve(const Config& config, const std::string& configPath, const ApplyFlags&
     noticeConfig.sipServer = sipServer(config);
     beckon::soap::NoticeSender notices(noticeConfig);
     beckon::soap::SoapServer soap(config.soap, service);
+    std::unique_ptr<beckon::store::SqliteStore> store;
 
     addOperations(metrics, health, sip, soap, notices);
-    core.setMetrics(&metrics);
+    core.setMetrics(&metrics);  // before the SIP thread restores what the store kept
     soap.setMetrics(&metrics);
     Reloadable reloadable{policy, soap, notices, sip, metrics};
 
     try {
+      beckon::StoredState saved;
+      if (!config.store.path.empty()) {
+        const auto started = std::chrono::steady_clock::now();
+        store = std::make_unique<beckon::store::SqliteStore>(config.store, sip);
+        saved = store->load();
+        spdlog::info("store {}: {} bindings and {} requests read in {} ms", config.store.path,
+                     saved.bindings.size(), saved.requests.size(),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - started)
+                         .count());
+        store->setAccessibleSince(clock.now());
+        store->onCommit([&metrics](const beckon::store::CommitReport& r) {
+          if (r.ok) {
+            metrics.storeCommit(r.duration, r.writes);
+          } else {
+            metrics.storeFailed();
+          }
+          metrics.storeQueueDepth(r.queued);
+        });
+        health.add("store", [s = store.get()] {
+          const bool ok = s->healthy();
+          return beckon::HealthChecks::Result{
+              ok, ok ? std::to_string(s->queued()) + " writes queued" : "the last commit failed"};
+        });
+        store->start();
+        core.setStore(store.get());  // before the SIP thread owns the core
+      } else {
+        spdlog::warn("store.path is empty: nothing survives a restart of beckond");
+      }
       notices.start();
-      core.setNoticeSink(&notices);  // before the SIP thread owns the core
-      sip.start(core, clock);
+      core.setNoticeSink(&notices);
+      sip.start(core, clock, std::move(saved));
       soap.start();
     } catch (const std::exception& e) {
       spdlog::critical("cannot start: {}", e.what());
       soap.stop();
       sip.stop();
+      if (store) store->stop();
       notices.stop();
       su_deinit();
       return 1;
@@ -203,7 +233,7 @@ int serve(const Config& config, const std::string& configPath, const ApplyFlags&
           continue;
         }
         spdlog::info("SIGHUP: reloading {}", configPath);
-        reload(config, configPath, applyFlags, reloadable);
+        reload(config, configPath, flags, reloadable);
         continue;
       }
       spdlog::info("signal {}: stopping", sig);
@@ -211,6 +241,7 @@ int serve(const Config& config, const std::string& configPath, const ApplyFlags&
     }
     soap.stop();
     sip.stop();
+    if (store) store->stop();  // commits what the core wrote last
     notices.stop();
     spdlog::info("beckond stopped");
   }
@@ -224,54 +255,35 @@ int main(int argc, char** argv) {
   CLI::App cli{"beckond: SIP registrar and contact-me notifier"};
   std::string configPath;
   std::string checkPath;
-  std::vector<std::string> sipListen;
-  std::string soapListen;
-  std::string storePath;
-  std::string logLevel;
-  cli.add_option("-c,--config", configPath, "TOML configuration file");
-  cli.add_option("--check-config", checkPath, "check a configuration file and exit");
-  cli.add_option("--sip-listen", sipListen,
+  beckon::app::Flags flags;
+  auto* configOption = cli.add_option("-c,--config", configPath, "TOML configuration file");
+  cli.add_option("--check-config", checkPath,
+                 "check a configuration file (and the flags over it) and exit: 0 when good")
+      ->excludes(configOption);
+  cli.add_option("--sip-listen", flags.sipListen,
                  "SIP listen address, e.g. udp:0.0.0.0:5060 (repeatable)");
-  cli.add_option("--soap-listen", soapListen, "SOAP listen address, HOST:PORT");
-  cli.add_option("--store", storePath, "store file");
-  cli.add_option("--log-level", logLevel, "trace, debug, info, warn or error");
+  cli.add_option("--soap-listen", flags.soapListen, "SOAP listen address, HOST:PORT");
+  cli.add_option("--store", flags.storePath, "store file");
+  cli.add_option("--log-level", flags.logLevel, "trace, debug, info, warn or error");
   cli.set_version_flag("--version", "beckond " BECKON_VERSION);
   CLI11_PARSE(cli, argc, argv);
 
   Config config;
-  // The flags win over the file, at start and at every reload.
-  const ApplyFlags applyFlags = [&](Config& config) {
-    if (!sipListen.empty()) {
-      for (const auto& spec : sipListen) {
-        try {
-          beckon::sip::listenUrl(spec);
-        } catch (const std::invalid_argument& e) {
-          throw beckon::app::ConfigError(std::string("--sip-listen: ") + e.what());
-        }
-      }
-      config.sip.listen = sipListen;
-    }
-    if (!soapListen.empty()) beckon::app::setSoapListen(config.soap, soapListen, "--soap-listen");
-    if (!storePath.empty()) config.storePath = storePath;
-    if (!logLevel.empty()) {
-      beckon::app::checkLogLevel(logLevel, "--log-level");
-      config.logLevel = logLevel;
-    }
-  };
+  const std::string& file = checkPath.empty() ? configPath : checkPath;
   try {
+    if (!file.empty()) config = beckon::app::loadConfig(file);
+    beckon::app::applyFlags(config, flags);
+    beckon::app::checkDeployment(config, flags);
     if (!checkPath.empty()) {
-      beckon::app::loadConfig(checkPath);
       std::cout << checkPath << ": ok\n";
       return 0;
     }
-    if (!configPath.empty()) config = beckon::app::loadConfig(configPath);
-    applyFlags(config);
     beckon::app::setUpLogging(config.logLevel, config.logFormat);
   } catch (const std::exception& e) {
-    std::cerr << "beckond: " << e.what() << "\n";
+    std::cerr << "beckond: " << beckon::app::refusal(file, e.what()) << "\n";
     return 2;
   }
-  const int rc = serve(config, configPath, applyFlags);
+  const int rc = serve(config, configPath, flags);
   beckon::app::stopLogging();
   return rc;
 }

@@ -13,6 +13,7 @@
 #include "server.h"
 #include "notice_sender.h"
 #include "soap_server.h"
+#include "sqlite_store.h"
 
 namespace beckon::app {
 
@@ -28,7 +29,7 @@ struct Config {
   std::vector<AppServerConfig> appServers;
   soap::NoticeConfig notices;  // [notices], the notice URLs, and where devices register
   CoreConfig core;
-  std::string storePath = "beckon.db";
+  store::SqliteOptions store;  // path "": no store (nothing survives a restart)
   std::string logLevel = "info";
   std::string logFormat = "plain";
 };

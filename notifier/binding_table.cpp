@@ -143,6 +143,17 @@ std::uint64_t BindingTable::upsert(Binding binding) {
   return id;
 }
 
+void BindingTable::restore(Binding binding) {
+  if (binding.mac.empty() && !binding.instance.empty()) {
+    binding.mac = macOfInstance(binding.instance).value_or("");
+  }
+  nextId_ = std::max(nextId_, binding.id + 1);
+  updates_ = std::max(updates_, binding.updated);
+  addToIndexes(binding);
+  const std::uint64_t id = binding.id;
+  bindings_.insert_or_assign(id, std::move(binding));
+}
+
 bool BindingTable::remove(std::uint64_t id) {
   auto it = bindings_.find(id);
   if (it == bindings_.end()) return false;

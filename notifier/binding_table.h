@@ -28,6 +28,9 @@ class BindingTable {
   // it updates (same instance id, else same Contact URI; a subscription: the
   // same dialog). Returns its id.
   std::uint64_t upsert(Binding binding);
+  // Puts back a binding saved by a previous run, with its id and update
+  // order (ids given later follow it). No binding may have its id yet.
+  void restore(Binding binding);
   bool remove(std::uint64_t id);
   // The binding's flow is dead: requests pass it by until it is registered again.
   void markUnreachable(std::uint64_t id);

@@ -156,6 +156,9 @@ class Metrics {
   void requestCreated();
   void requestMoved(RequestState from, RequestState to);
   void requestDropped(RequestState state) { requestsNow_[index(state)]->add(-1); }
+  // A request put back from the store at start, in this state (queued for
+  // one that was queued or notifying): counted as there, not as created.
+  void requestRestored(RequestState state) { requestsNow_[index(state)]->add(1); }
   template <class Rep, class Period>
   void requestDelivered(std::chrono::duration<Rep, Period> sinceAccepted) {
     deliveryLatency_->observe(sinceAccepted);

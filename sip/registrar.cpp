@@ -58,6 +58,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
   auto reply = [&](int status, const char* phrase, auto... tags) {
     nta_msg_treply(agent, msg, status, phrase, tags..., SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
                    TAG_END());
+    if (Metrics* m = core_.metrics()) m->registerAnswered(status);
     return status;
   };
 
@@ -150,6 +151,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     b.transport = source.transport;
     b.sourceHost = source.host;
     b.sourcePort = source.port;
+    b.listener = source.listener;
     b.expires = now + std::chrono::seconds(expires);
     b.callId = callId;
     b.cseq = cseq;
@@ -222,23 +224,6 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
                 quoted(subs));
   }
 
-  Home home;
-  // Step 8: 200 OK listing every current binding with its remaining time.
-  std::string list;
-  for (const Binding* b : core_.bindings().byAor(*aor)) {
-    if (b->explicitSubscription()) continue;
-    const auto left = std::chrono::duration_cast<std::chrono::seconds>(b->expires - now).count();
-    if (!list.empty()) list += ", ";
-    list += "<" + b->contact + ">;expires=" + std::to_string(std::max<long long>(0, left));
-    if (!b->instance.empty()) list += ";+sip.instance=\"<" + b->instance + ">\"";
-    if (!b->regId.empty()) list += ";reg-id=" + b->regId;
-    // RFC 5627 5.2: the GRUUs of a binding with an instance id.
-    if (gruu && !b->instance.empty()) {
-      const std::string host = b->aor.substr(b->aor.rfind('@') + 1);
-      list += ";pub-gruu=\"" + b->aor + ";gr=" + b->instance + "\"";
-      if (!b->tempGruu.empty()) list += ";temp-gruu=\"sip:" + b->tempGruu + "@" + host + ";gr\"";
-    }
-  }
   // RFC 5626 6: a flow-registration is confirmed with Require: outbound and
   // told how often to send keep-alives.
   bool registeredFlow = false;
@@ -247,14 +232,54 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
                                         paramValue(m->m_params, "+sip.instance"));
   }
   const bool echoPath = !path.empty() && sip_has_feature(sip->sip_supported, "path");
-  reply(SIP_200_OK, TAG_IF(!list.empty(), SIPTAG_CONTACT_STR(list.c_str())),
-        TAG_IF(echoPath, SIPTAG_PATH(sip->sip_path)),
-        TAG_IF(registeredFlow, SIPTAG_REQUIRE_STR("outbound")),
-        TAG_IF(registeredFlow, SIPTAG_HEADER_STR("Flow-Timer: 120")),
-        SIPTAG_DATE(sip_date_create(home.get(), sip_now())));
-  // Then the requests waiting for these bindings: their NOTIFYs follow the 200.
-  for (std::uint64_t id : stored)
-    core_.reachWaiting(id);
+  // Step 8 once the change is stored (a retransmission too: its first copy
+  // may still be on its way to the disk). Nothing is acknowledged before.
+  // The answer leaves over the transport the request came on, which nta
+  // knows only while it delivers the request: keep it.
+  std::shared_ptr<msg_t> request(msg, msg_destroy);
+  if (!flow) flow = std::make_shared<SipFlow>(resources_, source.tport);
+  core_.afterCommit([this, agent, request, flow, aor = *aor, now, gruu, registeredFlow, echoPath,
+                     stored = std::move(stored)](bool committed) {
+    msg_t* msg = msg_ref_create(request.get());
+    tport_t* tport = static_cast<const SipFlow&>(*flow).transport();
+    Metrics* metrics = core_.metrics();
+    if (!committed) {
+      nta_msg_treply(agent, msg, 500, "Server Internal Error (the binding could not be stored)",
+                     TAG_IF(tport, NTATAG_TPORT(tport)), SIPTAG_RETRY_AFTER_STR("5"),
+                     SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
+      if (metrics) metrics->registerAnswered(500);
+      return;
+    }
+    sip_t const* sip = sip_object(msg);
+    Home home;
+    // Step 8: 200 OK listing every current binding with its remaining time.
+    std::string list;
+    for (const Binding* b : core_.bindings().byAor(aor)) {
+      if (b->explicitSubscription()) continue;
+      const auto left = std::chrono::duration_cast<std::chrono::seconds>(b->expires - now).count();
+      if (!list.empty()) list += ", ";
+      list += "<" + b->contact + ">;expires=" + std::to_string(std::max<long long>(0, left));
+      if (!b->instance.empty()) list += ";+sip.instance=\"<" + b->instance + ">\"";
+      if (!b->regId.empty()) list += ";reg-id=" + b->regId;
+      // RFC 5627 5.2: the GRUUs of a binding with an instance id.
+      if (gruu && !b->instance.empty()) {
+        const std::string host = b->aor.substr(b->aor.rfind('@') + 1);
+        list += ";pub-gruu=\"" + b->aor + ";gr=" + b->instance + "\"";
+        if (!b->tempGruu.empty()) list += ";temp-gruu=\"sip:" + b->tempGruu + "@" + host + ";gr\"";
+      }
+    }
+    nta_msg_treply(agent, msg, SIP_200_OK, TAG_IF(!list.empty(), SIPTAG_CONTACT_STR(list.c_str())),
+                   TAG_IF(echoPath, SIPTAG_PATH(sip->sip_path)),
+                   TAG_IF(registeredFlow, SIPTAG_REQUIRE_STR("outbound")),
+                   TAG_IF(registeredFlow, SIPTAG_HEADER_STR("Flow-Timer: 120")),
+                   SIPTAG_DATE(sip_date_create(home.get(), sip_now())),
+                   TAG_IF(tport, NTATAG_TPORT(tport)), SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
+                   TAG_END());
+    if (metrics) metrics->registerAnswered(200);
+    // Then the requests waiting for these bindings: their NOTIFYs follow the 200.
+    for (std::uint64_t id : stored)
+      core_.reachWaiting(id);
+  });
   return 200;
 }
 

@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "metrics.h"
-
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -103,10 +101,10 @@ SipServer::~SipServer() {
   stop();
 }
 
-void SipServer::start(Core& core, const Clock& clock) {
+void SipServer::start(Core& core, const Clock& clock, StoredState restored) {
   std::promise<void> ready;
   auto started = ready.get_future();
-  thread_ = std::thread(&SipServer::run, this, &core, &clock, &ready);
+  thread_ = std::thread(&SipServer::run, this, &core, &clock, &restored, &ready);
   try {
     started.get();
   } catch (...) {
@@ -115,9 +113,17 @@ void SipServer::start(Core& core, const Clock& clock) {
   }
 }
 
-void SipServer::run(Core* core, const Clock* clock, std::promise<void>* ready) {
+void SipServer::run(Core* core, const Clock* clock, StoredState* restored,
+                    std::promise<void>* ready) {
   try {
     setUp(*core, *clock);
+    // What a previous run saved, before any request is read.
+    const auto started = std::chrono::steady_clock::now();
+    std::unordered_map<tport_t*, std::shared_ptr<Flow>> udpFlows;  // one per UDP socket
+    core->restore(std::move(*restored), [&](Binding& b) { reattach(b, udpFlows); });
+    spdlog::info("restore took {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - started)
+                                           .count());
   } catch (...) {
     tearDown();
     ready->set_exception(std::current_exception());
@@ -186,6 +192,44 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   if (!tick_ || su_timer_run(tick_, &SipServer::onTick, nullptr) < 0) {
     throw std::runtime_error("cannot start the SIP timer");
   }
+}
+
+void SipServer::reattach(Binding& b,
+                         std::unordered_map<tport_t*, std::shared_ptr<Flow>>& udpFlows) {
+  if (b.explicitSubscription()) {
+    if (auto why = events_->restoreDialog(agent_, b)) {
+      spdlog::warn("subscription aor={} contact={} not restored: {}", b.aor, b.contact, *why);
+      b.unreachable = true;
+      return;
+    }
+  }
+  if (b.transport != Transport::Udp) {
+    // The connection died with the previous run: the device is reached
+    // again once it connects and registers (RFC 5626 devices do at once).
+    b.unreachable = true;
+    return;
+  }
+  // A UDP binding is reached from the socket its REGISTER came in on; a
+  // store that did not know it: the first UDP socket of the address family.
+  const bool v6 = b.sourceHost.find(':') != std::string::npos;
+  tport_t* fallback = nullptr;
+  for (tport_t* tp = tport_primaries(nta_agent_tports(agent_)); tp; tp = tport_next(tp)) {
+    if (!tport_is_dgram(tp)) continue;
+    const su_addrinfo_t* ai = tport_get_address(tp);
+    if (!fallback && ai && (ai->ai_family == AF_INET6) == v6) fallback = tp;
+    const char* ident = tport_ident(tp);
+    if (ident && b.listener == ident) {
+      fallback = tp;
+      break;
+    }
+  }
+  if (!fallback) {
+    b.unreachable = true;
+    return;
+  }
+  std::shared_ptr<Flow>& flow = udpFlows[fallback];
+  if (!flow) flow = std::make_shared<SipFlow>(resources_, fallback);
+  b.flow = flow;
 }
 
 void SipServer::tearDown() {
@@ -293,11 +337,9 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
                    SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
   };
   switch (sip->sip_request->rq_method) {
-    case sip_method_register: {
-      const int status = self->registrar_->onRegister(agent, msg, sip);
-      if (Metrics* m = self->core_->metrics()) m->registerAnswered(status);
+    case sip_method_register:
+      self->registrar_->onRegister(agent, msg, sip);
       break;
-    }
     case sip_method_subscribe:
       self->events_->onSubscribe(agent, msg, sip);
       break;

@@ -155,6 +155,7 @@ class MetricsAndHealth(BeckondTestCase):
         self.assertEqual(lines[0], "ok", body)
         self.assertRegex(body, r"(?m)^sip: ok \(answered in [0-9.]+ ms\)$")
         self.assertRegex(body, r"(?m)^soap: ok ")
+        self.assertRegex(body, r"(?m)^store: ok \([0-9]+ writes queued\)$")
 
     def test_every_family_is_beckon_and_documented(self):
         status, _, body = http_get(self.scraper.url + "/metrics")
@@ -244,6 +245,11 @@ class MetricsAndHealth(BeckondTestCase):
         # the delivered one waited for its 200: more than nothing, less than its waitMs
         took = d("beckon_contact_request_delivery_seconds_sum")
         self.assertTrue(0 < took < 10, took)
+        # every change was committed to the store before it was acknowledged:
+        # the two bindings and the three requests at least, in group commits
+        self.assertGreaterEqual(d("beckon_store_writes_total"), 5)
+        self.assertGreaterEqual(d("beckon_store_commit_duration_seconds_count"), 1)
+        self.assertEqual(d("beckon_store_errors_total"), 0)
         self.assertEqual(after["beckon_sip_work_queue_depth"], 0)
         self.assertEqual(after["beckon_notice_queue_depth"], 0)
 

@@ -37,7 +37,7 @@ BOOST_AUTO_TEST_CASE(defaults_without_a_file) {
   BOOST_TEST(c.sip.listen == (std::vector<std::string>{"udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"}));
   BOOST_TEST(c.soap.host == "0.0.0.0");
   BOOST_TEST(c.soap.port == 8080);
-  BOOST_TEST(c.storePath == "beckon.db");
+  BOOST_TEST(c.store.path == "beckon.db");
   BOOST_TEST(c.logLevel == "info");
   BOOST_TEST(c.core.packages == std::vector<std::string>{"application-server-contact-me"});
   BOOST_TEST(c.sip.notifyTimeout.count() == 32000);
@@ -63,7 +63,7 @@ notify_timeout_ms = 4000
   BOOST_TEST(c.sip.registrar.domain == "example.com");
   BOOST_TEST(c.soap.host == "::1");
   BOOST_TEST(c.soap.port == 8081);
-  BOOST_TEST(c.storePath == "/var/lib/beckon/beckon.db");
+  BOOST_TEST(c.store.path == "/var/lib/beckon/beckon.db");
   BOOST_TEST(c.logFormat == "json");
   BOOST_TEST(c.sip.notifyTimeout.count() == 4000);
   BOOST_TEST(c.sip.registrar.packages.size() == 2u);
