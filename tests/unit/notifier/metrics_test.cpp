@@ -10,6 +10,7 @@
 #include "core.h"
 #include "health.h"
 #include "metrics.h"
+#include "store.h"
 
 using namespace beckon;
 using namespace std::chrono_literals;
@@ -320,6 +321,47 @@ BOOST_AUTO_TEST_CASE(a_481_unsubscribes_in_the_counts) {
   const std::string text = m.render();
   BOOST_TEST(sample(text, "beckon_bindings") == 1);
   BOOST_TEST(sample(text, "beckon_subscriptions{kind=\"implicit\"}") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(restored_requests_count_where_they_are_not_as_created) {
+  ManualClock clock;
+  Answering sender;
+  Core core(clock, sender);
+  Metrics m;
+  core.setMetrics(&m);
+  StoredState saved;
+  Binding b = binding("100", clock);
+  b.id = 7;
+  saved.bindings.push_back(b);
+  auto record = [&](const std::string& id, RequestState state) {
+    RequestRecord r;
+    r.appServer = "crm";
+    r.params.deviceId = id == "sent" ? "100" : "999";
+    r.params.requestId = id;
+    r.params.queueSeconds = 60;
+    r.state = state;
+    r.createdAt = clock.now() - 1s;
+    r.queueUntil = clock.now() + 59s;
+    r.nextAttempt = clock.now() + 10s;
+    r.endedAt = state == RequestState::Delivered ? clock.now() - 1s : TimePoint{};
+    r.rounds = state == RequestState::Queued ? 0 : 1;
+    return r;
+  };
+  saved.requests = {record("waiting", RequestState::Queued),
+                    record("sent", RequestState::Notifying),  // in flight: sent again
+                    record("done", RequestState::Delivered)};
+  core.restore(std::move(saved), nullptr);
+  core.tick();
+  const std::string text = m.render();
+  BOOST_TEST(sample(text, "beckon_contact_requests_created_total") == 0);
+  BOOST_TEST(sample(text, "beckon_contact_requests{state=\"queued\"}") == 1);
+  BOOST_TEST(sample(text, "beckon_contact_requests{state=\"notifying\"}") == 1);
+  BOOST_TEST(sample(text, "beckon_contact_requests{state=\"delivered\"}") == 1);
+  BOOST_TEST(sample(text, "beckon_bindings") == 1);
+  BOOST_TEST_REQUIRE(sender.pending.size() == 1u);
+  sender.answer(0, 200);
+  BOOST_TEST(sample(m.render(), "beckon_contact_requests{state=\"delivered\"}") == 2);
+  BOOST_TEST(sample(m.render(), "beckon_contact_requests{state=\"notifying\"}") == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
