@@ -512,6 +512,47 @@ Config parseConfig(const std::string& text, const std::string& source) {
   return c;
 }
 
+std::vector<std::string> keysNeedingRestart(const Config& a, const Config& b) {
+  std::vector<std::string> keys;
+  auto check = [&](const char* key, bool same) {
+    if (!same) keys.emplace_back(key);
+  };
+  auto sameSipTls = [](const std::optional<sip::SipTls>& x, const std::optional<sip::SipTls>& y) {
+    return x.has_value() == y.has_value() &&
+           (!x || (x->cert == y->cert && x->key == y->key && x->ca == y->ca));
+  };
+  auto sameSoapTls = [](const std::optional<soap::SoapTls>& x,
+                        const std::optional<soap::SoapTls>& y) {
+    return x.has_value() == y.has_value() &&
+           (!x || (x->certFile == y->certFile && x->keyFile == y->keyFile &&
+                   x->caFile == y->caFile && x->clientCerts == y->clientCerts));
+  };
+  check("sip.listen", a.sip.listen == b.sip.listen);
+  check("sip.domain", a.sip.registrar.domain == b.sip.registrar.domain);
+  check("sip.min_expires", a.sip.registrar.minExpires == b.sip.registrar.minExpires);
+  check("sip.max_expires", a.sip.registrar.maxExpires == b.sip.registrar.maxExpires);
+  check("sip.default_expires", a.sip.registrar.defaultExpires == b.sip.registrar.defaultExpires);
+  check("sip.udp_receive_buffer", a.sip.udpReceiveBuffer == b.sip.udpReceiveBuffer);
+  check("sip.tls", sameSipTls(a.sip.tls, b.sip.tls));
+  check("soap.listen", a.soap.host == b.soap.host && a.soap.port == b.soap.port);
+  check("soap.workers", a.soap.workers == b.soap.workers);
+  check("soap.recv_timeout_ms", a.soap.recvTimeoutMs == b.soap.recvTimeoutMs);
+  check("soap.send_timeout_ms", a.soap.sendTimeoutMs == b.soap.sendTimeoutMs);
+  check("soap.max_body_bytes", a.soap.maxBodyBytes == b.soap.maxBodyBytes);
+  check("soap.tls", sameSoapTls(a.soap.tls, b.soap.tls));
+  check("contact_me.packages", a.core.packages == b.core.packages);
+  check("contact_me.notify_timeout_ms", a.sip.notifyTimeout == b.sip.notifyTimeout);
+  check("contact_me.keep_ended_seconds", a.core.keepEnded == b.core.keepEnded);
+  check("notices",
+        a.notices.caFile == b.notices.caFile && a.notices.attempts == b.notices.attempts &&
+            a.notices.firstBackoff == b.notices.firstBackoff &&
+            a.notices.maxBackoff == b.notices.maxBackoff && a.notices.timeout == b.notices.timeout);
+  check("store.path", a.store.path == b.store.path);
+  check("store.synchronous", a.store.synchronous == b.store.synchronous);
+  check("log.format", a.logFormat == b.logFormat);
+  return keys;
+}
+
 Config loadConfig(const std::string& path) {
   if (isDirectory(path)) throw ConfigError(path + ": is a directory");
   std::ifstream in(path, std::ios::binary);

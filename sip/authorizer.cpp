@@ -6,8 +6,18 @@
 namespace beckon::sip {
 
 RequestAuthorizer::RequestAuthorizer(const SipAuthConfig& config, const Clock& clock)
-    : config_(config) {
-  if (config_.auth) digest_ = std::make_unique<DigestAuthenticator>(*config_.auth, clock);
+    : config_(config), clock_(clock) {
+  reload();
+}
+
+void RequestAuthorizer::reload() {
+  if (!config_.auth) {
+    digest_.reset();
+  } else if (digest_) {
+    digest_->reconfigure(*config_.auth);
+  } else {
+    digest_ = std::make_unique<DigestAuthenticator>(*config_.auth, clock_);
+  }
 }
 
 RequestAuthorizer::Decision RequestAuthorizer::check(sip_t const* sip, const std::string& aorUser,

@@ -12,6 +12,8 @@
 #include <random>
 
 #include "device_id.h"
+#include "logfmt.h"
+#include "metrics.h"
 
 namespace beckon::sip {
 
@@ -56,6 +58,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
   auto reply = [&](int status, const char* phrase, auto... tags) {
     nta_msg_treply(agent, msg, status, phrase, tags..., SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
                    TAG_END());
+    if (Metrics* m = core_.metrics()) m->registerAnswered(status);
     return status;
   };
 
@@ -177,25 +180,48 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     removals.clear();
     updates.clear();
   }
+  Metrics* metrics = core_.metrics();
   for (std::uint64_t id : removals) {
     if (const Binding* b = core_.bindings().get(id)) {
-      spdlog::info("registration removed aor={} contact={} instance={}", b->aor, b->contact,
-                   b->instance.empty() ? "-" : b->instance);
+      spdlog::info(
+          "registration removed binding={} aor={} contact={} instance={} source={} via={} by={}",
+          id, quoted(b->aor), quoted(b->contact), quoted(b->instance), b->sourceHostPort(),
+          toString(b->transport), source.host);
+      if (metrics) metrics->bindingChanged(Metrics::BindingChange::Removed);
     }
     core_.removeBinding(id);
   }
   std::vector<std::uint64_t> stored;
   for (Binding& b : updates) {
-    const bool refresh = core_.bindings().sameBinding(b) != nullptr;
+    const Binding* old = core_.bindings().sameBinding(b);
     std::string subs;
     for (const auto& p : b.packages)
       subs += (subs.empty() ? "" : ",") + p.package;
-    spdlog::info(
-        "registration {} aor={} contact={} instance={} via={} source={} expires={}s packages=[{}]",
-        refresh ? "refreshed" : "added", b.aor, b.contact, b.instance.empty() ? "-" : b.instance,
-        toString(b.transport), b.sourceHostPort(),
-        std::chrono::duration_cast<std::chrono::seconds>(b.expires - now).count(), subs);
-    stored.push_back(core_.storeBinding(std::move(b)));
+    // A refresh that changes nothing but the expiry is routine (debug); one
+    // that moves the binding (another source, transport, contact, path or
+    // packages, or a dead flow back) is a change (info).
+    const bool changed = !old || old->unreachable || old->sourceHost != b.sourceHost ||
+                         old->sourcePort != b.sourcePort || old->transport != b.transport ||
+                         old->contact != b.contact || old->path != b.path ||
+                         !std::equal(old->packages.begin(), old->packages.end(), b.packages.begin(),
+                                     b.packages.end(), [](const auto& x, const auto& y) {
+                                       return x.package == y.package && x.format == y.format;
+                                     });
+    const char* what = !old ? "added" : changed ? "updated" : "refreshed";
+    if (metrics) {
+      metrics->bindingChanged(old ? Metrics::BindingChange::Refreshed
+                                  : Metrics::BindingChange::Added);
+    }
+    const std::uint64_t id = core_.storeBinding(std::move(b));
+    stored.push_back(id);
+    const Binding& s = *core_.bindings().get(id);
+    spdlog::log(changed ? spdlog::level::info : spdlog::level::debug,
+                "registration {} binding={} aor={} contact={} instance={} via={} source={} "
+                "expires={} packages={}",
+                what, id, quoted(s.aor), quoted(s.contact), quoted(s.instance),
+                toString(s.transport), s.sourceHostPort(),
+                std::chrono::duration_cast<std::chrono::seconds>(s.expires - now).count(),
+                quoted(subs));
   }
 
   // RFC 5626 6: a flow-registration is confirmed with Require: outbound and
@@ -216,10 +242,12 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
                      stored = std::move(stored)](bool committed) {
     msg_t* msg = msg_ref_create(request.get());
     tport_t* tport = static_cast<const SipFlow&>(*flow).transport();
+    Metrics* metrics = core_.metrics();
     if (!committed) {
       nta_msg_treply(agent, msg, 500, "Server Internal Error (the binding could not be stored)",
                      TAG_IF(tport, NTATAG_TPORT(tport)), SIPTAG_RETRY_AFTER_STR("5"),
                      SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
+      if (metrics) metrics->registerAnswered(500);
       return;
     }
     sip_t const* sip = sip_object(msg);
@@ -247,6 +275,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
                    SIPTAG_DATE(sip_date_create(home.get(), sip_now())),
                    TAG_IF(tport, NTATAG_TPORT(tport)), SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
                    TAG_END());
+    if (metrics) metrics->registerAnswered(200);
     // Then the requests waiting for these bindings: their NOTIFYs follow the 200.
     for (std::uint64_t id : stored)
       core_.reachWaiting(id);

@@ -237,6 +237,7 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   leg_ = nta_leg_tcreate(agent_, &SipServer::onLegRequest, this, NTATAG_NO_DIALOG(1),
                          URLTAG_URL("sip:notifier.invalid"), TAG_END());
   if (!leg_) throw std::runtime_error("cannot create the SIP leg for NOTIFYs");
+  sender_.setMetrics(core.metrics());
   sender_.attach(root_, agent_, leg_);
   authorizer_ = std::make_unique<RequestAuthorizer>(config_.auth, clock);
   registrar_ =
@@ -332,6 +333,31 @@ bool SipServer::post(std::function<void()> work) {
   }
   wakeupPending_ = true;
   return true;
+}
+
+std::size_t SipServer::backlog() {
+  std::lock_guard lock(mutex_);
+  return inbox_.size();
+}
+
+bool SipServer::reload(std::vector<NotifyCredential> credentials, SipAuthConfig auth,
+                       std::chrono::milliseconds bound) {
+  auto applied = std::make_shared<std::promise<bool>>();
+  auto done = applied->get_future();
+  const bool posted =
+      post([this, applied, credentials = std::move(credentials), auth = std::move(auth)]() mutable {
+        try {
+          sender_.setCredentials(credentials);
+          config_.notifyCredentials = std::move(credentials);
+          config_.auth = std::move(auth);  // the authorizer reads it from here
+          if (authorizer_) authorizer_->reload();
+          applied->set_value(true);
+        } catch (const std::exception& e) {
+          spdlog::error("reload: SIP credentials not applied: {}", e.what());
+          applied->set_value(false);
+        }
+      });
+  return posted && done.wait_for(bound) == std::future_status::ready && done.get();
 }
 
 void SipServer::onWork(SipServer* self, su_msg_r, su_msg_arg_t*) {

@@ -293,3 +293,22 @@ BOOST_AUTO_TEST_CASE(sip_digest_mistakes_name_the_key) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(reload)
+
+BOOST_AUTO_TEST_CASE(keys_that_need_a_restart_are_named) {
+  const Config a = parseConfig("[log]\nlevel = \"info\"\n");
+  BOOST_TEST(keysNeedingRestart(a, a).empty());
+  // What SIGHUP applies is not listed.
+  const Config b = parseConfig(
+      "[log]\nlevel = \"debug\"\n[[notify_credentials]]\nrealm = \"r\"\nuser = \"u\"\n"
+      "password = \"p\"\n");
+  BOOST_TEST(keysNeedingRestart(a, b).empty());
+  const Config c = parseConfig(
+      "[sip]\nlisten = [\"udp:127.0.0.1:5070\"]\n[soap]\nworkers = 2\n[store]\npath = \"x.db\"\n"
+      "[log]\nformat = \"json\"\n");
+  BOOST_TEST(keysNeedingRestart(a, c) ==
+             (std::vector<std::string>{"sip.listen", "soap.workers", "store.path", "log.format"}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
