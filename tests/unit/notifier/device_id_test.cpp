@@ -101,6 +101,15 @@ BOOST_AUTO_TEST_CASE(a_public_gruu_names_its_instance) {
   BOOST_TEST(keys[0].value == "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6");
 }
 
+// Found by fuzz_device_id: "%zz" made std::stoi throw out of lookupKeys
+// (a ContactMe then got "internal error" instead of InvalidArgument).
+BOOST_AUTO_TEST_CASE(a_gruu_with_broken_escapes_is_taken_as_written) {
+  BOOST_TEST(lookupKeys("sip:100@example.com;gr=%zzurn:a:b%-1%3").empty());
+  const auto keys = lookupKeys("sip:100@example.com;gr=urn:x:%2541%zz");
+  BOOST_TEST_REQUIRE(keys.size() == 1u);
+  BOOST_TEST(keys[0].value == "urn:x:%41%zz");  // undone once only
+}
+
 BOOST_AUTO_TEST_CASE(a_temporary_gruu_names_its_binding) {
   auto keys = lookupKeys("sip:tgruu.0123456789abcdef@example.com;gr");
   BOOST_TEST_REQUIRE(keys.size() == 1u);
