@@ -139,8 +139,11 @@ std::optional<std::string> normaliseAor(std::string_view uri) {
   std::string_view hostport = rest.substr(at + 1);
   hostport = hostport.substr(0, hostport.find_first_of(";?>"));
   if (user.empty() || hostport.empty()) return std::nullopt;
+  // No white space or controls, and none of the delimiters of a name-addr
+  // (they cannot be in a SIP URI unescaped, and the result must normalise to itself).
   for (char c : rest.substr(0, at + 1 + hostport.size())) {
-    if (static_cast<unsigned char>(c) <= 0x20) return std::nullopt;
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == '"')
+      return std::nullopt;
   }
   return "sip:" + std::string(user) + "@" + lower(hostport);
 }

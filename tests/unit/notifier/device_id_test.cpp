@@ -55,6 +55,10 @@ BOOST_AUTO_TEST_CASE(address_of_record) {
   BOOST_TEST(normaliseAor("sip:alice:secret@example.com").value() == "sip:alice@example.com");
   BOOST_TEST(!normaliseAor("sip:example.com"));
   BOOST_TEST(!normaliseAor("tel:+15551234"));
+  // Found by fuzz_device_id: the result was "sip:a<@example.com", which
+  // itself did not normalise (every normal form must be a fixed point).
+  BOOST_TEST(!normaliseAor("\"A\" <sip:a<:pw@example.com>"));
+  BOOST_TEST(!normaliseAor("sip:a\"b@example.com"));
   BOOST_TEST(directoryNumberOf("sip:7546658000@example.com") == "7546658000");
 }
 
