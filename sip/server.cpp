@@ -11,6 +11,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "name_lookups.h"
+
 namespace beckon::sip {
 
 namespace {
@@ -121,6 +123,7 @@ void SipServer::run(Core* core, const Clock* clock, std::promise<void>* ready) {
     ready->set_exception(std::current_exception());
     return;
   }
+  numericLookupsOnly();  // listen addresses are resolved; from now on, no DNS here
   ready->set_value();
   su_root_run(root_);
   tearDown();
