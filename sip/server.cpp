@@ -263,6 +263,14 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
     nta_msg_discard(agent, msg);
     return 0;
   }
+  // Answers go where the request came from (RFC 3581, as nta does with the
+  // received/rport it adds), never to a Via maddr: that would let one
+  // datagram send beckond's answers to any third party, or make it resolve a
+  // name (see name_lookups.h).
+  if (sip->sip_via && sip->sip_via->v_maddr) {
+    msg_header_remove_param(sip->sip_via->v_common, "maddr");
+    sip->sip_via->v_maddr = nullptr;
+  }
   auto reply = [&](int status, const char* phrase) {
     nta_msg_treply(agent, msg, status, phrase, SIPTAG_ALLOW_STR(kAllow),
                    SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
