@@ -71,6 +71,41 @@ class CertificateDir {
   std::string dir_;
 };
 
+// RFC 3261 8.2.2, for the requests beckond answers itself (not those it
+// would forward): a Request-URI that is not sip: or sips: gets 416 (RFC 4475
+// 3.3.2, 3.3.3), a header that does not parse 400, and a Require naming any
+// extension 420 listing them all in Unsupported (3.3.5: beckond supports
+// none a client may require). True when it answered.
+bool refusedAsUas(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
+  const url_t* uri = sip->sip_request->rq_url;
+  if (uri->url_type != url_sip && uri->url_type != url_sips) {
+    nta_msg_treply(agent, msg, SIP_416_UNSUPPORTED_URI, SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
+                   TAG_END());
+    return true;
+  }
+  // A header Sofia could not parse (nta lets those of some classes through):
+  // acting as if it were absent would, e.g., register without the Path.
+  if (sip->sip_error) {
+    // As nta names it: a header of a known class that failed keeps its class.
+    const auto* h = reinterpret_cast<sip_header_t const*>(sip->sip_error);
+    const char* name = h->sh_class == sip_error_class ? h->sh_error->er_name : h->sh_class->hc_name;
+    const std::string phrase = std::string("Bad ") + (name && *name ? name : "Header") + " Header";
+    nta_msg_treply(agent, msg, 400, phrase.c_str(), SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
+                   TAG_END());
+    return true;
+  }
+  if (sip->sip_require) {
+    std::string unsupported;
+    for (const char* const* k = sip->sip_require->k_items; k && *k; ++k)
+      unsupported += (unsupported.empty() ? "" : ", ") + std::string(*k);
+    nta_msg_treply(agent, msg, SIP_420_BAD_EXTENSION,
+                   TAG_IF(!unsupported.empty(), SIPTAG_UNSUPPORTED_STR(unsupported.c_str())),
+                   SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string listenUrl(const std::string& spec) {
@@ -277,19 +312,22 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
   };
   switch (sip->sip_request->rq_method) {
     case sip_method_register:
-      self->registrar_->onRegister(agent, msg, sip);
+      if (!refusedAsUas(agent, msg, sip)) self->registrar_->onRegister(agent, msg, sip);
       break;
     case sip_method_subscribe:
-      self->events_->onSubscribe(agent, msg, sip);
+      if (!refusedAsUas(agent, msg, sip)) self->events_->onSubscribe(agent, msg, sip);
       break;
     case sip_method_options:
-      reply(SIP_200_OK);
+      if (!refusedAsUas(agent, msg, sip)) reply(SIP_200_OK);
       break;
     case sip_method_ack:
       nta_msg_discard(agent, msg);
       break;
     case sip_method_cancel:
       reply(SIP_481_NO_TRANSACTION);
+      break;
+    case sip_method_unknown:  // a method beckond does not know at all (RFC 3261 21.5.2)
+      reply(SIP_501_NOT_IMPLEMENTED);
       break;
     default:
       reply(SIP_405_METHOD_NOT_ALLOWED);
