@@ -83,6 +83,8 @@ struct Source {
   std::uint16_t port = 0;
   tport_t* tport = nullptr;       // the transport it came on (not referenced)
   tport_t* connection = nullptr;  // the same, for TCP and TLS only
+  // "host:port", "[v6]:port"; empty when unknown (for logs).
+  std::string hostPort() const;
 };
 Source sourceOf(nta_agent_t* agent, msg_t* msg);
 

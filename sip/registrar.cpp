@@ -81,7 +81,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     return reply(404, "Not Found (not this registrar's domain)");
   }
   // Steps 3 and 4: who is asking, and may they change this address of record.
-  const auto decision = authorizer_.check(sip, directoryNumberOf(*aor), source.host);
+  const auto decision = authorizer_.check(sip, directoryNumberOf(*aor), source.hostPort());
   if (decision.status) return reply(decision.status, decision.phrase, CHALLENGE_TAGS(decision));
 
   // Step 6: Contacts, "*", and each binding's expiration interval.
