@@ -15,6 +15,7 @@ packages=(
   sip-tester                    # SIPp
   python3 python3-zeep          # a third-party SOAP client
   curl openssl                  # openssl makes the test certificates
+  sipvicious                    # svwar, svcrack: the scanners the security tests run
   clang-format                  # the style check in the test suite
 )
 
