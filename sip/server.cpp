@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <stdexcept>
 
 #include "name_lookups.h"
+#include "tls_policy.h"
 
 namespace beckon::sip {
 
@@ -181,6 +183,9 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   // Sofia reads a TLS transport's key and certificate from agent.pem and the
   // CAs from cafile.pem in one directory: a private one, gone once loaded.
   CertificateDir certificates(config_.tls);
+  // Sofia's TLS contexts get beckond's policy as they are made (tls_policy.h).
+  const TlsPolicyScope tlsPolicy;
+  const int tlsContextsBefore = tlsPolicyApplied();
   const std::string first = listenUrl(config_.listen.at(0));
   agent_ = nta_agent_create(
       root_, URL_STRING_MAKE(first.c_str()), &SipServer::onMessage, this, NTATAG_UDP_MTU(65535),
@@ -202,6 +207,16 @@ void SipServer::setUp(Core& core, const Clock& clock) {
       throw std::runtime_error("sip.listen: cannot listen on " + config_.listen[i] + ": " +
                                std::strerror(errno));
     }
+  }
+  // Fail closed: a TLS listener whose context did not take the policy would
+  // accept whatever Sofia allows (TLS 1.0, CBC, RSA key exchange).
+  const bool tlsListener =
+      std::any_of(config_.listen.begin(), config_.listen.end(),
+                  [](const std::string& l) { return l.rfind("tls:", 0) == 0; });
+  if (tlsListener && tlsPolicyApplied() == tlsContextsBefore) {
+    throw std::runtime_error(
+        "sip.tls: cannot apply the TLS policy (TLS 1.2+, ECDHE with AEAD) to Sofia-SIP's TLS "
+        "transport");
   }
   // Requests outside dialogs reach onMessage() without a server transaction
   // (there is no default leg): REGISTER is answered statelessly, as it is
