@@ -25,11 +25,32 @@ namespace {
   throw ConfigError(key + ": " + problem);
 }
 
+// A key as TOML writes it: bare, or quoted when it is not a bare key (the
+// empty key '' included), so that every message names one.
+std::string keyName(std::string_view k) {
+  const bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  if (bare) return std::string(k);
+  std::string out = "\"";
+  for (char c : k) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || c == '"' || c == '\\') {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\u%04x", u);
+      out += esc;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 // Refuses keys this version does not know: a typo must not pass silently.
 void onlyKeys(const toml::table& table, const std::string& prefix, std::set<std::string> known) {
   for (auto&& [k, v] : table) {
     if (!known.count(std::string(k.str()))) {
-      bad(prefix + std::string(k.str()), "unknown key");
+      bad(prefix + keyName(k.str()), "unknown key");
     }
   }
 }

@@ -84,6 +84,9 @@ BOOST_AUTO_TEST_CASE(a_bad_configuration_names_the_key) {
   BOOST_TEST(starts(refusal("[contact_me]\npackages = [\"a b\"]"), "contact_me.packages: "));
   BOOST_TEST(starts(refusal("sip = 1"), "sip: "));
   BOOST_TEST(starts(refusal("[sipp]"), "sipp: unknown key"));
+  // Found by fuzz_config: the empty key gave ": unknown key", naming nothing.
+  BOOST_TEST(starts(refusal("'' = 1"), "\"\": unknown key"));
+  BOOST_TEST(starts(refusal("[sip]\n'a b' = 1"), "sip.\"a b\": unknown key"));
   // Not TOML at all: the message says where.
   BOOST_TEST(starts(refusal("[sip\n"), "test.toml:"));
 }
