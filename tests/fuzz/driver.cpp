@@ -7,10 +7,12 @@
 //
 //   fuzz_NAME [-seconds=N] [-seed=N] [-max_len=N] DIR|FILE...
 //
-// A crash (sanitizer report, failed FUZZ_CHECK) leaves the input that caused
-// it in ./crash-NAME (written before each run, removed at a clean exit).
+// A crash (sanitizer report, failed FUZZ_CHECK, a signal) leaves the input
+// that caused it in ./crash-NAME.
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <chrono>
@@ -24,6 +26,10 @@
 #include <vector>
 
 #include "fuzz.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 namespace {
 
@@ -115,15 +121,34 @@ std::vector<Input> load(const std::vector<std::string>& paths) {
   return corpus;
 }
 
+// The input being run, for the crash file: written only when the process
+// dies (a sanitizer report, a failed FUZZ_CHECK's abort, a signal).
+const Input* current = nullptr;
+std::string crashPath;  // absolute: the harness may change directory
+
+void writeCrashFile() {
+  if (!current) return;
+  const int fd = ::open(crashPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return;
+  const ssize_t n = ::write(fd, current->data(), current->size());
+  (void)n;
+  ::close(fd);
+  const char note[] = "driver: the input is in the crash file (see the line below)\n";
+  (void)!::write(2, note, sizeof note - 1);
+  (void)!::write(2, crashPath.data(), crashPath.size());
+  (void)!::write(2, "\n", 1);
+}
+
+void onSignal(int sig) {
+  writeCrashFile();
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
 void run(const Input& input) {
-  // Written before the run: a crash leaves it behind.
-  const int fd = ::open(crashFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd >= 0) {
-    const ssize_t n = ::write(fd, input.data(), input.size());
-    (void)n;
-    ::close(fd);
-  }
+  current = &input;
   LLVMFuzzerTestOneInput(input.data(), input.size());
+  current = nullptr;
 }
 
 Input mutate(const std::vector<Input>& corpus, std::mt19937_64& rng, std::size_t maxLen) {
@@ -207,6 +232,13 @@ int main(int argc, char** argv) {
   }
   const std::string name = std::filesystem::path(argv[0]).filename().string();
   crashFile = "crash-" + name;
+  crashPath = (std::filesystem::current_path() / crashFile).string();
+  std::remove(crashPath.c_str());
+  for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL})
+    std::signal(sig, onSignal);
+#if defined(__SANITIZE_ADDRESS__)
+  __sanitizer_set_death_callback(writeCrashFile);
+#endif
   if (LLVMFuzzerInitialize) LLVMFuzzerInitialize(&argc, &argv);
 
   const auto corpus = load(paths);
@@ -224,7 +256,6 @@ int main(int argc, char** argv) {
   }
   const double took =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::remove(crashFile.c_str());
   std::printf("%s: %zu corpus inputs and %zu mutations (seed %llu) in %.1f s: no crash\n",
               name.c_str(), corpus.size(), mutations, static_cast<unsigned long long>(seed), took);
   return 0;
