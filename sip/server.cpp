@@ -193,7 +193,11 @@ void SipServer::setUp(Core& core, const Clock& clock) {
       TPTAG_PONG2PING(1),  // RFC 5626 4.4.1: CRLF answers a CRLFCRLF keep-alive
       TPTAG_IDENT("l0"),   // each listener's ident: NOTIFYs leave from the one a device used
       TPTAG_UDP_RMEM(config_.udpReceiveBuffer),
-      TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())), TAG_END());
+      // Sofia's STUN server leaks memory on every malformed STUN request and
+      // prints every request to stderr: off (STUN requests get Sofia's
+      // "600 Not Implemented" instead of a Binding response).
+      TPTAG_STUN_SERVER(0), TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())),
+      TAG_END());
   if (!agent_) {
     throw std::runtime_error("sip.listen: cannot listen on " + config_.listen[0] + ": " +
                              std::strerror(errno));

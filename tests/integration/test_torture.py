@@ -18,7 +18,8 @@ Throughout, a device stays registered: after each transport's batch a
 ContactMe reaches it with a NOTIFY, and beckond is still running.
 
 A REGISTER with a header Sofia could not parse (Contact parameters, Path,
-Accept) gets 400 and registers nothing. Further hostile Via headers: an answer never goes to a Via maddr (not to a
+Accept) gets 400 and registers nothing. STUN requests on the SIP port get a
+Binding error (Sofia's STUN server, which leaked, is off). Further hostile Via headers: an answer never goes to a Via maddr (not to a
 third party), and a malformed request whose Via names a host by name (over
 another transport) does not make beckond look the name up.
 """
@@ -28,6 +29,7 @@ from __future__ import annotations
 import concurrent.futures
 import re
 import socket
+import struct
 import time
 import unittest
 import uuid
@@ -343,6 +345,28 @@ class TortureTest(BeckondTestCase):
             self.assertNotRegex(listed, r"(?im)^(contact|m)\s*:", "something was registered")
         finally:
             s.close()
+
+    def test_stun_requests_get_an_error_and_leave_no_trace(self):
+        """Sofia's STUN server is off (it leaked memory on every malformed
+        request, found by fuzz_sip_message, and wrote every request to
+        stderr): a STUN Binding request, well-formed or with a length beyond
+        the datagram, gets a Binding error response; beckond's log does not
+        grow; the device is still served."""
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((LOOPBACK, 0))
+        s.settimeout(5)
+        offset = len(self.beckond.log())
+        try:
+            for length in (0, 0xb18e):
+                request = struct.pack("!HHI", 0x0001, length, 0x2112A442) + uuid.uuid4().bytes[:12]
+                s.sendto(request, (LOOPBACK, self.beckond.sip_port))
+                answer = s.recv(65535)
+                self.assertEqual(answer[:2], b"\x01\x11", f"not a Binding error response: {answer!r}")
+                self.assertEqual(answer[8:20], request[8:20], "another transaction id")
+        finally:
+            s.close()
+        self.assertNotIn("stun", self.beckond.log()[offset:].lower())
+        self.assertServing("stun")
 
     def test_an_answer_never_goes_to_a_via_maddr(self):
         """maddr=127.0.0.3 (a third party, listening on the Via's port): the
