@@ -140,8 +140,7 @@ struct Server {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                               deadline - std::chrono::steady_clock::now())
                               .count();
-        pollfd p{socket, POLLIN, 0};
-        if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) != 1) break;
+        if (!beckon::fuzz::waitFor(socket, POLLIN, left)) break;
         char buf[65536];
         const ssize_t got = ::recv(socket, buf, sizeof buf, 0);
         if (got <= 0) continue;
