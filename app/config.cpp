@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -11,6 +13,7 @@
 #include "device_id.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -23,11 +26,32 @@ namespace {
   throw ConfigError(key + ": " + problem);
 }
 
+// A key as TOML writes it: bare, or quoted when it is not a bare key (the
+// empty key '' included), so that every message names one.
+std::string keyName(std::string_view k) {
+  const bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  if (bare) return std::string(k);
+  std::string out = "\"";
+  for (char c : k) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || c == '"' || c == '\\') {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\u%04x", u);
+      out += esc;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 // Refuses keys this version does not know: a typo must not pass silently.
 void onlyKeys(const toml::table& table, const std::string& prefix, std::set<std::string> known) {
   for (auto&& [k, v] : table) {
     if (!known.count(std::string(k.str()))) {
-      bad(prefix + std::string(k.str()), "unknown key");
+      bad(prefix + keyName(k.str()), "unknown key");
     }
   }
 }
@@ -94,6 +118,11 @@ bool getBool(const toml::table& t, const std::string& prefix, const char* key, b
   return n->value<bool>().value();
 }
 
+bool isDirectory(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::is_directory(path, ec);
+}
+
 std::string readableFile(const toml::table& t, const std::string& prefix, const char* key,
                          bool required) {
   const std::string path = getString(t, prefix, key, "");
@@ -101,7 +130,20 @@ std::string readableFile(const toml::table& t, const std::string& prefix, const 
     if (required) bad(prefix + key, "required");
     return path;
   }
+  if (isDirectory(path)) bad(prefix + key, "'" + path + "' is a directory");
   if (!std::ifstream(path).good()) bad(prefix + key, "'" + path + "' cannot be read");
+  return path;
+}
+
+// A file of trusted CAs: readable, and at least one PEM certificate in it
+// (OpenSSL would otherwise fail only when the first peer connects).
+std::string caFile(const toml::table& t, const std::string& prefix, const char* key) {
+  const std::string path = readableFile(t, prefix, key, false);
+  if (path.empty()) return path;
+  std::unique_ptr<FILE, int (*)(FILE*)> in(std::fopen(path.c_str(), "r"), &std::fclose);
+  X509* cert = in ? PEM_read_X509_AUX(in.get(), nullptr, nullptr, nullptr) : nullptr;
+  if (!cert) bad(prefix + key, "'" + path + "' holds no PEM certificate");
+  X509_free(cert);
   return path;
 }
 
@@ -130,6 +172,18 @@ void checkCertificate(const std::string& prefix, const std::string& certFile,
   if (!key) bad(prefix + "key", "'" + keyFile + "' holds no PEM private key (or it is encrypted)");
   std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY*)> keyOwner(key, &EVP_PKEY_free);
   if (X509_check_private_key(cert, key) != 1) bad(prefix + "key", "does not belong to " + certFile);
+  // Valid now: an expired certificate, or one not valid yet, fails every handshake.
+  auto when = [](const ASN1_TIME* t) {
+    std::unique_ptr<BIO, int (*)(BIO*)> out(BIO_new(BIO_s_mem()), &BIO_free);
+    char* text = nullptr;
+    const long n = out && ASN1_TIME_print(out.get(), t) ? BIO_get_mem_data(out.get(), &text) : 0;
+    return n > 0 ? std::string(text, static_cast<std::size_t>(n)) : std::string("?");
+  };
+  if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0)
+    bad(prefix + "cert", "'" + certFile + "' expired on " + when(X509_get0_notAfter(cert)));
+  if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0)
+    bad(prefix + "cert",
+        "'" + certFile + "' is not valid before " + when(X509_get0_notBefore(cert)));
 }
 
 sip::SipTls parseSipTls(const toml::table& t) {
@@ -138,7 +192,7 @@ sip::SipTls parseSipTls(const toml::table& t) {
   sip::SipTls tls;
   tls.cert = readableFile(t, p, "cert", true);
   tls.key = readableFile(t, p, "key", true);
-  tls.ca = readableFile(t, p, "ca", false);
+  tls.ca = caFile(t, p, "ca");
   checkCertificate(p, tls.cert, tls.key);
   return tls;
 }
@@ -149,7 +203,7 @@ soap::SoapTls parseSoapTls(const toml::table& t) {
   soap::SoapTls tls;
   tls.certFile = readableFile(t, p, "cert", true);
   tls.keyFile = readableFile(t, p, "key", true);
-  tls.caFile = readableFile(t, p, "ca", false);
+  tls.caFile = caFile(t, p, "ca");
   checkCertificate(p, tls.certFile, tls.keyFile);
   const std::string clientCerts = getString(t, p, "client_certs", "none");
   using ClientCerts = soap::SoapTls::ClientCerts;
@@ -259,7 +313,7 @@ std::vector<AppServerConfig> parseAppServers(const toml::table& root,
 void parseNotices(const toml::table& t, soap::NoticeConfig& n) {
   const std::string p = "notices.";
   onlyKeys(t, p, {"ca", "attempts", "first_backoff_ms", "max_backoff_ms", "timeout_ms"});
-  n.caFile = readableFile(t, p, "ca", false);
+  n.caFile = caFile(t, p, "ca");
   n.attempts = static_cast<unsigned>(getInt(t, p, "attempts", n.attempts, 1, 100));
   n.firstBackoff = std::chrono::milliseconds(
       getInt(t, p, "first_backoff_ms", n.firstBackoff.count(), 10, 3600000));
@@ -546,7 +600,49 @@ Config parseConfig(const std::string& text, const std::string& source) {
   return c;
 }
 
+std::vector<std::string> keysNeedingRestart(const Config& a, const Config& b) {
+  std::vector<std::string> keys;
+  auto check = [&](const char* key, bool same) {
+    if (!same) keys.emplace_back(key);
+  };
+  auto sameSipTls = [](const std::optional<sip::SipTls>& x, const std::optional<sip::SipTls>& y) {
+    return x.has_value() == y.has_value() &&
+           (!x || (x->cert == y->cert && x->key == y->key && x->ca == y->ca));
+  };
+  auto sameSoapTls = [](const std::optional<soap::SoapTls>& x,
+                        const std::optional<soap::SoapTls>& y) {
+    return x.has_value() == y.has_value() &&
+           (!x || (x->certFile == y->certFile && x->keyFile == y->keyFile &&
+                   x->caFile == y->caFile && x->clientCerts == y->clientCerts));
+  };
+  check("sip.listen", a.sip.listen == b.sip.listen);
+  check("sip.domain", a.sip.registrar.domain == b.sip.registrar.domain);
+  check("sip.min_expires", a.sip.registrar.minExpires == b.sip.registrar.minExpires);
+  check("sip.max_expires", a.sip.registrar.maxExpires == b.sip.registrar.maxExpires);
+  check("sip.default_expires", a.sip.registrar.defaultExpires == b.sip.registrar.defaultExpires);
+  check("sip.udp_receive_buffer", a.sip.udpReceiveBuffer == b.sip.udpReceiveBuffer);
+  check("sip.tls", sameSipTls(a.sip.tls, b.sip.tls));
+  check("soap.listen", a.soap.host == b.soap.host && a.soap.port == b.soap.port);
+  check("soap.workers", a.soap.workers == b.soap.workers);
+  check("soap.recv_timeout_ms", a.soap.recvTimeoutMs == b.soap.recvTimeoutMs);
+  check("soap.send_timeout_ms", a.soap.sendTimeoutMs == b.soap.sendTimeoutMs);
+  check("soap.max_body_bytes", a.soap.maxBodyBytes == b.soap.maxBodyBytes);
+  check("soap.tls", sameSoapTls(a.soap.tls, b.soap.tls));
+  check("contact_me.packages", a.core.packages == b.core.packages);
+  check("contact_me.notify_timeout_ms", a.sip.notifyTimeout == b.sip.notifyTimeout);
+  check("contact_me.keep_ended_seconds", a.core.keepEnded == b.core.keepEnded);
+  check("notices",
+        a.notices.caFile == b.notices.caFile && a.notices.attempts == b.notices.attempts &&
+            a.notices.firstBackoff == b.notices.firstBackoff &&
+            a.notices.maxBackoff == b.notices.maxBackoff && a.notices.timeout == b.notices.timeout);
+  check("store.path", a.store.path == b.store.path);
+  check("store.synchronous", a.store.synchronous == b.store.synchronous);
+  check("log.format", a.logFormat == b.logFormat);
+  return keys;
+}
+
 Config loadConfig(const std::string& path) {
+  if (isDirectory(path)) throw ConfigError(path + ": is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path + ": cannot be read");
   std::stringstream text;

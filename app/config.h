@@ -45,6 +45,11 @@ Config loadConfig(const std::string& path);
 // Checks a configuration held in a string (the fuzzer and the tests use it).
 Config parseConfig(const std::string& text, const std::string& source = "config");
 
+// SIGHUP applies log.level, the [[app_server]]s (identities, rights, notice
+// URLs), [[notify_credentials]] and [sip.auth]. The keys of `fresh` that
+// differ from `running` and take effect only at a restart, by name.
+std::vector<std::string> keysNeedingRestart(const Config& running, const Config& fresh);
+
 // "HOST:PORT" or "[V6]:PORT" into the SOAP listener's host and port.
 void setSoapListen(soap::SoapConfig& soap, const std::string& hostport, const std::string& key);
 // Throws ConfigError naming `key` unless `level` is a log level.

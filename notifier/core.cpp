@@ -4,6 +4,9 @@
 
 #include <algorithm>
 
+#include "logfmt.h"
+#include "metrics.h"
+
 namespace beckon {
 
 struct Core::Request {
@@ -36,6 +39,7 @@ std::string keyText(DeviceIdKind kind, const std::string& value) {
 }  // namespace
 
 void Core::setState(Request& r, RequestState s) {
+  if (metrics_) metrics_->requestMoved(r.status.state, s);
   r.status.state = s;
   if (const bool open = !isFinal(s); open != r.open) {
     r.open = open;
@@ -217,7 +221,8 @@ void Core::sendState(const Binding& b, const std::string& subscriptionState) {
     OutgoingNotify n{sub.package, subscriptionState, contentType(sub.package, sub.format),
                      encode(idle, sub.format), ""};
     sender_.send(b, n, [this, id = b.id, contact = b.contact](const NotifyOutcome& o) {
-      spdlog::info("notify state contact={} status={} reason=\"{}\"", contact, o.status, o.reason);
+      spdlog::info("notify state binding={} contact={} status={} reason={}", id, quoted(contact),
+                   o.status, quoted(o.reason));
       if (o.status == 481) removeBinding(id);
     });
   }
@@ -236,7 +241,10 @@ void Core::endSubscription(std::uint64_t id, const std::string& reason) {
   if (!b) return;
   const Binding last = *b;
   removeBinding(id);
-  spdlog::info("subscription ended aor={} contact={} reason={}", last.aor, last.contact, reason);
+  spdlog::info("subscription ended aor={} contact={} instance={} source={} reason={}",
+               quoted(last.aor), quoted(last.contact), quoted(last.instance), last.sourceHostPort(),
+               quoted(reason));
+  if (metrics_) metrics_->subscriptionChanged(Metrics::SubscriptionChange::Ended);
   sendState(last, "terminated;reason=" + reason);
 }
 
@@ -267,8 +275,8 @@ ContactStatus Core::contactMe(const Caller& caller, ContactMeParams params,
 
   const bool reachable = !targets(*r).empty();
   if (!reachable && r->params.queueSeconds == 0) {
-    spdlog::info("contact-me request={} app={} device={} outcome=UnknownDevice", key.second,
-                 key.first, r->params.deviceId);
+    spdlog::info("contact-me request={} app={} device={} refused=UnknownDevice", quoted(key.second),
+                 quoted(key.first), quoted(r->params.deviceId));
     throw Fault(FaultCode::UnknownDevice,
                 "no binding of '" + r->params.deviceId + "' is subscribed to " + r->package);
   }
@@ -290,11 +298,11 @@ ContactStatus Core::contactMe(const Caller& caller, ContactMeParams params,
   if (listener) r->listeners.push_back(std::move(listener));
   Request& req = *r;
   requests_.emplace(key, std::move(r));
+  if (metrics_) metrics_->requestCreated();
   setState(req, RequestState::Queued);
-  spdlog::info(
-      "contact-me request={} app={} device={} package={} {}", key.second, key.first,
-      req.params.deviceId, req.package,
-      reachable ? "notifying" : "queued for " + std::to_string(req.params.queueSeconds) + "s");
+  spdlog::info("contact-me request={} app={} device={} package={} created queue_seconds={}",
+               quoted(key.second), quoted(key.first), quoted(req.params.deviceId), req.package,
+               req.params.queueSeconds);
   if (reachable) {
     attempt(req);
   } else {
@@ -366,6 +374,9 @@ void Core::attempt(Request& r) {
   r.status.settled = false;
   ++r.rounds;
   r.sending = true;
+  spdlog::info("contact-me request={} app={} device={} state=notifying round={} bindings={}",
+               quoted(r.key.second), quoted(r.key.first), quoted(r.params.deviceId), r.rounds,
+               to.size());
   for (const Binding* b : to) {
     const PackageSubscription& sub = *b->subscription(r.package);
     const auto left = std::max<long long>(
@@ -389,17 +400,21 @@ void Core::onOutcome(const RequestKey& key, std::size_t index, const NotifyOutco
   if (it == requests_.end()) return;
   Request& r = *it->second;
   Delivery& d = r.status.deliveries.at(index);
+  const std::chrono::duration<double, std::milli> took = clock_.now() - d.at;
   d.sipStatus = outcome.status;
   d.reason = outcome.reason;
   d.at = clock_.now();
   d.inFlight = false;
   --r.inFlight;
-  spdlog::info("notify request={} app={} device={} contact={} via={} status={} reason=\"{}\"",
-               key.second, key.first, r.params.deviceId, d.contact, toString(d.transport),
-               outcome.status, outcome.reason);
+  spdlog::info(
+      "notify request={} app={} device={} binding={} contact={} via={} status={} reason={} "
+      "duration_ms={:.1f}",
+      quoted(key.second), quoted(key.first), quoted(r.params.deviceId), d.bindingId,
+      quoted(d.contact), toString(d.transport), outcome.status, quoted(outcome.reason),
+      took.count());
   if (outcome.flowClosed) {
-    spdlog::info("binding unreachable aor={} contact={}: its flow is closed", r.params.deviceId,
-                 d.contact);
+    spdlog::info("binding unreachable binding={} device={} contact={}: its flow is closed",
+                 d.bindingId, quoted(r.params.deviceId), quoted(d.contact));
     bindings_.markUnreachable(d.bindingId);
     saveBinding(d.bindingId);
   }
@@ -415,8 +430,17 @@ void Core::onOutcome(const RequestKey& key, std::size_t index, const NotifyOutco
     // (an explicit subscription is gone altogether).
     const Binding* b = bindings_.get(d.bindingId);
     if (b && b->explicitSubscription()) {
+      spdlog::info("subscription ended aor={} contact={} instance={} source={} reason=481",
+                   quoted(b->aor), quoted(b->contact), quoted(b->instance), b->sourceHostPort());
+      if (metrics_) metrics_->subscriptionChanged(Metrics::SubscriptionChange::Ended);
       removeBinding(d.bindingId);
     } else {
+      if (b) {
+        spdlog::info(
+            "registration unsubscribed aor={} contact={} instance={} package={} "
+            "reason=481",
+            quoted(b->aor), quoted(b->contact), quoted(b->instance), r.package);
+      }
       bindings_.unsubscribe(d.bindingId, r.package);
       saveBinding(d.bindingId);
     }
@@ -437,6 +461,9 @@ void Core::settleIfDone(Request& r) {
           config_.retryMax, config_.retryFirst * (1LL << std::min(r.rounds - 1, 16u)));
       r.nextAttempt = clock_.now() + backoff;
       schedule(r);
+      spdlog::info("contact-me request={} app={} device={} state=queued retry_in_ms={}",
+                   quoted(r.key.second), quoted(r.key.first), quoted(r.params.deviceId),
+                   backoff.count());
     } else {
       finish(r, RequestState::Failed);
     }
@@ -448,8 +475,11 @@ void Core::finish(Request& r, RequestState s) {
   setState(r, s);
   r.endedAt = clock_.now();
   ended_.emplace_back(r.endedAt, r.key);
-  spdlog::info("contact-me request={} app={} device={} outcome={}", r.key.second, r.key.first,
-               r.params.deviceId, toString(s));
+  const std::chrono::duration<double, std::milli> age = r.endedAt - r.createdAt;
+  if (metrics_ && s == RequestState::Delivered) metrics_->requestDelivered(age);
+  spdlog::info("contact-me request={} app={} device={} state={} duration_ms={:.1f}",
+               quoted(r.key.second), quoted(r.key.first), quoted(r.params.deviceId), toString(s),
+               age.count());
 }
 
 void Core::publish(Request& r) {
@@ -465,12 +495,20 @@ void Core::tick() {
   for (const Binding& b : bindings_.expire(now)) {
     if (store_) store_->removeBinding(b.id);
     if (b.explicitSubscription()) {
-      spdlog::info("subscription expired aor={} contact={}", b.aor, b.contact);
+      spdlog::info("subscription expired aor={} contact={} instance={} source={}", quoted(b.aor),
+                   quoted(b.contact), quoted(b.instance), b.sourceHostPort());
+      if (metrics_) metrics_->subscriptionChanged(Metrics::SubscriptionChange::Expired);
       sendState(b, "terminated;reason=timeout");
       continue;
     }
-    spdlog::info("registration expired aor={} contact={} instance={}", b.aor, b.contact,
-                 b.instance.empty() ? "-" : b.instance);
+    spdlog::info("registration expired binding={} aor={} contact={} instance={} source={} via={}",
+                 b.id, quoted(b.aor), quoted(b.contact), quoted(b.instance), b.sourceHostPort(),
+                 toString(b.transport));
+    if (metrics_) metrics_->bindingChanged(Metrics::BindingChange::Expired);
+  }
+  if (metrics_) {
+    const BindingTable::Counts& n = bindings_.counts();
+    metrics_->bindingCounts(n.registrations, n.implicitSubscriptions, n.explicitSubscriptions);
   }
   // Queued requests that are due: expiry and retries. Only the entries that
   // are due now (attempt() may schedule more); those that no longer match
@@ -503,6 +541,7 @@ void Core::tick() {
     auto it = requests_.find(ended_.front().second);
     ended_.pop_front();
     if (it != requests_.end() && it->second->inFlight == 0) {
+      if (metrics_) metrics_->requestDropped(it->second->status.state);
       if (store_) store_->removeRequest(it->first.first, it->first.second);
       requests_.erase(it);
     }
@@ -550,6 +589,7 @@ void Core::restore(StoredState state, const std::function<void(Binding&)>& attac
     r->refusedBy.insert(rec.refusedBy.begin(), rec.refusedBy.end());
     Request& req = *r;
     requests_.emplace(key, std::move(r));
+    if (metrics_) metrics_->requestRestored(isFinal(rec.state) ? rec.state : RequestState::Queued);
     if (isFinal(rec.state)) {
       req.status.state = rec.state;
       req.status.settled = true;

@@ -22,6 +22,8 @@
 
 namespace beckon {
 
+class Metrics;
+
 struct CoreConfig {
   std::vector<std::string> packages{kDefaultPackage};
   std::chrono::seconds keepEnded{3600};  // how long ended requests stay for GetContactRequest
@@ -65,6 +67,9 @@ class Core {
   std::vector<Binding> device(const std::string& deviceId) const;
 
   void setNoticeSink(NoticeSink* sink) { notices_ = sink; }
+  // Before the SIP thread owns the core; the registrar and event server use it too.
+  void setMetrics(Metrics* metrics) { metrics_ = metrics; }
+  Metrics* metrics() const { return metrics_; }
 
   // Every change is saved to `store` from then on (none: nothing survives a
   // restart). Set it before the core's thread owns the core.
@@ -138,6 +143,7 @@ class Core {
   std::size_t openTotal_ = 0;
   std::map<std::string, std::size_t> openByAppServer_;
   NoticeSink* notices_ = nullptr;
+  Metrics* metrics_ = nullptr;
   Store* store_ = nullptr;
 };
 

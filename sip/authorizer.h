@@ -28,8 +28,13 @@ class RequestAuthorizer {
   // credentials of another user may not act for it.
   Decision check(sip_t const* sip, const std::string& aorUser, const std::string& source) const;
 
+  // The configuration given to the constructor has changed (SIGHUP, on the
+  // SIP thread): follow it, keeping the nonce secret.
+  void reload();
+
  private:
   const SipAuthConfig& config_;
+  const Clock& clock_;
   std::unique_ptr<DigestAuthenticator> digest_;
 };
 

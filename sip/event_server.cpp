@@ -6,6 +6,8 @@
 #include <algorithm>
 
 #include "device_id.h"
+#include "logfmt.h"
+#include "metrics.h"
 
 namespace beckon::sip {
 
@@ -78,7 +80,7 @@ void EventServer::handle(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* s
   // address of record, its From).
   const std::optional<std::string> subscriber = normaliseAor(urlString(sip->sip_from->a_url));
   const auto decision =
-      authorizer_.check(sip, subscriber ? directoryNumberOf(*subscriber) : "", source.host);
+      authorizer_.check(sip, subscriber ? directoryNumberOf(*subscriber) : "", source.hostPort());
   if (decision.status) {
     reply(irq, decision.status, decision.phrase, CHALLENGE_TAGS(decision));
     return;
@@ -119,8 +121,10 @@ void EventServer::refresh(nta_incoming_t* irq, sip_t const* sip, unsigned expire
   updated.cseq = sip->sip_cseq->cs_seq;
   if (const auto* dialog = dynamic_cast<const SipDialog*>(b->dialog.get()); dialog && dialog->leg())
     updated.dialogState.localCseq = nta_leg_get_seq(dialog->leg());
-  spdlog::info("subscription refreshed aor={} contact={} expires={}s", updated.aor, updated.contact,
-               expires);
+  spdlog::debug("subscription refreshed aor={} contact={} instance={} source={} expires={}",
+                quoted(updated.aor), quoted(updated.contact), quoted(updated.instance),
+                updated.sourceHostPort(), expires);
+  if (Metrics* m = core_.metrics()) m->subscriptionChanged(Metrics::SubscriptionChange::Refreshed);
   const std::uint64_t id = core_.storeBinding(std::move(updated));
   answerStored(irq, *core_.bindings().get(id), expires, "");
 }
@@ -251,9 +255,10 @@ void EventServer::create(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* s
 
   nta_incoming_tag(irq, tag);
   spdlog::info(
-      "subscription added aor={} contact={} instance={} package={} via={} source={} expires={}s",
-      b.aor, b.contact, b.instance.empty() ? "-" : b.instance, package, toString(b.transport),
+      "subscription added aor={} contact={} instance={} package={} via={} source={} expires={}",
+      quoted(b.aor), quoted(b.contact), quoted(b.instance), package, toString(b.transport),
       b.sourceHostPort(), expires);
+  if (Metrics* m = core_.metrics()) m->subscriptionChanged(Metrics::SubscriptionChange::Added);
   const std::uint64_t id = core_.storeBinding(std::move(b));
   // A fetch (Expires: 0): the state once, then the end.
   answerStored(irq, *core_.bindings().get(id), expires, expires == 0 ? "timeout" : "");

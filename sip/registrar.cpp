@@ -12,6 +12,8 @@
 #include <random>
 
 #include "device_id.h"
+#include "logfmt.h"
+#include "metrics.h"
 
 namespace beckon::sip {
 
@@ -56,6 +58,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
   auto reply = [&](int status, const char* phrase, auto... tags) {
     nta_msg_treply(agent, msg, status, phrase, tags..., SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
                    TAG_END());
+    if (Metrics* m = core_.metrics()) m->registerAnswered(status);
     return status;
   };
 
@@ -67,7 +70,12 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
                                             : ""));
   }
 
-  // Step 5: the address of record is the To header field's URI.
+  // Step 5: the address of record is the To header field's URI, a SIP or
+  // SIPS URI (another scheme is a bad request, RFC 4475 3.3.4).
+  if (!sip->sip_to ||
+      (sip->sip_to->a_url->url_type != url_sip && sip->sip_to->a_url->url_type != url_sips)) {
+    return reply(400, "Bad Request (To must be a SIP or SIPS URI)");
+  }
   const std::string toUri = sip->sip_to ? urlString(sip->sip_to->a_url) : "";
   const std::optional<std::string> aor = normaliseAor(toUri);
   if (!aor) return reply(404, "Not Found (To is not an address of record)");
@@ -76,7 +84,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     return reply(404, "Not Found (not this registrar's domain)");
   }
   // Steps 3 and 4: who is asking, and may they change this address of record.
-  const auto decision = authorizer_.check(sip, directoryNumberOf(*aor), source.host);
+  const auto decision = authorizer_.check(sip, directoryNumberOf(*aor), source.hostPort());
   if (decision.status) return reply(decision.status, decision.phrase, CHALLENGE_TAGS(decision));
   // [limits] aor_rate: this address of record's REGISTERs and SUBSCRIBEs.
   if (const auto wait = limits_.overRate("REGISTER", *aor, source.host, clock_.now())) {
@@ -140,7 +148,13 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
   const bool outbound = sip_has_feature(sip->sip_supported, "outbound");
   for (sip_contact_t const* m = wildcard ? nullptr : sip->sip_contact; m; m = m->m_next) {
     unsigned long expires = headerExpires;
-    if (m->m_expires) expires = std::strtoul(m->m_expires, nullptr, 10);
+    if (m->m_expires) {
+      // delta-seconds = 1*DIGIT: anything else would have read as 0 (remove).
+      const std::size_t digits = std::strspn(m->m_expires, "0123456789");
+      if (digits == 0 || m->m_expires[digits] != '\0')
+        return reply(400, "Bad Request (Contact expires is not a number of seconds)");
+      expires = std::strtoul(m->m_expires, nullptr, 10);  // ULONG_MAX when longer: capped below
+    }
     if (expires != 0 && expires < config_.minExpires) {
       const std::string min = std::to_string(config_.minExpires);
       return reply(SIP_423_INTERVAL_TOO_BRIEF, SIPTAG_MIN_EXPIRES_STR(min.c_str()));
@@ -210,25 +224,48 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
                    SIPTAG_RETRY_AFTER_STR(retry.c_str()));
     }
   }
+  Metrics* metrics = core_.metrics();
   for (std::uint64_t id : removals) {
     if (const Binding* b = core_.bindings().get(id)) {
-      spdlog::info("registration removed aor={} contact={} instance={}", b->aor, b->contact,
-                   b->instance.empty() ? "-" : b->instance);
+      spdlog::info(
+          "registration removed binding={} aor={} contact={} instance={} source={} via={} by={}",
+          id, quoted(b->aor), quoted(b->contact), quoted(b->instance), b->sourceHostPort(),
+          toString(b->transport), source.host);
+      if (metrics) metrics->bindingChanged(Metrics::BindingChange::Removed);
     }
     core_.removeBinding(id);
   }
   std::vector<std::uint64_t> stored;
   for (Binding& b : updates) {
-    const bool refresh = core_.bindings().sameBinding(b) != nullptr;
+    const Binding* old = core_.bindings().sameBinding(b);
     std::string subs;
     for (const auto& p : b.packages)
       subs += (subs.empty() ? "" : ",") + p.package;
-    spdlog::info(
-        "registration {} aor={} contact={} instance={} via={} source={} expires={}s packages=[{}]",
-        refresh ? "refreshed" : "added", b.aor, b.contact, b.instance.empty() ? "-" : b.instance,
-        toString(b.transport), b.sourceHostPort(),
-        std::chrono::duration_cast<std::chrono::seconds>(b.expires - now).count(), subs);
-    stored.push_back(core_.storeBinding(std::move(b)));
+    // A refresh that changes nothing but the expiry is routine (debug); one
+    // that moves the binding (another source, transport, contact, path or
+    // packages, or a dead flow back) is a change (info).
+    const bool changed = !old || old->unreachable || old->sourceHost != b.sourceHost ||
+                         old->sourcePort != b.sourcePort || old->transport != b.transport ||
+                         old->contact != b.contact || old->path != b.path ||
+                         !std::equal(old->packages.begin(), old->packages.end(), b.packages.begin(),
+                                     b.packages.end(), [](const auto& x, const auto& y) {
+                                       return x.package == y.package && x.format == y.format;
+                                     });
+    const char* what = !old ? "added" : changed ? "updated" : "refreshed";
+    if (metrics) {
+      metrics->bindingChanged(old ? Metrics::BindingChange::Refreshed
+                                  : Metrics::BindingChange::Added);
+    }
+    const std::uint64_t id = core_.storeBinding(std::move(b));
+    stored.push_back(id);
+    const Binding& s = *core_.bindings().get(id);
+    spdlog::log(changed ? spdlog::level::info : spdlog::level::debug,
+                "registration {} binding={} aor={} contact={} instance={} via={} source={} "
+                "expires={} packages={}",
+                what, id, quoted(s.aor), quoted(s.contact), quoted(s.instance),
+                toString(s.transport), s.sourceHostPort(),
+                std::chrono::duration_cast<std::chrono::seconds>(s.expires - now).count(),
+                quoted(subs));
   }
 
   // RFC 5626 6: a flow-registration is confirmed with Require: outbound and
@@ -249,10 +286,12 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
                      stored = std::move(stored)](bool committed) {
     msg_t* msg = msg_ref_create(request.get());
     tport_t* tport = static_cast<const SipFlow&>(*flow).transport();
+    Metrics* metrics = core_.metrics();
     if (!committed) {
       nta_msg_treply(agent, msg, 500, "Server Internal Error (the binding could not be stored)",
                      TAG_IF(tport, NTATAG_TPORT(tport)), SIPTAG_RETRY_AFTER_STR("5"),
                      SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
+      if (metrics) metrics->registerAnswered(500);
       return;
     }
     sip_t const* sip = sip_object(msg);
@@ -280,6 +319,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
                    SIPTAG_DATE(sip_date_create(home.get(), sip_now())),
                    TAG_IF(tport, NTATAG_TPORT(tport)), SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
                    TAG_END());
+    if (metrics) metrics->registerAnswered(200);
     // Then the requests waiting for these bindings: their NOTIFYs follow the 200.
     for (std::uint64_t id : stored)
       core_.reachWaiting(id);

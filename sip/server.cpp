@@ -1,15 +1,25 @@
 #include "server.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
 #include <spdlog/spdlog.h>
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <cstdarg>
 #include <cstring>
 #include <stdexcept>
+
+#include "metrics.h"
+#include "name_lookups.h"
+#include "tls_policy.h"
 
 namespace beckon::sip {
 
@@ -86,6 +96,41 @@ std::string tooManyHeadersPhrase(unsigned limit) {
   return "Message Too Large (more than " + std::to_string(limit) + " headers)";
 }
 
+// RFC 3261 8.2.2, for the requests beckond answers itself (not those it
+// would forward): a Request-URI that is not sip: or sips: gets 416 (RFC 4475
+// 3.3.2, 3.3.3), a header that does not parse 400, and a Require naming any
+// extension 420 listing them all in Unsupported (3.3.5: beckond supports
+// none a client may require). The status it answered with, or 0.
+int refusedAsUas(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
+  const url_t* uri = sip->sip_request->rq_url;
+  if (uri->url_type != url_sip && uri->url_type != url_sips) {
+    nta_msg_treply(agent, msg, SIP_416_UNSUPPORTED_URI, SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
+                   TAG_END());
+    return 416;
+  }
+  // A header Sofia could not parse (nta lets those of some classes through):
+  // acting as if it were absent would, e.g., register without the Path.
+  if (sip->sip_error) {
+    // As nta names it: a header of a known class that failed keeps its class.
+    const auto* h = reinterpret_cast<sip_header_t const*>(sip->sip_error);
+    const char* name = h->sh_class == sip_error_class ? h->sh_error->er_name : h->sh_class->hc_name;
+    const std::string phrase = std::string("Bad ") + (name && *name ? name : "Header") + " Header";
+    nta_msg_treply(agent, msg, 400, phrase.c_str(), SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
+                   TAG_END());
+    return 400;
+  }
+  if (sip->sip_require) {
+    std::string unsupported;
+    for (const char* const* k = sip->sip_require->k_items; k && *k; ++k)
+      unsupported += (unsupported.empty() ? "" : ", ") + std::string(*k);
+    nta_msg_treply(agent, msg, SIP_420_BAD_EXTENSION,
+                   TAG_IF(!unsupported.empty(), SIPTAG_UNSUPPORTED_STR(unsupported.c_str())),
+                   SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
+    return 420;
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::string listenUrl(const std::string& spec) {
@@ -107,6 +152,59 @@ std::string listenUrl(const std::string& spec) {
   }
   return (proto == "tls" ? "sips:" : "sip:") + hostport + ";transport=" + proto;
 }
+
+namespace {
+
+struct Listener {
+  std::string spec;   // as configured
+  std::string url;    // for nta
+  std::string ident;  // "l<i>", or "l<i>.<k>" for the k-th address of a wildcard
+};
+
+// The sockets to listen on, each with its own ident. nta sends a request
+// from the UDP socket of the ident it is given, and Sofia binds a wildcard
+// UDP listener once per local address under one ident: a NOTIFY would leave
+// from the first address, not from the one its device sent to (and a device
+// that checks where NOTIFYs come from would refuse it). So a wildcard UDP
+// listener becomes one listener per local address.
+std::vector<Listener> listeners(const std::vector<std::string>& specs) {
+  std::vector<Listener> out;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const std::string& spec = specs[i];
+    const std::string ident = "l" + std::to_string(i);
+    const bool v4 = spec.starts_with("udp:0.0.0.0:"), v6 = spec.starts_with("udp:[::]:");
+    ifaddrs* addrs = nullptr;
+    if ((!v4 && !v6) || getifaddrs(&addrs) != 0) {
+      out.push_back({spec, listenUrl(spec), ident});
+      continue;
+    }
+    const std::string port = spec.substr(spec.rfind(':') + 1);
+    std::size_t k = 0;
+    for (ifaddrs* a = addrs; a; a = a->ifa_next) {
+      if (!a->ifa_addr || !(a->ifa_flags & IFF_UP)) continue;
+      const int family = a->ifa_addr->sa_family;
+      if (family != (v4 ? AF_INET : AF_INET6)) continue;
+      char host[INET6_ADDRSTRLEN] = "";
+      const void* addr =
+          family == AF_INET
+              ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr)
+              : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr);
+      if (family == AF_INET6 &&
+          IN6_IS_ADDR_LINKLOCAL(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr)) {
+        continue;  // needs a scope: not an address devices register to
+      }
+      inet_ntop(family, addr, host, sizeof host);
+      const std::string h = family == AF_INET6 ? "[" + std::string(host) + "]" : host;
+      out.push_back(
+          {spec, "sip:" + h + ":" + port + ";transport=udp", ident + "." + std::to_string(k++)});
+    }
+    freeifaddrs(addrs);
+    if (k == 0) out.push_back({spec, listenUrl(spec), ident});
+  }
+  return out;
+}
+
+}  // namespace
 
 SipServer::SipServer(SipConfig config)
     : config_(std::move(config)), sender_(config_.notifyTimeout, config_.notifyCredentials) {
@@ -146,6 +244,7 @@ void SipServer::run(Core* core, const Clock* clock, StoredState* restored,
     ready->set_exception(std::current_exception());
     return;
   }
+  numericLookupsOnly();  // listen addresses are resolved; from now on, no DNS here
   ready->set_value();
   su_root_run(root_);
   tearDown();
@@ -174,31 +273,47 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   const Limits& limits = config_.limits;
   const auto idleMs = static_cast<unsigned>(limits.sipIdle.count());
   const auto messageTimeoutMs = static_cast<unsigned>(limits.sipMessageTimeout.count());
-  const std::string first = listenUrl(config_.listen.at(0));
+  // Sofia's TLS contexts get beckond's policy as they are made (tls_policy.h).
+  const TlsPolicyScope tlsPolicy;
+  const int tlsContextsBefore = tlsPolicyApplied();
+  const std::vector<Listener> sockets = listeners(config_.listen);
   agent_ = nta_agent_create(
-      root_, URL_STRING_MAKE(first.c_str()), &SipServer::onMessage, this, NTATAG_UDP_MTU(65535),
+      root_, URL_STRING_MAKE(sockets.at(0).url.c_str()), &SipServer::onMessage, this,
+      NTATAG_UDP_MTU(65535), NTATAG_SERVER_RPORT(2),
       NTATAG_MAXSIZE(limits.sipMaxMessageBytes),  // larger: 413 (and a stream is closed)
       TPTAG_IDLE(idleMs),               // connections no binding holds, idle this long, are closed
       TPTAG_TIMEOUT(messageTimeoutMs),  // an incomplete message that stalls: 400, closed
-      NTATAG_SERVER_RPORT(2),
-      TPTAG_PONG2PING(1),  // RFC 5626 4.4.1: CRLF answers a CRLFCRLF keep-alive
-      TPTAG_IDENT("l0"),   // each listener's ident: NOTIFYs leave from the one a device used
+      TPTAG_PONG2PING(1),               // RFC 5626 4.4.1: CRLF answers a CRLFCRLF keep-alive
+      TPTAG_IDENT(sockets[0].ident.c_str()),  // NOTIFYs leave from the one a device used
       TPTAG_UDP_RMEM(config_.udpReceiveBuffer),
-      TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())), TAG_END());
+      // Sofia's STUN server leaks memory on every malformed STUN request and
+      // prints every request to stderr: off (STUN requests get Sofia's
+      // "600 Not Implemented" instead of a Binding response).
+      TPTAG_STUN_SERVER(0), TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())),
+      TAG_END());
   if (!agent_) {
-    throw std::runtime_error("sip.listen: cannot listen on " + config_.listen[0] + ": " +
+    throw std::runtime_error("sip.listen: cannot listen on " + sockets[0].spec + ": " +
                              std::strerror(errno));
   }
-  for (std::size_t i = 1; i < config_.listen.size(); ++i) {
-    const std::string url = listenUrl(config_.listen[i]);
-    if (nta_agent_add_tport(agent_, URL_STRING_MAKE(url.c_str()),
+  for (std::size_t i = 1; i < sockets.size(); ++i) {
+    if (nta_agent_add_tport(agent_, URL_STRING_MAKE(sockets[i].url.c_str()),
                             TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())),
-                            TPTAG_IDENT(("l" + std::to_string(i)).c_str()),
+                            TPTAG_IDENT(sockets[i].ident.c_str()),
                             TPTAG_UDP_RMEM(config_.udpReceiveBuffer), TPTAG_IDLE(idleMs),
                             TPTAG_TIMEOUT(messageTimeoutMs), TAG_END()) < 0) {
-      throw std::runtime_error("sip.listen: cannot listen on " + config_.listen[i] + ": " +
+      throw std::runtime_error("sip.listen: cannot listen on " + sockets[i].spec + ": " +
                                std::strerror(errno));
     }
+  }
+  // Fail closed: a TLS listener whose context did not take the policy would
+  // accept whatever Sofia allows (TLS 1.0, CBC, RSA key exchange).
+  const bool tlsListener =
+      std::any_of(config_.listen.begin(), config_.listen.end(),
+                  [](const std::string& l) { return l.rfind("tls:", 0) == 0; });
+  if (tlsListener && tlsPolicyApplied() == tlsContextsBefore) {
+    throw std::runtime_error(
+        "sip.tls: cannot apply the TLS policy (TLS 1.2+, ECDHE with AEAD) to Sofia-SIP's TLS "
+        "transport");
   }
   // Requests outside dialogs reach onMessage() without a server transaction
   // (there is no default leg): REGISTER is answered statelessly, as it is
@@ -207,6 +322,7 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   leg_ = nta_leg_tcreate(agent_, &SipServer::onLegRequest, this, NTATAG_NO_DIALOG(1),
                          URLTAG_URL("sip:notifier.invalid"), TAG_END());
   if (!leg_) throw std::runtime_error("cannot create the SIP leg for NOTIFYs");
+  sender_.setMetrics(core.metrics());
   sender_.attach(root_, agent_, leg_);
   authorizer_ = std::make_unique<RequestAuthorizer>(config_.auth, clock);
   requestLimits_ = std::make_unique<RequestLimits>(config_.limits);
@@ -308,6 +424,31 @@ bool SipServer::post(std::function<void()> work) {
   return true;
 }
 
+std::size_t SipServer::backlog() {
+  std::lock_guard lock(mutex_);
+  return inbox_.size();
+}
+
+bool SipServer::reload(std::vector<NotifyCredential> credentials, SipAuthConfig auth,
+                       std::chrono::milliseconds bound) {
+  auto applied = std::make_shared<std::promise<bool>>();
+  auto done = applied->get_future();
+  const bool posted =
+      post([this, applied, credentials = std::move(credentials), auth = std::move(auth)]() mutable {
+        try {
+          sender_.setCredentials(credentials);
+          config_.notifyCredentials = std::move(credentials);
+          config_.auth = std::move(auth);  // the authorizer reads it from here
+          if (authorizer_) authorizer_->reload();
+          applied->set_value(true);
+        } catch (const std::exception& e) {
+          spdlog::error("reload: SIP credentials not applied: {}", e.what());
+          applied->set_value(false);
+        }
+      });
+  return posted && done.wait_for(bound) == std::future_status::ready && done.get();
+}
+
 void SipServer::onWork(SipServer* self, su_msg_r, su_msg_arg_t*) {
   std::deque<std::function<void()>> work;
   {
@@ -338,6 +479,14 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
     nta_msg_discard(agent, msg);
     return 0;
   }
+  // Answers go where the request came from (RFC 3581, as nta does with the
+  // received/rport it adds), never to a Via maddr: that would let one
+  // datagram send beckond's answers to any third party, or make it resolve a
+  // name (see name_lookups.h).
+  if (sip->sip_via && sip->sip_via->v_maddr) {
+    msg_header_remove_param(sip->sip_via->v_common, "maddr");
+    sip->sip_via->v_maddr = nullptr;
+  }
   auto reply = [&](int status, const char* phrase) {
     nta_msg_treply(agent, msg, status, phrase, SIPTAG_ALLOW_STR(kAllow),
                    SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
@@ -353,19 +502,26 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
   }
   switch (sip->sip_request->rq_method) {
     case sip_method_register:
-      self->registrar_->onRegister(agent, msg, sip);
+      if (const int status = refusedAsUas(agent, msg, sip)) {
+        if (Metrics* m = self->core_->metrics()) m->registerAnswered(status);
+      } else {
+        self->registrar_->onRegister(agent, msg, sip);
+      }
       break;
     case sip_method_subscribe:
-      self->events_->onSubscribe(agent, msg, sip);
+      if (!refusedAsUas(agent, msg, sip)) self->events_->onSubscribe(agent, msg, sip);
       break;
     case sip_method_options:
-      reply(SIP_200_OK);
+      if (!refusedAsUas(agent, msg, sip)) reply(SIP_200_OK);
       break;
     case sip_method_ack:
       nta_msg_discard(agent, msg);
       break;
     case sip_method_cancel:
       reply(SIP_481_NO_TRANSACTION);
+      break;
+    case sip_method_unknown:  // a method beckond does not know at all (RFC 3261 21.5.2)
+      reply(SIP_501_NOT_IMPLEMENTED);
       break;
     default:
       reply(SIP_405_METHOD_NOT_ALLOWED);

@@ -70,6 +70,14 @@ class SipServer final : public Executor {
   void stop();
 
   bool post(std::function<void()> work) override;
+  // Work posted and not yet taken by the SIP thread (for the metrics).
+  std::size_t backlog();
+
+  // SIGHUP: new [[notify_credentials]] and [sip.auth] (realm, users, nonce
+  // lifetime, methods), applied on the SIP thread. False when the SIP thread
+  // did not apply them within `bound`.
+  bool reload(std::vector<NotifyCredential> credentials, SipAuthConfig auth,
+              std::chrono::milliseconds bound = std::chrono::milliseconds(2000));
 
  private:
   void run(Core* core, const Clock* clock, StoredState* restored, std::promise<void>* ready);
