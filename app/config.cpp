@@ -638,6 +638,7 @@ std::vector<std::string> keysNeedingRestart(const Config& a, const Config& b) {
   check("store.path", a.store.path == b.store.path);
   check("store.synchronous", a.store.synchronous == b.store.synchronous);
   check("log.format", a.logFormat == b.logFormat);
+  check("limits", a.limits == b.limits);
   return keys;
 }
 

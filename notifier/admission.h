@@ -47,6 +47,8 @@ struct Limits {
   // past either, a new request is an Overloaded fault.
   std::size_t queuedRequests = 100000;
   std::size_t queuedRequestsPerAppServer = 10000;
+
+  bool operator==(const Limits&) const = default;
 };
 
 // A token bucket: `rate` tokens a second, holding at most `burst`. Time

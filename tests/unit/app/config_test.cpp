@@ -322,6 +322,8 @@ BOOST_AUTO_TEST_CASE(keys_that_need_a_restart_are_named) {
       "[log]\nformat = \"json\"\n");
   BOOST_TEST(keysNeedingRestart(a, c) ==
              (std::vector<std::string>{"sip.listen", "soap.workers", "store.path", "log.format"}));
+  const Config d = parseConfig("[limits]\naor_rate = 5.0\n");
+  BOOST_TEST(keysNeedingRestart(a, d) == (std::vector<std::string>{"limits"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
