@@ -285,6 +285,9 @@ ContactStatus Core::contactMe(const Caller& caller, ContactMeParams params,
   if (openTotal_ >= limits.queuedRequests ||
       openCount(key.first) >= limits.queuedRequestsPerAppServer) {
     const bool all = openTotal_ >= limits.queuedRequests;
+    if (metrics_)
+      metrics_->limitRefused(all ? Metrics::Limit::QueuedRequests
+                                 : Metrics::Limit::QueuedRequestsPerAppServer);
     spdlog::info("contact-me request={} app={} device={} outcome=Overloaded ({} requests open{})",
                  key.second, key.first, r->params.deviceId, all ? openTotal_ : openCount(key.first),
                  all ? "" : " for this application server");

@@ -344,6 +344,45 @@ const char* toString(Metrics::SoapOperation op) {
   return "?";
 }
 
+const char* toString(Metrics::Limit l) {
+  using L = Metrics::Limit;
+  switch (l) {
+    case L::SipMaxHeaders:
+      return "limits.sip_max_headers";
+    case L::SipMaxContacts:
+      return "limits.sip_max_contacts";
+    case L::BindingsPerAor:
+      return "limits.bindings_per_aor";
+    case L::SubscriptionsPerDevice:
+      return "limits.subscriptions_per_device";
+    case L::AorRate:
+      return "limits.aor_rate";
+    case L::SipConnections:
+      return "limits.sip_connections";
+    case L::SipConnectionsPerSource:
+      return "limits.sip_connections_per_source";
+    case L::SipFirstMessage:
+      return "limits.sip_first_message_ms";
+    case L::SoapConnections:
+      return "limits.soap_connections";
+    case L::SoapConnectionsPerSource:
+      return "limits.soap_connections_per_source";
+    case L::SoapRequestTimeout:
+      return "limits.soap_request_timeout_ms";
+    case L::SoapMaxBodyBytes:
+      return "soap.max_body_bytes";
+    case L::SoapHeaderBytes:
+      return "soap_header_bytes";
+    case L::QueuedRequests:
+      return "limits.queued_requests";
+    case L::QueuedRequestsPerAppServer:
+      return "limits.queued_requests_per_app_server";
+    case L::AppServerRate:
+      return "app_server.rate";
+  }
+  return "?";
+}
+
 Metrics::Metrics(std::string version) {
   MetricRegistry& r = registry_;
   r.gauge("beckon_build_info", "beckond's version.", {{"version", version}}).set(1);
@@ -451,6 +490,13 @@ Metrics::Metrics(std::string version) {
   const char* reloads = "Configuration reloads (SIGHUP): applied, or refused (the old one kept).";
   reloadsOk_ = &r.counter("beckon_config_reloads_total", reloads, {{"result", "applied"}});
   reloadsFailed_ = &r.counter("beckon_config_reloads_total", reloads, {{"result", "refused"}});
+
+  for (std::size_t i = 0; i < kLimits; ++i) {
+    limitRefusals_[i] = &r.counter("beckon_limit_refusals_total",
+                                   "Requests and connections refused or cut off by a limit, by the "
+                                   "configuration key that sets it.",
+                                   {{"limit", toString(static_cast<Limit>(i))}});
+  }
 }
 
 void Metrics::bindingCounts(std::size_t registrations, std::size_t implicitSubscriptions,

@@ -13,6 +13,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -132,6 +133,27 @@ class Metrics {
   enum class SubscriptionChange { Added, Refreshed, Ended, Expired };
   enum class SoapOperation { ContactMe, GetContactRequest, CancelContactRequest, GetDevice };
   enum class SoapResult { Ok, Fault, Error };  // Error: an internal error, not a contract fault
+  // What a refusal by [limits] (or app_server.rate, soap.max_body_bytes)
+  // was for; the label is the configuration key (docs/monitoring.md).
+  enum class Limit {
+    SipMaxHeaders,
+    SipMaxContacts,
+    BindingsPerAor,
+    SubscriptionsPerDevice,
+    AorRate,
+    SipConnections,
+    SipConnectionsPerSource,
+    SipFirstMessage,
+    SoapConnections,
+    SoapConnectionsPerSource,
+    SoapRequestTimeout,
+    SoapMaxBodyBytes,
+    SoapHeaderBytes,
+    QueuedRequests,
+    QueuedRequestsPerAppServer,
+    AppServerRate,
+  };
+  static constexpr std::size_t kLimits = static_cast<std::size_t>(Limit::AppServerRate) + 1;
 
   explicit Metrics(std::string version = "");
   Metrics(const Metrics&) = delete;
@@ -198,6 +220,9 @@ class Metrics {
   // SIGHUP: a configuration re-read and applied, or refused.
   void configReloaded(bool ok) { (ok ? reloadsOk_ : reloadsFailed_)->inc(); }
 
+  // A request or connection refused (or cut off) because of a limit (any thread).
+  void limitRefused(Limit l) { limitRefusals_[static_cast<std::size_t>(l)]->inc(); }
+
  private:
   static int index(RequestState s) { return static_cast<int>(s); }
   void soapCall(SoapOperation op, SoapResult result, FaultCode fault);
@@ -226,7 +251,11 @@ class Metrics {
   Counter* storeErrors_ = nullptr;
   Counter* reloadsOk_ = nullptr;
   Counter* reloadsFailed_ = nullptr;
+  std::array<Counter*, kLimits> limitRefusals_{};
 };
+
+// The configuration key a limit is set by ("limits.aor_rate", "app_server.rate", ...).
+const char* toString(Metrics::Limit l);
 
 const char* toString(Metrics::SoapOperation op);
 

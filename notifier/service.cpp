@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 
+#include "metrics.h"
+
 namespace beckon {
 
 namespace {
@@ -72,9 +74,19 @@ auto ContactService::onCore(F work, bool durable) -> decltype(work()) {
   }
 }
 
+// app_server.rate: Overloaded past it, counted in /metrics.
+void ContactService::checkRate(const Caller& caller) {
+  try {
+    policy_.checkRate(caller.name);
+  } catch (const Fault&) {
+    if (Metrics* metrics = core_.metrics()) metrics->limitRefused(Metrics::Limit::AppServerRate);
+    throw;
+  }
+}
+
 ContactStatus ContactService::contactMe(const Caller& caller, const ContactMeParams& params) {
   validate(params, core_.config().packages);
-  policy_.checkRate(caller.name);
+  checkRate(caller);
   const AppServerRights& as = policy_.actingAs(caller.name, params.onBehalfOf);
   policy_.checkContactMe(as, params);
   const Caller owner{as.name};
@@ -126,7 +138,7 @@ ContactStatus ContactService::contactMe(const Caller& caller, const ContactMePar
 ContactStatus ContactService::getContactRequest(const Caller& caller, const std::string& requestId,
                                                 const std::string& onBehalfOf) {
   checkRequestId(requestId);
-  policy_.checkRate(caller.name);
+  checkRate(caller);
   const Caller owner{policy_.actingAs(caller.name, onBehalfOf).name};
   return onCore([this, owner, requestId] { return core_.status(owner, requestId); });
 }
@@ -135,7 +147,7 @@ ContactStatus ContactService::cancelContactRequest(const Caller& caller,
                                                    const std::string& requestId,
                                                    const std::string& onBehalfOf) {
   checkRequestId(requestId);
-  policy_.checkRate(caller.name);
+  checkRate(caller);
   const Caller owner{policy_.actingAs(caller.name, onBehalfOf).name};
   return onCore([this, owner, requestId] { return core_.cancel(owner, requestId); }, true);
 }
@@ -145,7 +157,7 @@ std::vector<Binding> ContactService::getDevice(const Caller& caller, const std::
     throw Fault(FaultCode::InvalidArgument,
                 "deviceId: not an instance id, MAC, address of record or number");
   }
-  policy_.checkRate(caller.name);
+  checkRate(caller);
   policy_.checkGetDevice(caller.name);
   auto bindings = onCore([this, deviceId] { return core_.device(deviceId); });
   if (bindings.empty())

@@ -34,6 +34,7 @@ class ContactService {
   Policy& policy() { return policy_; }
 
  private:
+  void checkRate(const Caller& caller);
   // Runs `work` on the core's thread and waits for its result; `durable`:
   // and for the store to commit what it changed.
   template <class F>

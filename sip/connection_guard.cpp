@@ -67,8 +67,10 @@ AcceptFn realAccept() {
 
 }  // namespace
 
-ConnectionGuard::ConnectionGuard(const Limits& limits)
-    : limits_(limits), count_(limits.sipConnections, limits.sipConnectionsPerSource) {
+ConnectionGuard::ConnectionGuard(const Limits& limits, Metrics* metrics)
+    : limits_(limits),
+      metrics_(metrics),
+      count_(limits.sipConnections, limits.sipConnectionsPerSource) {
   const rlim_t wanted =
       rlim_t(limits.sipConnections) + rlim_t(limits.soapConnections) + kReservedFiles;
   rlimit files{};
@@ -172,12 +174,14 @@ bool ConnectionGuard::admit(int fd, const sockaddr_storage& peer) {
     verdict = count_.admit(source);
   }
   if (verdict == ConnectionCount::Verdict::SourceFull) {
+    count(Metrics::Limit::SipConnectionsPerSource);
     warn(refusals_, "connection from " + source + " refused: it has " +
                         std::to_string(count_.from(source)) +
                         " open (limits.sip_connections_per_source)");
     return false;
   }
   if (verdict == ConnectionCount::Verdict::AllFull) {
+    count(Metrics::Limit::SipConnections);
     warn(refusals_, "connection from " + source + " refused: " + std::to_string(count_.total()) +
                         " SIP connections are open (limits.sip_connections)");
     return false;
@@ -236,6 +240,7 @@ void ConnectionGuard::tick() {
       continue;
     }
     // Sofia sees the end of the stream and closes the connection itself.
+    count(Metrics::Limit::SipFirstMessage);
     warn(cuts_, "connection from " + c.source + " closed: no whole request within " +
                     std::to_string(limits_.sipFirstMessage.count()) +
                     " ms of connecting (limits.sip_first_message_ms)");

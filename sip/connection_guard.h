@@ -20,6 +20,7 @@
 #include <unordered_set>
 
 #include "admission.h"
+#include "metrics.h"
 #include "sofia.h"
 
 namespace beckon::sip {
@@ -30,7 +31,8 @@ class ConnectionGuard {
 
   // Raises the open-file limit toward what the connection limits need
   // (lowering the SIP total, with a warning, where it cannot).
-  explicit ConnectionGuard(const Limits& limits);
+  // Refusals and cuts are counted in `metrics` (may be null).
+  explicit ConnectionGuard(const Limits& limits, Metrics* metrics = nullptr);
   ~ConnectionGuard();
   ConnectionGuard(const ConnectionGuard&) = delete;
   ConnectionGuard& operator=(const ConnectionGuard&) = delete;
@@ -67,7 +69,12 @@ class ConnectionGuard {
   // One line a second at most for each: a flood must not flood the log.
   static void warn(Throttle& throttle, const std::string& line);
 
+  void count(Metrics::Limit l) const {
+    if (metrics_) metrics_->limitRefused(l);
+  }
+
   Limits limits_;
+  Metrics* metrics_;
   ConnectionCount count_;
   std::unordered_map<int, Connection> byFd_;
   std::unordered_map<std::string, int> byKey_;

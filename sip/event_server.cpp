@@ -202,6 +202,7 @@ void EventServer::create(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* s
       expiries.push_back(other->expires);
   }
   if (expires != 0 && expiries.size() >= limits_.limits().subscriptionsPerDevice) {
+    limits_.refused(Metrics::Limit::SubscriptionsPerDevice);
     spdlog::warn("SUBSCRIBE aor={} device={}: {} subscriptions, limits.subscriptions_per_device",
                  *aor, device, expiries.size());
     const std::string retry = std::to_string(retryAfterFirstExpiry(expiries, clock_.now()).count());

@@ -108,6 +108,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
   // [limits] sip_max_contacts: such a request would never be taken; 403 says
   // so (5xx would invite the same request again).
   if (contacts > limits_.limits().sipMaxContacts) {
+    limits_.refused(Metrics::Limit::SipMaxContacts);
     const std::string phrase =
         "Forbidden (more than " + std::to_string(limits_.limits().sipMaxContacts) + " Contacts)";
     return reply(403, phrase.c_str());
@@ -217,6 +218,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     }
     const std::size_t after = expiries.size() + added - std::min(removals.size(), expiries.size());
     if (after > limits_.limits().bindingsPerAor) {
+      limits_.refused(Metrics::Limit::BindingsPerAor);
       const std::string retry = std::to_string(retryAfterFirstExpiry(expiries, now).count());
       spdlog::warn("REGISTER aor={} source={}: {} bindings would pass limits.bindings_per_aor {}",
                    *aor, source.host, after, limits_.limits().bindingsPerAor);

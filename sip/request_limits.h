@@ -11,15 +11,22 @@
 
 #include "admission.h"
 #include "clock.h"
+#include "metrics.h"
 
 namespace beckon::sip {
 
 class RequestLimits {
  public:
-  explicit RequestLimits(const Limits& limits)
-      : limits_(limits), aorRate_(limits.aorRate, limits.aorBurst, limits.aorTracked) {}
+  explicit RequestLimits(const Limits& limits, Metrics* metrics = nullptr)
+      : limits_(limits),
+        metrics_(metrics),
+        aorRate_(limits.aorRate, limits.aorBurst, limits.aorTracked) {}
 
   const Limits& limits() const { return limits_; }
+  // Counts a refusal in /metrics (beckon_limit_refusals_total).
+  void refused(Metrics::Limit l) const {
+    if (metrics_) metrics_->limitRefused(l);
+  }
   // Counted after authentication: a stranger cannot use up a device's
   // requests. The seconds to wait (Retry-After) when `aor` is over its rate.
   // Logs the refusal (a line a second at most: a hammering device must not
@@ -28,6 +35,7 @@ class RequestLimits {
                                    const std::string& source, TimePoint now) {
     const auto wait = aorRate_.take(aor, now);
     if (!wait) return std::nullopt;
+    refused(Metrics::Limit::AorRate);
     const unsigned seconds = retryAfterSeconds(*wait);
     if (const auto held = rateLog_.pass(Throttle::Clock::now())) {
       spdlog::warn(
@@ -40,6 +48,7 @@ class RequestLimits {
 
  private:
   Limits limits_;
+  Metrics* metrics_;
   KeyedRateLimiter aorRate_;
   Throttle rateLog_;
 };

@@ -81,13 +81,14 @@ class CertificateDir {
 
 // [limits] sip_max_headers: a request with more header field values is
 // answered 513 Message Too Large (RFC 3261 21.5.8) and goes no further.
-bool tooManyHeaders(msg_t* msg, unsigned limit) {
+bool tooManyHeaders(msg_t* msg, unsigned limit, Metrics* metrics) {
   unsigned count = 0;
   for (msg_header_t* h = *msg_chain_head(msg); h; h = h->sh_succ) {
     const int kind = h->sh_class->hc_hash;
     if (kind != sip_request_hash && kind != sip_separator_hash && kind != sip_payload_hash) ++count;
   }
   if (count <= limit) return false;
+  if (metrics) metrics->limitRefused(Metrics::Limit::SipMaxHeaders);
   spdlog::warn("sip: {} header fields in a request, limits.sip_max_headers {}: 513", count, limit);
   return true;
 }
@@ -268,7 +269,7 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   // CAs from cafile.pem in one directory: a private one, gone once loaded.
   CertificateDir certificates(config_.tls);
   // [limits]: connections are admitted as they are accepted (on this thread).
-  guard_ = std::make_unique<ConnectionGuard>(config_.limits);
+  guard_ = std::make_unique<ConnectionGuard>(config_.limits, core.metrics());
   guard_->install();
   const Limits& limits = config_.limits;
   const auto idleMs = static_cast<unsigned>(limits.sipIdle.count());
@@ -325,7 +326,7 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   sender_.setMetrics(core.metrics());
   sender_.attach(root_, agent_, leg_);
   authorizer_ = std::make_unique<RequestAuthorizer>(config_.auth, clock);
-  requestLimits_ = std::make_unique<RequestLimits>(config_.limits);
+  requestLimits_ = std::make_unique<RequestLimits>(config_.limits, core.metrics());
   registrar_ = std::make_unique<Registrar>(config_.registrar, core, resources_, *authorizer_, clock,
                                            *requestLimits_);
   events_ =
@@ -492,7 +493,7 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
                    SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
   };
   self->guard_->delivered(agent, msg);
-  if (tooManyHeaders(msg, self->config_.limits.sipMaxHeaders)) {
+  if (tooManyHeaders(msg, self->config_.limits.sipMaxHeaders, self->core_->metrics())) {
     if (sip->sip_request->rq_method == sip_method_ack) {
       nta_msg_discard(agent, msg);  // no answer to an ACK
     } else {
@@ -532,7 +533,8 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
 int SipServer::onDialogRequest(SipServer* self, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip) {
   if (msg_t* msg = nta_incoming_getrequest(irq)) {
     self->guard_->delivered(self->agent_, msg);
-    const bool refuse = tooManyHeaders(msg, self->config_.limits.sipMaxHeaders);
+    const bool refuse =
+        tooManyHeaders(msg, self->config_.limits.sipMaxHeaders, self->core_->metrics());
     msg_destroy(msg);
     if (refuse) {
       const std::string phrase = tooManyHeadersPhrase(self->config_.limits.sipMaxHeaders);

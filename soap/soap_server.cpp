@@ -209,6 +209,9 @@ struct SoapServer::Impl {
   void acceptLoop();
   void workerLoop(Worker& w);
   void serveConnection(Worker& w);
+  void limitRefused(Metrics::Limit l) const {
+    if (metrics) metrics->limitRefused(l);
+  }
   // Answers a request cut off by [limits] (w.refusal) and says so in the log.
   void refuseRequest(Worker& w);
   void setUpTls();
@@ -238,7 +241,10 @@ int parseHeader(struct ::soap* soap, const char* key, const char* value) {
   if (!soap_tag_cmp(key, "Content-Length")) {
     // recv_maxlength alone truncates silently; refuse before reading the body.
     const unsigned long long length = std::strtoull(value, nullptr, 10);
-    if (length > w.server->config.maxBodyBytes) return 413;
+    if (length > w.server->config.maxBodyBytes) {
+      w.server->limitRefused(Metrics::Limit::SoapMaxBodyBytes);
+      return 413;
+    }
     w.contentLength = true;
   } else if (!soap_tag_cmp(key, "Host")) {
     w.hostHeader = value;
@@ -495,6 +501,9 @@ int SoapServer::Impl::getDevice(Worker& w, _cm__GetDevice* request, cm__Device& 
 
 void SoapServer::Impl::refuseRequest(Worker& w) {
   struct ::soap* soap = w.service->soap;
+  limitRefused(w.refusal == 408   ? Metrics::Limit::SoapRequestTimeout
+               : w.refusal == 431 ? Metrics::Limit::SoapHeaderBytes
+                                  : Metrics::Limit::SoapMaxBodyBytes);
   switch (w.refusal) {
     case 408:
       spdlog::warn(
@@ -706,6 +715,9 @@ void SoapServer::Impl::acceptLoop() {
     if (const auto verdict =
             stopping ? ConnectionCount::Verdict::Admitted : connections->admit(a.source);
         verdict != ConnectionCount::Verdict::Admitted) {
+      limitRefused(verdict == ConnectionCount::Verdict::SourceFull
+                       ? Metrics::Limit::SoapConnectionsPerSource
+                       : Metrics::Limit::SoapConnections);
       if (const auto held = refusalLog.pass(std::chrono::steady_clock::now())) {
         spdlog::warn("soap: connection from {} refused: {} ({} more such since the last line)",
                      a.source,
@@ -788,9 +800,6 @@ void SoapServer::start() {
   const long long transferMs = c.limits.soapRequestTimeout.count() + c.recvTimeoutMs;
   soap->transfer_timeout = transferMs > 2'000'000 ? static_cast<int>(transferMs / 1000 + 1)
                                                   : gsoapTimeout(static_cast<int>(transferMs));
-  // A backstop only (it truncates): Content-Length is checked in
-  // parseHeader, a chunked body counted in receive(). Room for both to act
-  // first, however gSOAP counts a chunked message.
   // A backstop only (it truncates, and it counts a chunked message more than
   // once): Content-Length is checked in parseHeader, a chunked body counted
   // in receive(); both act first.

@@ -174,7 +174,13 @@ BOOST_AUTO_TEST_CASE(beckond_metrics_have_the_documented_families) {
   m.configReloaded(true);
   m.configReloaded(false);
   m.configReloaded(false);
+  m.limitRefused(Metrics::Limit::AorRate);
+  m.limitRefused(Metrics::Limit::AorRate);
+  m.limitRefused(Metrics::Limit::SoapMaxBodyBytes);
   const std::string text = m.render();
+  BOOST_TEST(sample(text, "beckon_limit_refusals_total{limit=\"limits.aor_rate\"}") == 2);
+  BOOST_TEST(sample(text, "beckon_limit_refusals_total{limit=\"soap.max_body_bytes\"}") == 1);
+  BOOST_TEST(sample(text, "beckon_limit_refusals_total{limit=\"app_server.rate\"}") == 0);
   BOOST_TEST(sample(text, "beckon_build_info{version=\"1.2.3\"}") == 1);
   BOOST_TEST(sample(text, "beckon_register_responses_total{status=\"200\"}") == 1);
   BOOST_TEST(sample(text, "beckon_register_responses_total{status=\"423\"}") == 1);
