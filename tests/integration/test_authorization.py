@@ -25,6 +25,7 @@ from harness import (LOOPBACK, PACKAGE, Beckond, BeckondTestCase, Pki, basic_aut
                      beckon_tls_options, fault_detail, fetch_wsdl, run_beckon, zeep_client)
 
 import zeep.exceptions
+from test_limits import refusals
 
 SECOND_PACKAGE = "second-package"
 
@@ -410,6 +411,7 @@ class Rights(AuthTestCase):
         dev = self.answering_device()
         limited = self.soap(auth=LIMITED)
         server = "limited.example.com:8443"
+        before = refusals(self.beckond)
         time.sleep(1.1)  # a full bucket
         self.assertDelivered(self.contact_me(limited, dev, "rate-1", server=server),
                              dev, "rate-1")
@@ -431,6 +433,9 @@ class Rights(AuthTestCase):
                          "--callback", server, "--wait-ms", "10000"], auth=LIMITED)
         self.assertBeckon(r, 0)
         self.assertEqual(len(dev.notifies_for("rate-cli-2")), 1, dev.sipp.report())
+        # both refusals counted in /metrics
+        self.assertEqual(refusals(self.beckond)["app_server.rate"]
+                         - before.get("app_server.rate", 0), 2)
 
 
 class RequiredClientCertificates(AuthTestCase):

@@ -38,6 +38,13 @@ than the devices (127.0.0.1), as from other hosts.
   ContactMe is an Overloaded fault; every request acknowledged before is
   delivered once the device registers, and new requests are taken again.
 
+Each refusal is counted once in /metrics (beckon_limit_refusals_total by
+its configuration key), and after every test /healthz is good.
+- An office behind one NAT (30 addresses of record on one UDP source,
+  REGISTER and SUBSCRIBE each, six times one address of record's burst) is
+  served in full while an address of record from that very source stays
+  refused for hammering.
+
 Every loop is bounded in count and time; every socket is closed.
 """
 
@@ -45,14 +52,17 @@ from __future__ import annotations
 
 import concurrent.futures
 import socket
+import ssl
 import time
 import unittest
+import urllib.request
 import uuid
 
 import harness
 from devices import ConfiguredBeckond
 from harness import DOMAIN, LOOPBACK, PACKAGE, Pki, basic_auth, new_user, wait_until
 from sip_rules import contacts, status_of
+from test_metrics import parse_exposition
 from test_outbound import FlowTestCase, SockDevice, request_id_of, rid
 
 LIMITS = """
@@ -82,6 +92,46 @@ ENVELOPE_HEAD = (b'<?xml version="1.0" encoding="UTF-8"?>'
                  b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>')
 ENVELOPE_TAIL = (b'<ContactMe xmlns="urn:beckon:contact-me:1"><deviceId>0</deviceId>'
                  b'<requestId>pad-1</requestId></ContactMe></s:Body></s:Envelope>')
+
+
+def http_get(beckond, path: str) -> tuple[int, str]:
+    """(status, body) of GET `path` on the SOAP listener (HTTPS unverified)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                         urllib.request.HTTPSHandler(context=context))
+    url = f"{beckond.scheme}://{LOOPBACK}:{beckond.soap_port}{path}"
+    try:
+        with opener.open(url, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def refusals(beckond) -> dict[str, float]:
+    """beckon_limit_refusals_total by its `limit` label, from /metrics."""
+    status, body = http_get(beckond, "/metrics")
+    assert status == 200, f"/metrics answered {status}"
+    prefix = 'beckon_limit_refusals_total{limit="'
+    return {series[len(prefix):-2]: value for series, value in parse_exposition(body).items()
+            if series.startswith(prefix)}
+
+
+class RefusalsCounted:
+    """Mixin: self.counted(before, {limit: n}) asserts /metrics counted
+    exactly n more refusals of each limit named since `before`."""
+
+    def counted(self, before: dict[str, float], expected: dict[str, int]):
+        after = refusals(self.beckond)
+        for limit, n in expected.items():
+            self.assertIn(limit, after, sorted(after))
+            self.assertEqual(after[limit] - before.get(limit, 0), n, limit)
+
+    def assert_healthy(self):
+        status, body = http_get(self.beckond, "/healthz")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body.splitlines()[0], "ok", body)
 
 
 def closed_within(sock: socket.socket, seconds: float) -> bool:
@@ -227,7 +277,7 @@ class LimitDevice(SockDevice):
         return response, dialog
 
 
-class LimitsTestCase(FlowTestCase):
+class LimitsTestCase(RefusalsCounted, FlowTestCase):
     extra_toml = LIMITS
 
     @classmethod
@@ -246,12 +296,14 @@ class LimitsTestCase(FlowTestCase):
             super().tearDown()
 
     def assert_alive(self, transport: str = "udp"):
-        """beckond is up: a new device registers, and a ContactMe reaches it."""
+        """beckond is up: a new device registers, a ContactMe reaches it, and
+        /healthz is good."""
         self.assertIsNone(self.beckond.proc.poll(), "beckond exited")
         d = self.dev(transport)
         self.assertOk(d.register())
         _, status = self.contact_me_answered(d.aor, rid("alive"), d)
         self.assertDelivered(status)
+        self.assert_healthy()
 
     def assertRetryAfter(self, response, low: int, high: int) -> int:
         values = response.headers("Retry-After")
@@ -312,12 +364,16 @@ class SipMessages(LimitsTestCase):
         self.assertOk(d.register(headers=("X-Pad: " + "a" * 3000,)))
 
     def test_too_many_headers(self):
+        before = refusals(self.beckond)
         d = self.dev("udp")
         r = d.register(headers=tuple(f"X-H{i}: {i}" for i in range(45)))
         self.assertEqual(status_of(r), 513, r.raw)
         self.assertOk(d.register(headers=tuple(f"X-H{i}: {i}" for i in range(20))))
+        self.counted(before, {"limits.sip_max_headers": 1})
 
     def test_too_many_contacts(self):
+        before = refusals(self.beckond)
+        self.addCleanup(lambda: self.counted(before, {"limits.sip_max_contacts": 2}))
         for transport in ("udp", "tcp"):
             with self.subTest(transport=transport):
                 d = self.dev(transport)
@@ -336,6 +392,7 @@ class Registrations(LimitsTestCase):
     """bindings_per_aor, subscriptions_per_device, aor_rate."""
 
     def test_bindings_per_aor(self):
+        before = refusals(self.beckond)
         d = self.dev("udp")
         for port in range(7000, 7004):
             self.assertOk(d.register_contact(port))
@@ -347,8 +404,10 @@ class Registrations(LimitsTestCase):
         # room again once one is removed
         self.assertOk(d.register_contact(7001, expires=0))
         self.assertOk(d.register_contact(7004))
+        self.counted(before, {"limits.bindings_per_aor": 1})
 
     def test_subscriptions_per_device(self):
+        before = refusals(self.beckond)
         d = self.dev("tcp")
         dialogs = []
         for _ in range(2):
@@ -367,8 +426,10 @@ class Registrations(LimitsTestCase):
         # ContactMe reaches the device (its newest subscription)
         _, status = self.contact_me_answered(d.aor, rid("subs"), d)
         self.assertDelivered(status)
+        self.counted(before, {"limits.subscriptions_per_device": 1})
 
     def test_register_rate_per_aor(self):
+        before = refusals(self.beckond)
         hammer = self.dev("udp")
         answers = []
         for _ in range(30):
@@ -392,6 +453,37 @@ class Registrations(LimitsTestCase):
         # and after Retry-After, the first one again
         time.sleep(wait + 0.1)
         self.assertOk(hammer.register())
+        self.counted(before, {"limits.aor_rate": answers.count(503) + 1})
+
+    def test_office_behind_one_nat(self):
+        """After an outage a whole office behind one NAT address (one UDP
+        source, 30 addresses of record: 60 REGISTERs and SUBSCRIBEs at once,
+        six times one address of record's burst) comes back at once, while
+        one address of record from the same source that hammers is refused."""
+        hammer = self.dev("udp")
+        for _ in range(12):  # past its burst of 10 (2 a second refill meanwhile)
+            last = hammer.register()
+        self.assertEqual(status_of(last), 503, last.raw)
+        before = refusals(self.beckond)
+        office = []
+        for _ in range(30):
+            d = LimitDevice("udp", (LOOPBACK, self.beckond.sip_port), new_user())
+            d.sock.close()
+            d.sock = hammer.sock  # the one NAT address and port
+            office.append(d)
+        started = time.monotonic()
+        for d in office:
+            self.assertOk(d.register())
+            self.assertOk(d.subscribe()[0])
+        self.assertLess(time.monotonic() - started, 10, "the office took too long")
+        # the hammering address of record is still over its rate
+        r = hammer.register()
+        self.assertEqual(status_of(r), 503, r.raw)
+        self.counted(before, {"limits.aor_rate": 1})
+        # and an office device is reachable
+        hammer.notifies_within(0.5)  # the subscriptions' state NOTIFYs, answered
+        _, status = self.contact_me_answered(office[7].aor, rid("office"), hammer)
+        self.assertDelivered(status)
 
 
 class SipConnections(LimitsTestCase):
@@ -403,6 +495,7 @@ class SipConnections(LimitsTestCase):
         super().tearDown()
 
     def test_slow_first_request(self):
+        before = refusals(self.beckond)
         self.socks = []
         s = connect_from(LOOPBACK, self.beckond.sip_port, LOOPBACK)
         self.assertIsNotNone(s)
@@ -426,6 +519,7 @@ class SipConnections(LimitsTestCase):
         # meanwhile, and after, a TCP device is served
         t = self.dev("tcp")
         self.assertOk(t.register())
+        self.counted(before, {"limits.sip_first_message_ms": 1})
 
     def test_stalled_message(self):
         # a registered TCP device whose next message stalls halfway
@@ -480,6 +574,7 @@ class SipConnectionFlood(LimitsTestCase):
         return kept, reset
 
     def test_connection_flood(self):
+        before = refusals(self.beckond)
         self.socks = []
         started = time.monotonic()
         kept2, reset2 = self.flood("127.0.0.2", 12)
@@ -510,6 +605,13 @@ class SipConnectionFlood(LimitsTestCase):
         self.assertOk(t.register())
         _, status = self.contact_me_answered(t.aor, rid("flood-tcp"), t)
         self.assertDelivered(status)
+        after = refusals(self.beckond)
+        self.assertEqual(after["limits.sip_connections_per_source"]
+                         - before.get("limits.sip_connections_per_source", 0), 8)
+        self.assertIn(after["limits.sip_connections"] - before.get("limits.sip_connections", 0),
+                      (8, 9))  # 8 from 127.0.0.4, and the fifth source's if it was refused
+        self.assertEqual(after["limits.sip_first_message_ms"]
+                         - before.get("limits.sip_first_message_ms", 0), 20)
 
 
 class SoapLimits(LimitsTestCase):
@@ -544,6 +646,8 @@ class SoapLimits(LimitsTestCase):
             s.close()
 
     def test_body_size(self):
+        before = refusals(self.beckond)
+        self.addCleanup(lambda: self.counted(before, {"soap.max_body_bytes": 4}))
         for chunked in (False, True):
             with self.subTest(chunked=chunked):
                 small = self.post(MAX_BODY - 1024, chunked)
@@ -555,6 +659,7 @@ class SoapLimits(LimitsTestCase):
                                  b"HTTP/1.1 413 Request Entity Too Large")
 
     def test_slow_client(self):
+        before = refusals(self.beckond)
         s = connect_from(LOOPBACK, self.beckond.soap_port, LOOPBACK)
         self.assertIsNotNone(s)
         body = ENVELOPE_HEAD + ENVELOPE_TAIL
@@ -586,8 +691,10 @@ class SoapLimits(LimitsTestCase):
         self.assertGreater(cut, SOAP_REQUEST_S - 0.3)
         self.assertLess(cut, SOAP_REQUEST_S + 1.5)
         self.assertDelivered(served[0])
+        self.counted(before, {"limits.soap_request_timeout_ms": 1})
 
     def test_connection_flood(self):
+        before = refusals(self.beckond)
         kept, reset = flood(self.beckond.soap_port, "127.0.0.2", 10)
         try:
             self.assertEqual((len(kept), reset), (6, 4), "soap_connections_per_source 6")
@@ -603,13 +710,14 @@ class SoapLimits(LimitsTestCase):
         # after the flood the source is served again
         self.assertEqual(self.post(100, False, source="127.0.0.2"),
                          b"HTTP/1.1 500 Internal Server Error UnknownDevice")
+        self.counted(before, {"limits.soap_connections_per_source": 4})
 
 
 APP_A = ("app-a", "secret-a")
 APP_B = ("app-b", "secret-b")
 
 
-class QueueLimits(FlowTestCase):
+class QueueLimits(RefusalsCounted, FlowTestCase):
     """queued_requests_per_app_server 3 and queued_requests 5, two
     application servers (HTTPS with HTTP Basic)."""
 
@@ -641,6 +749,7 @@ class QueueLimits(FlowTestCase):
                                                     queueSeconds=120, waitMs=0)
 
     def test_queue_full_then_delivered(self):
+        before = refusals(self.beckond)
         user = new_user()
         accepted = []
         for n in range(3):
@@ -677,6 +786,9 @@ class QueueLimits(FlowTestCase):
         # and new requests are taken again
         _, status = self.contact_me_answered(d.aor, "qa-after", d)
         self.assertDelivered(status)
+        self.counted(before, {"limits.queued_requests_per_app_server": 1,
+                              "limits.queued_requests": 1})
+        self.assert_healthy()
 
 
 if __name__ == "__main__":
