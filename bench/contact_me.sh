@@ -43,12 +43,15 @@ for i in $(seq "$procs"); do
     127.0.0.1:"$sip" > "$work/sipp$i.out" 2>&1 || true  # -bg exits 99
   pids+=($(sed -n 's/.*PID=\[\([0-9]*\)\].*/\1/p' "$work/sipp$i.out"))
 done
+metric() {  # metric NAME: its value from beckond's /metrics (0 when absent)
+  curl -s "http://127.0.0.1:$soap/metrics" | awk -v n="$1" '$1 == n { v = $2 } END { print v + 0 }'
+}
 for _ in $(seq 300); do
-  [ "$(grep -c 'registration added' "$work/beckond.log" || true)" -ge "$devices" ] && break
+  [ "$(metric beckon_bindings)" -ge "$devices" ] && break
   sleep 0.1
 done
 echo "store: $store"
-echo "devices registered: $(grep -c 'registration added' "$work/beckond.log" || true)"
+echo "devices registered: $(metric beckon_bindings)"
 
 echo "== maximum throughput (wrk, $connections connections, ${seconds}s)"
 DEVICES=$per PREFIXES=$(seq -s, -f "d%gx" 1 "$procs") RUN="max-$RANDOM" \
@@ -65,4 +68,10 @@ for i in $(seq "$procs"); do
 done
 for p in "${loads[@]}"; do wait "$p" || true; done
 cat "$work"/load*.out
+if [ "$store" != none ]; then
+  commits=$(metric beckon_store_commit_duration_seconds_count)
+  writes=$(metric beckon_store_writes_total)
+  echo "store: $writes writes in $commits commits ($(awk "BEGIN{printf \"%.1f\", $writes / ($commits + 0.000001)}") a commit)," \
+    "$(awk "BEGIN{printf \"%.2f\", 1000 * $(metric beckon_store_commit_duration_seconds_sum) / ($commits + 0.000001)}") ms a commit"
+fi
 echo "beckond CPU time: $(ps -o times= -p "${pids[0]}")s; its log: $work/beckond.log"
