@@ -23,8 +23,17 @@ struct Pending {
   bool accepted = false;
   bool committed = false;  // the store has it (or there is no store)
   bool stored = false;     // and the commit succeeded
+  bool late = false;       // the caller's wait is past its deadline
   std::exception_ptr error;
   ContactStatus status;
+
+  // What the caller waits for until its deadline.
+  bool answered() const { return error || (accepted && committed && status.settled); }
+  // Called with the mutex held after a change: the caller is woken only when
+  // what it waits for has come (a wake-up costs a context switch).
+  void changedLocked() {
+    if (late || answered()) changed.notify_all();
+  }
 };
 
 void checkRequestId(const std::string& requestId) {
@@ -99,15 +108,14 @@ ContactStatus ContactService::contactMe(const Caller& caller, const ContactMePar
       core_.contactMe(owner, params, [pending](const ContactStatus& s) {
         std::lock_guard lock(pending->mutex);
         pending->status = s;
-        // The caller waits for the settled status (or its deadline) only.
-        if (s.settled) pending->changed.notify_all();
+        pending->changedLocked();
       });
       // Acknowledged only once stored: nothing acknowledged is lost.
       core_.afterCommit([pending](bool stored) {
         std::lock_guard lock(pending->mutex);
         pending->committed = true;
         pending->stored = stored;
-        pending->changed.notify_all();
+        pending->changedLocked();
       });
     } catch (...) {
       error = std::current_exception();
@@ -115,22 +123,25 @@ ContactStatus ContactService::contactMe(const Caller& caller, const ContactMePar
     std::lock_guard lock(pending->mutex);
     pending->error = error;
     pending->accepted = true;
-    pending->changed.notify_all();
+    pending->changedLocked();
   });
   if (!posted) throw Fault(FaultCode::Unavailable, "beckond is not running its SIP core");
 
+  // The settled status by the deadline; past it, the status as it is, once
+  // the request is taken and stored.
   std::unique_lock lock(pending->mutex);
-  if (!pending->changed.wait_until(lock, deadline + kAcceptTimeout,
-                                   [&] { return pending->accepted; })) {
+  if (!pending->changed.wait_until(lock, deadline, [&] { return pending->answered(); })) {
+    pending->late = true;
+    pending->changed.wait_for(lock, kAcceptTimeout, [&] {
+      return pending->error || (pending->accepted && pending->committed);
+    });
+  }
+  if (!pending->accepted) {
     throw Fault(FaultCode::Unavailable, "the SIP core did not take the request in time");
   }
   if (pending->error) std::rethrow_exception(pending->error);
-  pending->changed.wait_until(lock, deadline,
-                              [&] { return pending->status.settled && pending->committed; });
-  if (!pending->committed &&
-      !pending->changed.wait_for(lock, kAcceptTimeout, [&] { return pending->committed; })) {
+  if (!pending->committed)
     throw Fault(FaultCode::Unavailable, "the request was not stored in time");
-  }
   if (!pending->stored) throw Fault(FaultCode::Unavailable, "the request could not be stored");
   return pending->status;
 }

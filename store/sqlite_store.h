@@ -1,7 +1,8 @@
 // The embedded store: one SQLite file in WAL mode. The core's thread only
 // queues writes; one writer thread commits them in groups (all that queued
-// while the previous commit ran), then tells the core's thread which
-// afterCommit() callbacks it may run.
+// while the previous commit ran, and under load what comes within a short
+// delay), then tells the core's thread which afterCommit() callbacks it may
+// run.
 #pragma once
 
 #include <chrono>
@@ -102,6 +103,7 @@ class SqliteStore final : public Store {
   std::condition_variable wake_;
   std::vector<Write> queue_;
   bool stopping_ = false;
+  bool writerIdle_ = false;  // the writer waits for a first write
   bool healthy_ = true;
   std::thread writer_;
   std::function<void(const CommitReport&)> report_;
