@@ -352,6 +352,100 @@ sip::SipAuthConfig parseSipAuth(const toml::table& t) {
   return out;
 }
 
+// An address of record in the configuration: a sip:/sips: URI, or a user
+// part alone (then in sip.domain).
+std::string configuredAor(const std::string& key, const std::string& value,
+                          const std::string& domain) {
+  std::string uri = value;
+  if (value.rfind("sip:", 0) != 0 && value.rfind("sips:", 0) != 0) {
+    if (domain.empty()) bad(key, "'" + value + "' needs sip.domain, or write sip:user@domain");
+    uri = "sip:" + value + "@" + domain;
+  }
+  const auto aor = normaliseAor(uri);
+  if (!aor || aor->find('@') == std::string::npos)
+    bad(key, "'" + value + "' is not an address of record (sip:user@domain)");
+  return *aor;
+}
+
+std::string configuredUri(const toml::table& t, const std::string& prefix, const char* key) {
+  const std::string uri = getString(t, prefix, key, "");
+  if (!uri.empty() && !sip::isSipUri(uri))
+    bad(prefix + key, "'" + uri + "' is not a sip: or sips: URI");
+  return uri;
+}
+
+// [proxy] and its [[proxy.user]]s, after [sip] (domain, auth).
+void parseProxy(const toml::table& t, Config& c) {
+  const std::string p = "proxy.";
+  onlyKeys(
+      t, p,
+      {"enabled", "record_route", "follow_redirects", "relay", "authenticate", "domains", "user"});
+  sip::ProxyConfig& x = c.sip.proxy;
+  x.enabled = getBool(t, p, "enabled", x.enabled);
+  x.recordRoute = getBool(t, p, "record_route", x.recordRoute);
+  x.followRedirects = getBool(t, p, "follow_redirects", x.followRedirects);
+  x.relay = getBool(t, p, "relay", x.relay);
+  x.authenticate = getBool(t, p, "authenticate", x.authenticate);
+  if (x.authenticate && !c.sip.auth.auth) bad(p + "authenticate", "needs [sip.auth]");
+  const std::string& domain = c.sip.registrar.domain;
+  x.domains = getStrings(t, p, "domains", {});
+  for (auto& d : x.domains) {
+    if (domain.empty()) bad(p + "domains", "needs sip.domain (without it every domain is served)");
+    if (d.empty() || d.find_first_of(" :;@<>\"") != std::string::npos)
+      bad(p + "domains", "'" + d + "' is not a domain name");
+    std::transform(d.begin(), d.end(), d.begin(),
+                   [](unsigned char ch) { return std::tolower(ch); });
+  }
+  auto ours = [&](const std::string& aor) {
+    if (domain.empty()) return true;
+    const std::string host = aor.substr(aor.rfind('@') + 1);
+    return host == domain || std::find(x.domains.begin(), x.domains.end(), host) != x.domains.end();
+  };
+  const toml::node* n = t.get("user");
+  if (!n) return;
+  if (!n->is_array_of_tables()) bad(p + "user", "must be an array of tables ([[proxy.user]])");
+  std::size_t i = 0;
+  for (const toml::node& e : *n->as_array()) {
+    const toml::table& u = *e.as_table();
+    std::string q = p + "user[" + std::to_string(i++) + "].";
+    onlyKeys(u, q,
+             {"aor", "fork", "ring_seconds", "targets", "forward_no_answer_seconds", "forward_to",
+              "voicemail"});
+    sip::ProxyUser user;
+    const std::string aor = getString(u, q, "aor", "");
+    if (aor.empty()) bad(q + "aor", "required");
+    user.aor = configuredAor(q + "aor", aor, domain);
+    if (!ours(user.aor)) bad(q + "aor", "'" + aor + "' is not in sip.domain or proxy.domains");
+    for (const auto& other : x.users) {
+      if (other.aor == user.aor) bad(q + "aor", "'" + aor + "' is used twice");
+    }
+    q = p + "user." + user.aor + ".";
+    const std::string fork = getString(u, q, "fork", "q");
+    const auto mode = sip::forkModeFrom(fork);
+    if (!mode) bad(q + "fork", "'" + fork + "' is not parallel, sequential or q");
+    user.fork = *mode;
+    user.ring = std::chrono::seconds(getInt(u, q, "ring_seconds", 0, 0, 3600));
+    user.targets = getStrings(u, q, "targets", {});
+    for (const auto& target : user.targets) {
+      if (!sip::isSipUri(target)) bad(q + "targets", "'" + target + "' is not a sip: or sips: URI");
+      if (normaliseAor(target) == user.aor)
+        bad(q + "targets", "'" + target + "' is the aor itself");
+    }
+    user.forwardNoAnswer =
+        std::chrono::seconds(getInt(u, q, "forward_no_answer_seconds", 0, 0, 3600));
+    user.forwardTo = configuredUri(u, q, "forward_to");
+    user.voicemail = configuredUri(u, q, "voicemail");
+    if (user.forwardNoAnswer.count() > 0 && user.forwardTo.empty() && user.voicemail.empty())
+      bad(q + "forward_no_answer_seconds", "needs forward_to or voicemail");
+    for (const std::string* to : {&user.forwardTo, &user.voicemail}) {
+      if (!to->empty() && normaliseAor(*to) == user.aor)
+        bad(q + (to == &user.forwardTo ? "forward_to" : "voicemail"),
+            "'" + *to + "' is the aor itself");
+    }
+    x.users.push_back(std::move(user));
+  }
+}
+
 }  // namespace
 
 void checkLogLevel(const std::string& level, const std::string& key) {
@@ -388,9 +482,9 @@ Config parseConfig(const std::string& text, const std::string& source) {
     where << e.source().begin;
     throw ConfigError(source + ":" + where.str() + ": " + std::string(e.description()));
   }
-  onlyKeys(
-      root, "",
-      {"sip", "soap", "store", "log", "contact_me", "app_server", "notices", "notify_credentials"});
+  onlyKeys(root, "",
+           {"sip", "soap", "store", "log", "contact_me", "app_server", "notices",
+            "notify_credentials", "proxy"});
   Config c;
 
   if (const toml::table* t = section(root, "sip")) {
@@ -437,6 +531,11 @@ Config parseConfig(const std::string& text, const std::string& source) {
                                                    c.core.keepEnded.count(), 3600, 30 * 86400));
   }
   c.sip.registrar.packages = c.core.packages;
+
+  // The proxy authenticates callers when devices authenticate ([sip.auth]),
+  // unless [proxy] says otherwise.
+  c.sip.proxy.authenticate = c.sip.auth.auth.has_value();
+  if (const toml::table* t = section(root, "proxy")) parseProxy(*t, c);
 
   if (const toml::table* t = section(root, "soap")) {
     onlyKeys(*t, "soap.",

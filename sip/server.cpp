@@ -147,6 +147,10 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   agent_ = nta_agent_create(
       root_, URL_STRING_MAKE(first.c_str()), &SipServer::onMessage, this, NTATAG_UDP_MTU(65535),
       NTATAG_SERVER_RPORT(2),
+      NTATAG_CLIENT_RPORT(1),  // our own Vias ask for rport too (RFC 3581)
+      // The proxy answers a CANCELled INVITE itself (RFC 3261 16.10), after
+      // CANCELling its branches; nta must not answer 487 on its own.
+      NTATAG_CANCEL_487(0),
       TPTAG_PONG2PING(1),  // RFC 5626 4.4.1: CRLF answers a CRLFCRLF keep-alive
       TPTAG_IDENT("l0"),   // each listener's ident: NOTIFYs leave from the one a device used
       TPTAG_UDP_RMEM(config_.udpReceiveBuffer),
@@ -178,6 +182,10 @@ void SipServer::setUp(Core& core, const Clock& clock) {
       std::make_unique<Registrar>(config_.registrar, core, resources_, *authorizer_, clock);
   events_ = std::make_unique<EventServer>(config_.registrar, core, resources_, *authorizer_,
                                           sender_, clock, &SipServer::onDialogRequest, this);
+  if (config_.proxy.enabled) {
+    proxy_ = std::make_unique<Proxy>(config_.proxy, config_.registrar, config_.auth, core,
+                                     *authorizer_, clock, root_, agent_);
+  }
 
   tick_ = su_timer_create(su_root_task(root_), kTickMs);
   if (!tick_ || su_timer_run(tick_, &SipServer::onTick, nullptr) < 0) {
@@ -191,6 +199,7 @@ void SipServer::tearDown() {
     if (!root_) return;
   }
   sender_.detach();
+  proxy_.reset();  // its transactions go before the agent does
   registrar_.reset();
   events_.reset();
   authorizer_.reset();
@@ -256,8 +265,14 @@ void SipServer::onTick(SipServer* self, su_timer_t*, su_timer_arg_t*) {
 }
 
 int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t* sip) {
-  if (!sip || !sip->sip_request) {  // a stray response: nothing of ours
-    nta_msg_discard(agent, msg);
+  if (!sip || !sip->sip_request) {
+    // A response no transaction took: the proxy forwards it statelessly
+    // when it carries our Via (RFC 3261 16.11), else it is dropped.
+    if (sip && sip->sip_status && self->proxy_) {
+      self->proxy_->onResponse(msg, sip);
+    } else {
+      nta_msg_discard(agent, msg);
+    }
     return 0;
   }
   auto reply = [&](int status, const char* phrase) {
@@ -271,17 +286,21 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
     case sip_method_subscribe:
       self->events_->onSubscribe(agent, msg, sip);
       break;
-    case sip_method_options:
-      reply(SIP_200_OK);
-      break;
-    case sip_method_ack:
-      nta_msg_discard(agent, msg);
-      break;
     case sip_method_cancel:
+      // A CANCEL that matched no server transaction: nothing to cancel (the
+      // proxy is stateful for every INVITE it forwards).
       reply(SIP_481_NO_TRANSACTION);
       break;
     default:
-      reply(SIP_405_METHOD_NOT_ALLOWED);
+      if (self->proxy_) {
+        self->proxy_->onRequest(msg, sip);
+      } else if (sip->sip_request->rq_method == sip_method_options) {
+        reply(SIP_200_OK);
+      } else if (sip->sip_request->rq_method == sip_method_ack) {
+        nta_msg_discard(agent, msg);
+      } else {
+        reply(SIP_405_METHOD_NOT_ALLOWED);
+      }
   }
   return 0;
 }
