@@ -398,8 +398,12 @@ void parseProxy(const toml::table& t, Config& c) {
   }
   auto ours = [&](const std::string& aor) {
     if (domain.empty()) return true;
-    const std::string host = aor.substr(aor.rfind('@') + 1);
-    return host == domain || std::find(x.domains.begin(), x.domains.end(), host) != x.domains.end();
+    const std::string host = aor.substr(aor.rfind('@') + 1);  // lower case (normaliseAor)
+    std::string lowered = domain;
+    std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                   [](unsigned char ch) { return std::tolower(ch); });
+    return host == lowered ||
+           std::find(x.domains.begin(), x.domains.end(), host) != x.domains.end();
   };
   const toml::node* n = t.get("user");
   if (!n) return;

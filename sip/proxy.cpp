@@ -224,9 +224,11 @@ std::string Proxy::recordRouteUri(Transport transport, bool v6, const std::strin
 
 void Proxy::reject(Inbound& in, int status, const char* phrase, const char* extraHeader,
                    const std::vector<std::string>* challenges) {
-  spdlog::debug("proxy: {} {} from {}:{}: {} {}", in.sip->sip_request->rq_method_name,
-                urlString(in.sip->sip_request->rq_url), in.source.host, in.source.port, status,
-                phrase ? phrase : "");
+  if (spdlog::should_log(spdlog::level::debug)) {
+    spdlog::debug("proxy: {} {} from {}:{}: {} {}", in.sip->sip_request->rq_method_name,
+                  urlString(in.sip->sip_request->rq_url), in.source.host, in.source.port, status,
+                  phrase ? phrase : "");
+  }
   if (in.ack) {  // an ACK is never answered
     nta_msg_discard(agent_, in.msg);
     return;
@@ -581,9 +583,10 @@ void Proxy::start(Inbound& in, std::vector<TargetGroup> groups, const ProxyUser*
                           TAG_IF(in.source.tport, NTATAG_TPORT(in.source.tport)), TAG_END());
   if (!irq) return;
   msg_t* request = nta_incoming_getrequest(irq);
-  // 16.2: an INVITE gets 100 (Trying) at once, so that the caller stops
-  // retransmitting while the branches ring.
-  if (in.invite) nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+  // 100 (Trying) for an INVITE: nta sends it when nothing else went back
+  // within 200 ms (RFC 3261 17.2.1: "unless it knows that the TU will
+  // generate a provisional or final response within 200 ms"); a callee that
+  // answers at once spares the caller and us one message.
   spdlog::debug("proxy: {} {} from {}:{}: {} group(s){}", sip->sip_request->rq_method_name,
                 urlString(sip->sip_request->rq_url), in.source.host, in.source.port, groups.size(),
                 dialog ? " (in dialog)" : "");
@@ -680,8 +683,10 @@ void Proxy::forwardAck(Inbound& in) {
     const bool fromCaller = escapeTag(sip->sip_from->a_tag) == in.ftag;
     to = fromCaller ? in.flows->callee : in.flows->caller;
   } else if (!config_.relay) {
-    spdlog::debug("proxy: ACK {} from {}:{} is not for a dialog of ours: dropped",
-                  urlString(sip->sip_request->rq_url), in.source.host, in.source.port);
+    if (spdlog::should_log(spdlog::level::debug)) {
+      spdlog::debug("proxy: ACK {} from {}:{} is not for a dialog of ours: dropped",
+                    urlString(sip->sip_request->rq_url), in.source.host, in.source.port);
+    }
     nta_msg_discard(agent_, in.msg);
     return;
   }
