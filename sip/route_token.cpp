@@ -3,7 +3,8 @@
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <stdexcept>
@@ -91,16 +92,44 @@ RouteTokens::RouteTokens() {
   if (RAND_bytes(key_.data(), static_cast<int>(key_.size())) != 1) {
     throw std::runtime_error("no random bytes for the Record-Route key");
   }
+  keyed();
+}
+
+RouteTokens::RouteTokens(const std::array<unsigned char, 32>& key) : key_(key) {
+  keyed();
+}
+
+RouteTokens::~RouteTokens() {
+  EVP_MAC_CTX_free(hmac_);
+}
+
+void RouteTokens::keyed() {
+  EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  hmac_ = hmac ? EVP_MAC_CTX_new(hmac) : nullptr;
+  EVP_MAC_free(hmac);  // the context keeps its own reference
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+  if (!hmac_ || EVP_MAC_init(hmac_, key_.data(), key_.size(), params) != 1) {
+    EVP_MAC_CTX_free(hmac_);
+    throw std::runtime_error("OpenSSL gives no HMAC-SHA256 for the Record-Route key");
+  }
 }
 
 std::string RouteTokens::mac(std::string_view flows, std::string_view ftag) const {
-  std::string data(flows);
-  data += '|';
-  data += ftag;
   unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  std::size_t len = 0;
+  const unsigned char bar = '|';
+  // The key stays: EVP_MAC_init() without one starts a new MAC with it.
+  if (EVP_MAC_init(hmac_, nullptr, 0, nullptr) != 1 ||
+      EVP_MAC_update(hmac_, reinterpret_cast<const unsigned char*>(flows.data()), flows.size()) !=
+          1 ||
+      EVP_MAC_update(hmac_, &bar, 1) != 1 ||
+      EVP_MAC_update(hmac_, reinterpret_cast<const unsigned char*>(ftag.data()), ftag.size()) !=
+          1 ||
+      EVP_MAC_final(hmac_, out, &len, sizeof out) != 1 || len < 8) {
+    return "";  // no token: a request with it is taken for not ours
+  }
   std::string hex;
   appendHex(hex, out, 8);
   return hex;
@@ -111,8 +140,9 @@ std::string RouteTokens::encode(const DialogFlows& flows, std::string_view ftag)
   if (!encodeFlow(token, flows.caller)) return "";
   token += '.';
   if (!encodeFlow(token, flows.callee)) return "";
-  token += '.' + mac(std::string_view(token).substr(1), ftag);
-  return token;
+  const std::string signature = mac(std::string_view(token).substr(1), ftag);
+  if (signature.empty()) return "";
+  return token + '.' + signature;
 }
 
 std::optional<DialogFlows> RouteTokens::decode(std::string_view user, std::string_view ftag) const {
@@ -123,7 +153,8 @@ std::optional<DialogFlows> RouteTokens::decode(std::string_view user, std::strin
   const std::string_view flows = user.substr(0, last);
   const std::string expected = mac(flows, ftag);
   const std::string_view given = user.substr(last + 1);
-  if (given.size() != expected.size() || CRYPTO_memcmp(given.data(), expected.data(), given.size()))
+  if (expected.empty() || given.size() != expected.size() ||
+      CRYPTO_memcmp(given.data(), expected.data(), given.size()))
     return std::nullopt;
   const auto dot = flows.find('.');
   if (dot == std::string_view::npos) return std::nullopt;
