@@ -475,6 +475,12 @@ void Proxy::determineTargets(Inbound& in) {
   // responsible for, the Request-URI MUST be placed into the target set as
   // the only target" (and a Route left after ours names the next hop).
   const bool leaving = sip->sip_route != nullptr || !servesDomain(ruri);
+  // An OPTIONS for a server (no user part), not to be relayed: to us (a
+  // keep-alive or a monitor's ping, whatever name it used for us).
+  if (sip->sip_request->rq_method == sip_method_options && !ruri->url_user && !sip->sip_route &&
+      !config_.relay) {
+    return answerOptions(in);
+  }
   if (!authenticate(in, leaving)) return;
   if (leaving) {
     // Relaying is off by default: 404, as RFC 3261 21.4.5 says for "the
@@ -493,25 +499,23 @@ void Proxy::determineTargets(Inbound& in) {
   const std::optional<std::string> aor = normaliseAor(uri);
   if (!aor) return reject(in, 404, "Not Found");
 
-  // A GRUU (RFC 5627) names one device: its bindings only, no forwarding.
+  // A GRUU (RFC 5627) names one device: its newest binding, no forwarding.
   if (ruri->url_params && url_has_param(ruri, "gr")) {
-    std::vector<Target> targets;
     const std::vector<DeviceKey> keys = lookupKeys(uri);
     const TimePoint now = clock_.now();
-    std::vector<const Binding*> found = core_.bindings().find(keys);
-    for (const Binding* b : found) {
+    const Binding* newest = nullptr;
+    for (const Binding* b : core_.bindings().find(keys)) {
       if (b->explicitSubscription() || b->unreachable || b->expires <= now) continue;
       if (!keys.empty() && keys.front().kind == DeviceIdKind::Instance && b->aor != *aor) continue;
-      Target t;
-      t.uri = b->contact;
-      t.path = b->path;
-      t.flow = b->flow;
-      t.flowAddress = {b->transport, b->sourceHost, b->sourcePort};
-      targets.push_back(std::move(t));
-      break;  // the most specific binding the index gives first
+      if (!newest || newest->updated < b->updated) newest = b;
     }
-    if (targets.empty()) return reject(in, 480, "Temporarily Unavailable");
-    return start(in, {TargetGroup{std::move(targets), {}}}, nullptr, false);
+    if (!newest) return reject(in, 480, "Temporarily Unavailable");
+    Target t;
+    t.uri = newest->contact;
+    t.path = newest->path;
+    t.flow = newest->flow;
+    t.flowAddress = {newest->transport, newest->sourceHost, newest->sourcePort};
+    return start(in, {TargetGroup{{std::move(t)}, {}}}, nullptr, false);
   }
 
   const auto found = users_.find(*aor);

@@ -164,6 +164,19 @@ class UdpPeer:
             if starts is None or m.first_line.startswith(starts):
                 return m
 
+    def reply(self, request: SipMessage, status: int, reason: str, to_tag: str | None = None,
+              extra: list[str] | None = None) -> None:
+        """Answers `request` (received here) through beckond: its Vias, From,
+        Call-ID, CSeq and Record-Route copied, To with `to_tag`."""
+        head = request.head.decode().split("\r\n")[1:]
+        keep = ("via", "from", "call-id", "cseq", "record-route")
+        lines = [f"SIP/2.0 {status} {reason}"]
+        lines += [h for h in head if h.split(":", 1)[0].strip().lower() in keep]
+        to = request.headers("To")[0]
+        lines.append(f"To: {to};tag={to_tag}" if to_tag and "tag=" not in to else f"To: {to}")
+        lines += (extra or []) + ["Content-Length: 0", "", ""]
+        self.send_raw("\r\n".join(lines).encode())
+
     def register(self, user: str, contact: str | None = None) -> None:
         contact = contact or f"sip:{user}@{self.hostport}"
         self.send(f"""

@@ -78,6 +78,49 @@ class ProxyCalls(ProxyTestCase):
                   if r.headers("CSeq") == ["1 INVITE"] and not r.first_line.startswith("SIP/2.0 1")]
         self.assertEqual(finals, ["SIP/2.0 200 OK"])
 
+    def test_every_2xx_of_a_forked_invite_reaches_the_caller(self):
+        # Two devices of one user answer 200 at once: each 200 is a dialog of
+        # its own at the caller (RFC 3261 16.7 step 5); the later one comes
+        # back through the stateless path (16.11). Each dialog's ACK then
+        # reaches its device along its own Record-Route.
+        user = f"twice-{uuid.uuid4().hex[:6]}"
+        a, b, caller = self.udp_peer(), self.udp_peer(), self.udp_peer()
+        a.register(user)
+        b.register(user)
+        caller.send(f"""
+            INVITE {aor(user)} SIP/2.0
+            Via: SIP/2.0/UDP {caller.hostport};branch=z9hG4bK-c-{uuid.uuid4().hex[:10]};rport
+            Max-Forwards: 70
+            From: <sip:alice@{DOMAIN}>;tag=c2
+            To: <{aor(user)}>
+            Call-ID: twice-{uuid.uuid4().hex}
+            CSeq: 1 INVITE
+            Contact: <sip:alice@{caller.hostport}>
+            """)
+        for peer, tag in ((a, "ta"), (b, "tb")):
+            invite = peer.recv("INVITE ")
+            peer.reply(invite, 200, "OK", tag, [f"Contact: <sip:{user}@{peer.hostport}>"])
+        answers = [caller.recv("SIP/2.0 200"), caller.recv("SIP/2.0 200")]
+        tags = sorted(r.headers("To")[0].rsplit("tag=", 1)[-1] for r in answers)
+        self.assertEqual(tags, ["ta", "tb"])
+        for r in answers:
+            routes = [v.strip() for h in reversed(r.headers("Record-Route")) for v in h.split(",")]
+            self.assertEqual(len(routes), 1, r.raw)
+            caller.send(f"""
+                ACK {r.headers("Contact")[0].strip("<>")} SIP/2.0
+                Via: SIP/2.0/UDP {caller.hostport};branch=z9hG4bK-a-{uuid.uuid4().hex[:10]};rport
+                Max-Forwards: 70
+                From: {r.headers("From")[0]}
+                To: {r.headers("To")[0]}
+                Call-ID: {r.headers("Call-ID")[0]}
+                CSeq: 1 ACK
+                Route: {routes[0]}
+                """)
+        for peer, tag in ((a, "ta"), (b, "tb")):
+            ack = peer.recv("ACK ")
+            self.assertIn(f"tag={tag}", ack.headers("To")[0])
+            self.assertEqual(ack.headers("Route"), [])
+
     def test_a_hunt_group_tries_a_then_b(self):
         a = self.callee("sales-a", "ring", nat="127.0.0.2:5921").register()
         b = self.callee("sales-b", "answer", nat="127.0.0.2:5922").register()
