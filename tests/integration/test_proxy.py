@@ -49,6 +49,7 @@ class ProxyCalls(ProxyTestCase):
         rule("carol", forward_no_answer_seconds=1, voicemail=aor("vm-carol")),
         rule("dave", voicemail=aor("vm-dave")),
         rule("ivan"),  # known, never registered
+        rule("quinn", fork="q", ring_seconds=1),
     ])
 
     def test_two_devices_ring_and_the_first_answer_wins(self):
@@ -135,6 +136,57 @@ class ProxyCalls(ProxyTestCase):
         self.assertGreaterEqual(tb - ta, 0.9, "B rang before A's ring time was over")
         self.assertLess(tb - ta, 2.5)
         self.assertLessEqual(tc, tb + 0.1)
+
+    def test_q_values_order_the_targets(self):
+        # fork = "q": the device with the higher q rings first, alone, for its
+        # ring time; then the lower one.
+        low = self.callee("quinn", "answer", nat="127.0.0.2:5923", q="0.5").register()
+        high = self.callee("quinn", "ring", nat="127.0.0.2:5924", q="1.0").register()
+        caller = self.caller("alice", aor("quinn"), contact_hostport=CALLER_NAT)
+        self.assertCall(caller)
+        self.assertEqual(self.answered_by(caller), f"<{low.contact_uri}>")
+        high.wait_done()
+        gap = self._times(low, "INVITE")[0] - self._times(high, "INVITE")[0]
+        self.assertGreaterEqual(gap, 0.9)
+        self.assertLess(gap, 2.5)
+
+    def test_a_device_behind_an_edge_proxy_is_reached_along_its_path(self):
+        # RFC 3327: the REGISTER came through an edge proxy that added Path;
+        # the INVITE goes to the edge (over the REGISTER's flow) with that
+        # Path as its Route, the device's Contact as Request-URI.
+        user = f"pathy-{uuid.uuid4().hex[:6]}"
+        edge, caller = self.udp_peer(), self.udp_peer()
+        path = f"<sip:edge@{edge.hostport};lr>"
+        edge.send(f"""
+            REGISTER sip:{DOMAIN} SIP/2.0
+            Via: SIP/2.0/UDP {edge.hostport};branch=z9hG4bK-e-{uuid.uuid4().hex[:10]};rport
+            Via: SIP/2.0/UDP 10.1.2.3:5060;branch=z9hG4bK-dev-{uuid.uuid4().hex[:10]}
+            Max-Forwards: 69
+            From: <{aor(user)}>;tag=r1
+            To: <{aor(user)}>
+            Call-ID: path-{uuid.uuid4().hex}
+            CSeq: 1 REGISTER
+            Path: {path}
+            Supported: path
+            Contact: <sip:{user}@10.1.2.3:5060>
+            Expires: 300
+            """)
+        self.assertTrue(edge.recv("SIP/2.0 ").first_line.startswith("SIP/2.0 200"))
+        caller.send(f"""
+            INVITE {aor(user)} SIP/2.0
+            Via: SIP/2.0/UDP {caller.hostport};branch=z9hG4bK-c-{uuid.uuid4().hex[:10]};rport
+            Max-Forwards: 70
+            From: <sip:alice@{DOMAIN}>;tag=c3
+            To: <{aor(user)}>
+            Call-ID: path-call-{uuid.uuid4().hex}
+            CSeq: 1 INVITE
+            Contact: <sip:alice@{caller.hostport}>
+            """)
+        invite = edge.recv("INVITE ")
+        self.assertEqual(invite.first_line, f"INVITE sip:{user}@10.1.2.3:5060 SIP/2.0")
+        self.assertEqual(invite.headers("Route"), [path])
+        edge.reply(invite, 486, "Busy Here", "e1")
+        self.assertEqual(caller.recv("SIP/2.0 4").first_line, "SIP/2.0 486 Busy Here")
 
     def test_no_answer_forwards_to_voicemail(self):
         carol = self.callee("carol", "ring", nat="127.0.0.2:5931").register()
