@@ -79,6 +79,18 @@ class ProxyCalls(ProxyTestCase):
                   if r.headers("CSeq") == ["1 INVITE"] and not r.first_line.startswith("SIP/2.0 1")]
         self.assertEqual(finals, ["SIP/2.0 200 OK"])
 
+    def test_the_callers_cancel_cancels_every_branch(self):
+        one = self.callee("kim", "ring", nat="127.0.0.2:5913").register()
+        two = self.callee("kim", "ring", nat="127.0.0.2:5914").register()
+        caller = self.caller("alice", aor("kim"), "caller_cancel.xml", contact_hostport=CALLER_NAT)
+        self.assertCall(caller)
+        one.wait_done()
+        two.wait_done()
+        for device in (one, two):
+            self.assertEqual(len(device.received("CANCEL")), 1, device.sipp.report())
+        self.assertIn("CANCEL answered", caller.log())
+        self.assertIn("INVITE answered 487", caller.log())
+
     def test_every_2xx_of_a_forked_invite_reaches_the_caller(self):
         # Two devices of one user answer 200 at once: each 200 is a dialog of
         # its own at the caller (RFC 3261 16.7 step 5); the later one comes
