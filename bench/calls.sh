@@ -77,6 +77,7 @@ stop_beckond() {
 
 # The callee: registers "bench" and answers every call (-oocsf).
 start_callee() {
+  rm -f "$work/uas-register.msg"
   sipp "127.0.0.1:$sip" -sf "$sc/call_uas.xml" -oocsf "$sc/call_uas_answer.xml" \
     -key callee bench -i 127.0.0.1 -p "$(free_port)" -t u1 -m 1 -buff_size "$sipp_buf" \
     -nostdin -skip_rlimit -trace_msg -message_file "$work/uas-register.msg" -max_log_size 4096 \

@@ -278,13 +278,23 @@ bool ResponseContext::recurse(Branch& b, sip_t const* sip) {
   return true;
 }
 
-void ResponseContext::relay(nta_outgoing_t* orq) {
-  msg_t* response = nta_outgoing_getresponse(orq);
-  if (!response) return;
-  // 16.7 step 3: "The proxy removes the topmost Via header field value from
-  // the response"; step 9, "Forward response", through the server transaction.
-  sip_via_remove(response, sip_object(response));
+// 16.7 step 3: "The proxy removes the topmost Via header field value from
+// the response"; step 9, "Forward response", through the server
+// transaction. A response without a Via below ours is not the caller's: it
+// is dropped (nta would take it for a failed final response).
+bool ResponseContext::relay(msg_t* response) {
+  sip_t* sip = sip_object(response);
+  if (!sip || !sip->sip_via || !sip->sip_via->v_next) {
+    msg_destroy(response);
+    return false;
+  }
+  sip_via_remove(response, sip);
   nta_incoming_mreply(irq_, response);
+  return true;
+}
+
+void ResponseContext::relay(nta_outgoing_t* orq) {
+  if (msg_t* response = nta_outgoing_getresponse(orq)) relay(response);
 }
 
 // Nothing rings any more and no group is left: the hunt is over. Forward
@@ -341,9 +351,7 @@ void ResponseContext::sendFinal(int status, const char* phrase, Branch* from) {
   if (from && from->response) {
     msg_t* response = from->response;
     from->response = nullptr;
-    sip_via_remove(response, sip_object(response));
-    nta_incoming_mreply(irq_, response);
-    return;
+    if (relay(response)) return;
   }
   nta_incoming_treply(irq_, status, phrase, SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
 }

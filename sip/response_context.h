@@ -50,6 +50,7 @@ class ResponseContext {
   void forwardTo(const std::string& uri, const char* why);
   void sendFinal(int status, const char* phrase, Branch* from);
   void relay(nta_outgoing_t* orq);
+  bool relay(msg_t* response);  // takes it
   void abandon(Branch& b);
   void abandonPending();
   bool anyPending() const;
