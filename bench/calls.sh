@@ -12,24 +12,29 @@
 #      64*T1 = 32 s, so beckond's memory grows (page faults, heap growth) for
 #      the first 32 s of a run and then stays flat: the warm-up shows the
 #      steady state. Memory: beckond's RSS at the end.
-#   2. (CONTACT_ME=1, needs wrk) contact-me alone: DEVICES SIPp devices,
-#      wrk for DURATION s (bench/contact_me.lua), then the same while calls
-#      run at CALL_RATE: the proxy must not slow contact-me delivery much.
+#   2. (CONTACT_ME=1, needs wrk) contact-me: DEVICES SIPp devices; its
+#      highest rate (wrk, bench/contact_me.lua) and its latency at FIXED_RATE
+#      (contact_me_load), DURATION s each, alone and then while calls run at
+#      CALL_RATE: what the proxy costs contact-me delivery.
 # Env: RATES ("1000 2000 2500 3000"), WARMUP (35), DURATION (20), CONTACT_ME (1),
-# CALL_RATE (2000), DEVICES (200), CONNECTIONS (8), LOG_LEVEL (warn),
-# BECKOND (binary; default BUILD_DIR/bin/beckond).
+# CALL_RATE (2000), FIXED_RATE (1000), DEVICES (200), CONNECTIONS (8), LOG_LEVEL (warn),
+# BECKOND (binary; default BUILD_DIR/bin/beckond), NICE (0: the niceness of
+# beckond, SIPp and wrk; e.g. -10 as root shields the figures from other
+# work on a shared machine, whose CPU the "other" column shows).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
 beckond=${BECKOND:-$build/bin/beckond}
-rates=${RATES:-1000 2000 2500 3000}
+rates=${RATES-1000 2000 2500 3000}  # RATES="": contact-me phase only
 seconds=${DURATION:-20}
 warmup=${WARMUP:-35}
 contact_me=${CONTACT_ME:-1}
 call_rate=${CALL_RATE:-2000}
+fixed=${FIXED_RATE:-1000}
 devices=${DEVICES:-200}
 connections=${CONNECTIONS:-8}
 log_level=${LOG_LEVEL:-warn}
+run=(nice -n "${NICE:-0}")
 sipp_buf=$(cat /proc/sys/net/core/rmem_max)
 if [ "$sipp_buf" -gt 8388608 ]; then sipp_buf=8388608; fi
 work=$(mktemp -d /tmp/beckon-calls.XXXXXX)
@@ -65,7 +70,7 @@ workers = $((connections + 4))
 [log]
 level = "$log_level"
 CONF
-  "$beckond" --config "$work/beckond.toml" 2>> "$work/beckond.log" &
+  "${run[@]}" "$beckond" --config "$work/beckond.toml" 2>> "$work/beckond.log" &
   srv=$!
   pids+=("$srv")
   for _ in $(seq 100); do grep -q "beckond ready" "$work/beckond.log" && break; sleep 0.1; done
@@ -78,7 +83,7 @@ stop_beckond() {
 # The callee: registers "bench" and answers every call (-oocsf).
 start_callee() {
   rm -f "$work/uas-register.msg"
-  sipp "127.0.0.1:$sip" -sf "$sc/call_uas.xml" -oocsf "$sc/call_uas_answer.xml" \
+  "${run[@]}" sipp "127.0.0.1:$sip" -sf "$sc/call_uas.xml" -oocsf "$sc/call_uas_answer.xml" \
     -key callee bench -i 127.0.0.1 -p "$(free_port)" -t u1 -m 1 -buff_size "$sipp_buf" \
     -nostdin -skip_rlimit -trace_msg -message_file "$work/uas-register.msg" -max_log_size 4096 \
     > "$work/uas.out" 2>&1 &
@@ -92,7 +97,7 @@ start_callee() {
 run_calls() {
   local label=$1 rate=$2 warm=$3 calls=$(($2 * ($3 + seconds))) t0 b0 s0 u0 a0 wall start
   start=$EPOCHREALTIME
-  sipp "127.0.0.1:$sip" -sf "$sc/call_uac.xml" -key callee bench -i 127.0.0.1 -p "$(free_port)" \
+  "${run[@]}" sipp "127.0.0.1:$sip" -sf "$sc/call_uac.xml" -key callee bench -i 127.0.0.1 -p "$(free_port)" \
     -t u1 -r "$rate" -rp 1000 -m "$calls" -buff_size "$sipp_buf" -nostdin -skip_rlimit \
     -trace_stat -stf "$work/$label.csv" -fd 1 -timeout "$((warm + seconds + 40))s" \
     > "$work/$label.out" 2>&1 &
@@ -102,7 +107,8 @@ run_calls() {
   t0=$EPOCHREALTIME b0=$(busy) s0=$(ticks "$srv") u0=$(ticks "$uas") a0=$(ticks "$uac")
   local ut=0
   while [ -e "/proc/$uac" ] && ! grep -q '^State:.*Z' "/proc/$uac/status" 2>/dev/null; do
-    ut=$(($(ticks "$uac") - a0))
+    local t=$(($(ticks "$uac") - a0))
+    if [ "$t" -gt "$ut" ]; then ut=$t; fi  # a zombie shows 0
     sleep 0.5
   done
   wait "$uac" 2>/dev/null || true
@@ -123,7 +129,7 @@ run_calls() {
 }
 
 echo "calls through the proxy, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "beckond: $beckond, log level $log_level; work dir $work"
+echo "beckond: $beckond, log level $log_level, niceness ${NICE:-0}; work dir $work"
 echo "each rate: ${warmup}s warm-up + ${seconds}s measured (CPU in % of one core, measured part)"
 printf '%-6s %-8s %-6s %-8s %-5s %-8s %-8s %-8s %-6s %-6s %-6s\n' rate "calls/s" failed retrans held \
   beckond "us/call" "RSS MB" UAC UAS other
@@ -133,7 +139,7 @@ for rate in $rates; do
   run_calls "r$rate" "$rate" "$warmup"
   printf '%-6s %-8s %-6s %-8s %-5s %-8s %-8s %-8s %-6s %-6s %-6s\n' "$rate" "$c_rate" "$c_failed" \
     "$c_retrans" "$c_held" "$c_srv%" "$c_us_per_call" "$c_rss" "$c_uac%" "$c_uas%" "$c_other%"
-  kill "$uas" 2>/dev/null || true
+  kill -9 "$uas" 2>/dev/null || true  # SIPp waits for its 1-hour pause on TERM
   stop_beckond
 done
 
@@ -146,22 +152,36 @@ fi
 # contact-me: devices d1..dN registered by one SIPp, answering NOTIFYs.
 start_beckond
 start_callee
-sipp "127.0.0.1:$sip" -sf "$sc/devices.xml" -oocsf "$root/docs/demo/answer.xml" -key prefix d \
+"${run[@]}" sipp "127.0.0.1:$sip" -sf "$sc/devices.xml" -oocsf "$root/docs/demo/answer.xml" -key prefix d \
   -i 127.0.0.1 -p "$(free_port)" -t u1 -m "$devices" -l "$devices" -r 1000 -buff_size "$sipp_buf" \
   -nostdin -skip_rlimit > "$work/devices.out" 2>&1 &
 pids+=($!)
 sleep $((devices / 1000 + 2))
 wrk_run() {
-  DEVICES=$devices PREFIXES=d RUN="$1-$RANDOM" wrk -t 2 -c "$connections" -d "${seconds}s" \
+  DEVICES=$devices PREFIXES=d RUN="$1-$RANDOM" "${run[@]}" wrk -t 2 -c "$connections" -d "${seconds}s" \
     --timeout 5s -s "$root/bench/contact_me.lua" "http://127.0.0.1:$soap/" > "$work/$1.wrk" 2>&1
   awk '/^Requests\/sec/ {print $2}' "$work/$1.wrk"
 }
-alone=$(wrk_run cm-alone)
-echo "contact-me alone: $alone requests/s (wrk, $connections connections, ${seconds}s, $devices devices)"
+load_run() {
+  "${run[@]}" "$build/bin/contact_me_load" --server "http://127.0.0.1:$soap/" --device-prefix d \
+    --devices "$devices" --threads 8 --rate "$fixed" --seconds "$seconds" --run-id "$1-$RANDOM" \
+    > "$work/$1.load" 2>&1 || true
+  cat "$work/$1.load"
+}
+echo "contact-me alone:"
+echo "  highest rate: $(wrk_run cm-alone) requests/s (wrk, $connections connections, ${seconds}s, $devices devices)"
+echo "  at $fixed/s: $(load_run cm-alone-fixed)"
+echo "contact-me while calls run at $call_rate/s:"
 wrk_run cm-calls > "$work/cm-calls.rate" &
-wrk_pid=$!
+side=$!
 run_calls "cm-calls" "$call_rate" 0
-wait "$wrk_pid" || true
-echo "contact-me during calls at $call_rate/s: $(cat "$work/cm-calls.rate") requests/s;" \
-  "calls: $c_rate/s, $c_failed failed, $c_retrans retrans (beckond $c_srv%, other $c_other%)"
+wait "$side" || true
+echo "  highest rate: $(cat "$work/cm-calls.rate") requests/s; calls: $c_rate/s, $c_failed failed," \
+  "$c_retrans retrans (beckond $c_srv%, other $c_other%)"
+load_run cm-calls-fixed > "$work/cm-calls-fixed.side" &
+side=$!
+run_calls "cm-calls-fixed" "$call_rate" 0
+wait "$side" || true
+echo "  at $fixed/s: $(cat "$work/cm-calls-fixed.side")"
+echo "  calls: $c_rate/s, $c_failed failed, $c_retrans retrans (beckond $c_srv%, other $c_other%)"
 stop_beckond
