@@ -1,6 +1,7 @@
 // beckond: the daemon. Reads the configuration, starts the SIP thread (which
-// owns the core) and the SOAP listener, and stops them in the reverse order
-// on SIGTERM or SIGINT.
+// owns the core) and the SOAP listener (with /metrics and /healthz), reloads
+// what can be reloaded on SIGHUP, and stops them in the reverse order on
+// SIGTERM or SIGINT.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -9,9 +10,13 @@
 #include <iostream>
 #include <pthread.h>
 
+#include "check.h"
 #include "config.h"
 #include "core.h"
+#include "health.h"
+#include "logfmt.h"
 #include "logging.h"
+#include "metrics.h"
 #include "notice_sender.h"
 #include "policy.h"
 #include "server.h"
@@ -21,6 +26,9 @@
 namespace {
 
 using beckon::app::Config;
+
+// How long the SIP thread may take to run a no-op before /healthz fails.
+constexpr std::chrono::milliseconds kSipHealthBound{500};
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -43,7 +51,96 @@ std::vector<beckon::AppServerRights> rightsOf(const Config& config) {
   return rights;
 }
 
-int serve(const Config& config, const std::string& configPath) {
+// Everything SIGHUP can change, applied together once the file has passed.
+struct Reloadable {
+  beckon::Policy& policy;
+  beckon::soap::SoapServer& soap;
+  beckon::soap::NoticeSender& notices;
+  beckon::sip::SipServer& sip;
+  beckon::Metrics& metrics;
+};
+
+// SIGHUP: re-reads the file; a file that fails validation changes nothing.
+// Applies log.level, the application servers (identities, rights, notice
+// URLs), [[notify_credentials]] and [sip.auth]; names the keys that changed
+// and need a restart.
+void reload(const Config& running, const std::string& path, const beckon::app::Flags& flags,
+            Reloadable& r) {
+  Config fresh;
+  try {
+    fresh = beckon::app::loadConfig(path);
+    beckon::app::applyFlags(fresh, flags);
+    beckon::app::checkDeployment(fresh, flags);
+    beckon::soap::Authenticator check(fresh.soap.identities);  // throws as setIdentities would
+  } catch (const std::exception& e) {
+    r.metrics.configReloaded(false);
+    spdlog::error("reload refused, the configuration in use is kept: {}", e.what());
+    return;
+  }
+  r.soap.setIdentities(fresh.soap.identities);
+  r.policy.replace(rightsOf(fresh));
+  r.notices.setTargets(fresh.notices.targets);
+  const std::size_t users = fresh.sip.auth.auth ? fresh.sip.auth.auth->users.size() : 0;
+  const std::size_t credentials = fresh.sip.notifyCredentials.size();
+  if (!r.sip.reload(fresh.sip.notifyCredentials, fresh.sip.auth)) {
+    spdlog::warn(
+        "reload: the SIP thread has not applied [[notify_credentials]] and [sip.auth] "
+        "yet; it will when it takes its queued work");
+  }
+  beckon::app::setLogLevel(fresh.logLevel);
+  r.metrics.configReloaded(true);
+  spdlog::info(
+      "reload applied: log_level={} app_servers={} notify_credentials={} sip_auth_users={}",
+      fresh.logLevel, fresh.appServers.size(), credentials, users);
+  for (const auto& key : beckon::app::keysNeedingRestart(running, fresh))
+    spdlog::warn("reload: {} changed in {}; it takes effect at the next restart", key, path);
+}
+
+// GET /metrics and /healthz on the SOAP listener, with the queue depths that
+// live behind their owners' locks (read at scrape time). Before soap.start().
+void addOperations(beckon::Metrics& metrics, beckon::HealthChecks& health,
+                   beckon::sip::SipServer& sip, beckon::soap::SoapServer& soap,
+                   beckon::soap::NoticeSender& notices) {
+  auto& registry = metrics.registry();
+  registry.sampledGauge("beckon_sip_work_queue_depth",
+                        "Work (SOAP calls, reloads) posted to the SIP thread and not taken yet.",
+                        {}, [&sip] { return static_cast<double>(sip.backlog()); });
+  registry.sampledGauge("beckon_soap_connections_waiting",
+                        "SOAP connections accepted and waiting for a free worker.", {},
+                        [&soap] { return static_cast<double>(soap.waiting()); });
+  registry.sampledGauge("beckon_notice_queue_depth",
+                        "Registration notices queued, waiting for a retry or being sent.", {},
+                        [&notices] { return static_cast<double>(notices.pending()); });
+  const char* noticesHelp =
+      "Registration notices (per application server): delivered, failed after the last "
+      "attempt, attempts retried, dropped from a full queue.";
+  using NoticeCounters = beckon::soap::NoticeSender::Counters;
+  for (auto [result, field] : {std::pair{"delivered", &NoticeCounters::delivered},
+                               std::pair{"failed", &NoticeCounters::failed},
+                               std::pair{"retried", &NoticeCounters::retried},
+                               std::pair{"dropped", &NoticeCounters::dropped}}) {
+    registry.sampledCounter(
+        "beckon_notices_total", noticesHelp, {{"result", result}},
+        [&notices, field = field] { return static_cast<double>(notices.counters().*field); });
+  }
+  // /healthz: the SIP thread runs a no-op in time; the SOAP side answers
+  // (this very request is served by a SOAP worker). The store adds its own.
+  health.add("sip", [&sip] { return beckon::executorAnswers(sip, kSipHealthBound); });
+  health.add("soap", [&soap] {
+    return beckon::HealthChecks::Result{
+        true, std::to_string(soap.waiting()) + " connections waiting for a worker"};
+  });
+  soap.addGet("/metrics", [&metrics] {
+    return beckon::soap::HttpResponse{200, beckon::MetricRegistry::kContentType, metrics.render()};
+  });
+  soap.addGet("/healthz", [&health] {
+    const auto report = health.run();
+    return beckon::soap::HttpResponse{report.ok ? 200 : 503, "text/plain; charset=utf-8",
+                                      report.text};
+  });
+}
+
+int serve(const Config& config, const std::string& configPath, const beckon::app::Flags& flags) {
   // Signals are taken by this thread alone, with sigwait, after every other
   // thread has started with them blocked.
   sigset_t signals;
@@ -58,6 +155,8 @@ int serve(const Config& config, const std::string& configPath) {
   int exitCode = 0;
   {
     beckon::SystemClock clock;
+    beckon::Metrics metrics(BECKON_VERSION);  // outlives every thread that reports to it
+    beckon::HealthChecks health;
     beckon::sip::SipServer sip(config.sip);
     beckon::Core core(clock, sip.notifySender(), config.core);
     beckon::Policy policy(rightsOf(config), config.core.packages);
@@ -66,15 +165,52 @@ int serve(const Config& config, const std::string& configPath) {
     noticeConfig.sipServer = sipServer(config);
     beckon::soap::NoticeSender notices(noticeConfig);
     beckon::soap::SoapServer soap(config.soap, service);
+    std::unique_ptr<beckon::store::SqliteStore> store;
+
+    addOperations(metrics, health, sip, soap, notices);
+    core.setMetrics(&metrics);  // before the SIP thread restores what the store kept
+    soap.setMetrics(&metrics);
+    Reloadable reloadable{policy, soap, notices, sip, metrics};
+
     try {
+      beckon::StoredState saved;
+      if (!config.store.path.empty()) {
+        const auto started = std::chrono::steady_clock::now();
+        store = std::make_unique<beckon::store::SqliteStore>(config.store, sip);
+        saved = store->load();
+        spdlog::info("store {}: {} bindings and {} requests read in {} ms", config.store.path,
+                     saved.bindings.size(), saved.requests.size(),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - started)
+                         .count());
+        store->setAccessibleSince(clock.now());
+        store->onCommit([&metrics](const beckon::store::CommitReport& r) {
+          if (r.ok) {
+            metrics.storeCommit(r.duration, r.writes);
+          } else {
+            metrics.storeFailed();
+          }
+          metrics.storeQueueDepth(r.queued);
+        });
+        health.add("store", [s = store.get()] {
+          const bool ok = s->healthy();
+          return beckon::HealthChecks::Result{
+              ok, ok ? std::to_string(s->queued()) + " writes queued" : "the last commit failed"};
+        });
+        store->start();
+        core.setStore(store.get());  // before the SIP thread owns the core
+      } else {
+        spdlog::warn("store.path is empty: nothing survives a restart of beckond");
+      }
       notices.start();
-      core.setNoticeSink(&notices);  // before the SIP thread owns the core
-      sip.start(core, clock);
+      core.setNoticeSink(&notices);
+      sip.start(core, clock, std::move(saved));
       soap.start();
     } catch (const std::exception& e) {
       spdlog::critical("cannot start: {}", e.what());
       soap.stop();
       sip.stop();
+      if (store) store->stop();
       notices.stop();
       su_deinit();
       return 1;
@@ -84,21 +220,20 @@ int serve(const Config& config, const std::string& configPath) {
           "no application server is configured: SOAP requests are taken from loopback clients "
           "only");
     }
-    spdlog::info("beckond ready: sip=[{}] soap={}:{} packages=[{}]", join(config.sip.listen),
-                 config.soap.host, soap.port(), join(config.core.packages));
+    spdlog::info("beckond ready: sip={} soap={}:{} packages={}",
+                 beckon::quoted(join(config.sip.listen)), config.soap.host, soap.port(),
+                 beckon::quoted(join(config.core.packages)));
 
     for (;;) {
       int sig = 0;
       if (sigwait(&signals, &sig) != 0) continue;
       if (sig == SIGHUP) {
-        if (configPath.empty()) continue;
-        try {
-          const Config fresh = beckon::app::loadConfig(configPath);
-          beckon::app::setLogLevel(fresh.logLevel);
-          spdlog::info("SIGHUP: configuration re-read, log level {}", fresh.logLevel);
-        } catch (const std::exception& e) {
-          spdlog::error("SIGHUP: configuration kept as it was: {}", e.what());
+        if (configPath.empty()) {
+          spdlog::warn("SIGHUP: no configuration file (--config) to reload");
+          continue;
         }
+        spdlog::info("SIGHUP: reloading {}", configPath);
+        reload(config, configPath, flags, reloadable);
         continue;
       }
       spdlog::info("signal {}: stopping", sig);
@@ -106,6 +241,7 @@ int serve(const Config& config, const std::string& configPath) {
     }
     soap.stop();
     sip.stop();
+    if (store) store->stop();  // commits what the core wrote last
     notices.stop();
     spdlog::info("beckond stopped");
   }
@@ -119,50 +255,35 @@ int main(int argc, char** argv) {
   CLI::App cli{"beckond: SIP registrar and contact-me notifier"};
   std::string configPath;
   std::string checkPath;
-  std::vector<std::string> sipListen;
-  std::string soapListen;
-  std::string storePath;
-  std::string logLevel;
-  cli.add_option("-c,--config", configPath, "TOML configuration file");
-  cli.add_option("--check-config", checkPath, "check a configuration file and exit");
-  cli.add_option("--sip-listen", sipListen,
+  beckon::app::Flags flags;
+  auto* configOption = cli.add_option("-c,--config", configPath, "TOML configuration file");
+  cli.add_option("--check-config", checkPath,
+                 "check a configuration file (and the flags over it) and exit: 0 when good")
+      ->excludes(configOption);
+  cli.add_option("--sip-listen", flags.sipListen,
                  "SIP listen address, e.g. udp:0.0.0.0:5060 (repeatable)");
-  cli.add_option("--soap-listen", soapListen, "SOAP listen address, HOST:PORT");
-  cli.add_option("--store", storePath, "store file");
-  cli.add_option("--log-level", logLevel, "trace, debug, info, warn or error");
+  cli.add_option("--soap-listen", flags.soapListen, "SOAP listen address, HOST:PORT");
+  cli.add_option("--store", flags.storePath, "store file");
+  cli.add_option("--log-level", flags.logLevel, "trace, debug, info, warn or error");
   cli.set_version_flag("--version", "beckond " BECKON_VERSION);
   CLI11_PARSE(cli, argc, argv);
 
   Config config;
+  const std::string& file = checkPath.empty() ? configPath : checkPath;
   try {
+    if (!file.empty()) config = beckon::app::loadConfig(file);
+    beckon::app::applyFlags(config, flags);
+    beckon::app::checkDeployment(config, flags);
     if (!checkPath.empty()) {
-      beckon::app::loadConfig(checkPath);
       std::cout << checkPath << ": ok\n";
       return 0;
     }
-    if (!configPath.empty()) config = beckon::app::loadConfig(configPath);
-    if (!sipListen.empty()) {
-      for (const auto& spec : sipListen) {
-        try {
-          beckon::sip::listenUrl(spec);
-        } catch (const std::invalid_argument& e) {
-          throw beckon::app::ConfigError(std::string("--sip-listen: ") + e.what());
-        }
-      }
-      config.sip.listen = sipListen;
-    }
-    if (!soapListen.empty()) beckon::app::setSoapListen(config.soap, soapListen, "--soap-listen");
-    if (!storePath.empty()) config.storePath = storePath;
-    if (!logLevel.empty()) {
-      beckon::app::checkLogLevel(logLevel, "--log-level");
-      config.logLevel = logLevel;
-    }
     beckon::app::setUpLogging(config.logLevel, config.logFormat);
   } catch (const std::exception& e) {
-    std::cerr << "beckond: " << e.what() << "\n";
+    std::cerr << "beckond: " << beckon::app::refusal(file, e.what()) << "\n";
     return 2;
   }
-  const int rc = serve(config, configPath);
+  const int rc = serve(config, configPath, flags);
   beckon::app::stopLogging();
   return rc;
 }

@@ -11,6 +11,7 @@
 #include "device_id.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -94,6 +95,11 @@ bool getBool(const toml::table& t, const std::string& prefix, const char* key, b
   return n->value<bool>().value();
 }
 
+bool isDirectory(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::is_directory(path, ec);
+}
+
 std::string readableFile(const toml::table& t, const std::string& prefix, const char* key,
                          bool required) {
   const std::string path = getString(t, prefix, key, "");
@@ -101,7 +107,20 @@ std::string readableFile(const toml::table& t, const std::string& prefix, const 
     if (required) bad(prefix + key, "required");
     return path;
   }
+  if (isDirectory(path)) bad(prefix + key, "'" + path + "' is a directory");
   if (!std::ifstream(path).good()) bad(prefix + key, "'" + path + "' cannot be read");
+  return path;
+}
+
+// A file of trusted CAs: readable, and at least one PEM certificate in it
+// (OpenSSL would otherwise fail only when the first peer connects).
+std::string caFile(const toml::table& t, const std::string& prefix, const char* key) {
+  const std::string path = readableFile(t, prefix, key, false);
+  if (path.empty()) return path;
+  std::unique_ptr<FILE, int (*)(FILE*)> in(std::fopen(path.c_str(), "r"), &std::fclose);
+  X509* cert = in ? PEM_read_X509_AUX(in.get(), nullptr, nullptr, nullptr) : nullptr;
+  if (!cert) bad(prefix + key, "'" + path + "' holds no PEM certificate");
+  X509_free(cert);
   return path;
 }
 
@@ -138,7 +157,7 @@ sip::SipTls parseSipTls(const toml::table& t) {
   sip::SipTls tls;
   tls.cert = readableFile(t, p, "cert", true);
   tls.key = readableFile(t, p, "key", true);
-  tls.ca = readableFile(t, p, "ca", false);
+  tls.ca = caFile(t, p, "ca");
   checkCertificate(p, tls.cert, tls.key);
   return tls;
 }
@@ -149,7 +168,7 @@ soap::SoapTls parseSoapTls(const toml::table& t) {
   soap::SoapTls tls;
   tls.certFile = readableFile(t, p, "cert", true);
   tls.keyFile = readableFile(t, p, "key", true);
-  tls.caFile = readableFile(t, p, "ca", false);
+  tls.caFile = caFile(t, p, "ca");
   checkCertificate(p, tls.certFile, tls.keyFile);
   const std::string clientCerts = getString(t, p, "client_certs", "none");
   using ClientCerts = soap::SoapTls::ClientCerts;
@@ -259,7 +278,7 @@ std::vector<AppServerConfig> parseAppServers(const toml::table& root,
 void parseNotices(const toml::table& t, soap::NoticeConfig& n) {
   const std::string p = "notices.";
   onlyKeys(t, p, {"ca", "attempts", "first_backoff_ms", "max_backoff_ms", "timeout_ms"});
-  n.caFile = readableFile(t, p, "ca", false);
+  n.caFile = caFile(t, p, "ca");
   n.attempts = static_cast<unsigned>(getInt(t, p, "attempts", n.attempts, 1, 100));
   n.firstBackoff = std::chrono::milliseconds(
       getInt(t, p, "first_backoff_ms", n.firstBackoff.count(), 10, 3600000));
@@ -577,8 +596,13 @@ Config parseConfig(const std::string& text, const std::string& source) {
   c.sip.notifyCredentials = parseNotifyCredentials(root);
 
   if (const toml::table* t = section(root, "store")) {
-    onlyKeys(*t, "store.", {"path"});
-    c.storePath = getString(*t, "store.", "path", c.storePath);
+    onlyKeys(*t, "store.", {"path", "synchronous"});
+    c.store.path = getString(*t, "store.", "path", c.store.path);
+    c.store.synchronous = getString(*t, "store.", "synchronous", c.store.synchronous);
+    if (c.store.synchronous != "full" && c.store.synchronous != "normal") {
+      throw ConfigError("store.synchronous: must be \"full\" or \"normal\", not \"" +
+                        c.store.synchronous + "\"");
+    }
   }
 
   if (const toml::table* t = section(root, "log")) {
@@ -591,7 +615,50 @@ Config parseConfig(const std::string& text, const std::string& source) {
   return c;
 }
 
+std::vector<std::string> keysNeedingRestart(const Config& a, const Config& b) {
+  std::vector<std::string> keys;
+  auto check = [&](const char* key, bool same) {
+    if (!same) keys.emplace_back(key);
+  };
+  auto sameSipTls = [](const std::optional<sip::SipTls>& x, const std::optional<sip::SipTls>& y) {
+    return x.has_value() == y.has_value() &&
+           (!x || (x->cert == y->cert && x->key == y->key && x->ca == y->ca));
+  };
+  auto sameSoapTls = [](const std::optional<soap::SoapTls>& x,
+                        const std::optional<soap::SoapTls>& y) {
+    return x.has_value() == y.has_value() &&
+           (!x || (x->certFile == y->certFile && x->keyFile == y->keyFile &&
+                   x->caFile == y->caFile && x->clientCerts == y->clientCerts));
+  };
+  check("sip.listen", a.sip.listen == b.sip.listen);
+  check("sip.domain", a.sip.registrar.domain == b.sip.registrar.domain);
+  check("sip.min_expires", a.sip.registrar.minExpires == b.sip.registrar.minExpires);
+  check("sip.max_expires", a.sip.registrar.maxExpires == b.sip.registrar.maxExpires);
+  check("sip.default_expires", a.sip.registrar.defaultExpires == b.sip.registrar.defaultExpires);
+  check("sip.udp_receive_buffer", a.sip.udpReceiveBuffer == b.sip.udpReceiveBuffer);
+  check("sip.tls", sameSipTls(a.sip.tls, b.sip.tls));
+  check("soap.listen", a.soap.host == b.soap.host && a.soap.port == b.soap.port);
+  check("soap.workers", a.soap.workers == b.soap.workers);
+  check("soap.recv_timeout_ms", a.soap.recvTimeoutMs == b.soap.recvTimeoutMs);
+  check("soap.send_timeout_ms", a.soap.sendTimeoutMs == b.soap.sendTimeoutMs);
+  check("soap.max_body_bytes", a.soap.maxBodyBytes == b.soap.maxBodyBytes);
+  check("soap.tls", sameSoapTls(a.soap.tls, b.soap.tls));
+  check("contact_me.packages", a.core.packages == b.core.packages);
+  check("contact_me.notify_timeout_ms", a.sip.notifyTimeout == b.sip.notifyTimeout);
+  check("contact_me.keep_ended_seconds", a.core.keepEnded == b.core.keepEnded);
+  check("notices",
+        a.notices.caFile == b.notices.caFile && a.notices.attempts == b.notices.attempts &&
+            a.notices.firstBackoff == b.notices.firstBackoff &&
+            a.notices.maxBackoff == b.notices.maxBackoff && a.notices.timeout == b.notices.timeout);
+  check("store.path", a.store.path == b.store.path);
+  check("store.synchronous", a.store.synchronous == b.store.synchronous);
+  check("log.format", a.logFormat == b.logFormat);
+  check("proxy", a.sip.proxy == b.sip.proxy);
+  return keys;
+}
+
 Config loadConfig(const std::string& path) {
+  if (isDirectory(path)) throw ConfigError(path + ": is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path + ": cannot be read");
   std::stringstream text;

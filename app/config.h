@@ -13,6 +13,7 @@
 #include "server.h"
 #include "notice_sender.h"
 #include "soap_server.h"
+#include "sqlite_store.h"
 
 namespace beckon::app {
 
@@ -28,7 +29,7 @@ struct Config {
   std::vector<AppServerConfig> appServers;
   soap::NoticeConfig notices;  // [notices], the notice URLs, and where devices register
   CoreConfig core;
-  std::string storePath = "beckon.db";
+  store::SqliteOptions store;  // path "": no store (nothing survives a restart)
   std::string logLevel = "info";
   std::string logFormat = "plain";
 };
@@ -42,6 +43,11 @@ class ConfigError : public std::runtime_error {
 Config loadConfig(const std::string& path);
 // Checks a configuration held in a string (the fuzzer and the tests use it).
 Config parseConfig(const std::string& text, const std::string& source = "config");
+
+// SIGHUP applies log.level, the [[app_server]]s (identities, rights, notice
+// URLs), [[notify_credentials]] and [sip.auth]. The keys of `fresh` that
+// differ from `running` and take effect only at a restart, by name.
+std::vector<std::string> keysNeedingRestart(const Config& running, const Config& fresh);
 
 // "HOST:PORT" or "[V6]:PORT" into the SOAP listener's host and port.
 void setSoapListen(soap::SoapConfig& soap, const std::string& hostport, const std::string& key);

@@ -4,7 +4,7 @@
 #   bench/contact_me.sh [BUILD_DIR]      (default: build)
 # Needs wrk (Debian package). Env: DEVICES (1000), SIPP_PROCS (2), DURATION (20 s),
 # CONNECTIONS (16), FIXED_RATE (2000), LOG_LEVEL (info: every request is logged,
-# as in production).
+# as in production), STORE ("full" (default), "normal", or "none": no store).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
@@ -13,6 +13,7 @@ procs=${SIPP_PROCS:-2}
 seconds=${DURATION:-20}
 connections=${CONNECTIONS:-16}
 fixed=${FIXED_RATE:-2000}
+store=${STORE:-full}
 work=$(mktemp -d /tmp/beckon-bench.XXXXXX)
 source "$root/bench/common.sh"
 
@@ -24,6 +25,9 @@ listen = ["udp:127.0.0.1:$sip"]
 [soap]
 listen = "127.0.0.1:$soap"
 workers = $((connections + 4))
+[store]
+path = "$([ "$store" = none ] || echo "$work/beckon.db")"
+synchronous = "$([ "$store" = normal ] && echo normal || echo full)"
 [log]
 level = "${LOG_LEVEL:-info}"
 CONF
@@ -43,6 +47,7 @@ for _ in $(seq 300); do
   [ "$(grep -c 'registration added' "$work/beckond.log" || true)" -ge "$devices" ] && break
   sleep 0.1
 done
+echo "store: $store"
 echo "devices registered: $(grep -c 'registration added' "$work/beckond.log" || true)"
 
 echo "== maximum throughput (wrk, $connections connections, ${seconds}s)"

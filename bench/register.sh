@@ -30,6 +30,9 @@
 # realm example.com, taken in turn from an injection file (the ladder's calls
 # wrap round that pool, so after BINDINGS calls they refresh); beckond gets
 # [sip.auth] and one [[sip.auth.user]] per user, Kamailio -A WITH_AUTH.
+# STORE (beckond's store: "full" (default: every 200 after its binding is
+# committed with synchronous = full), "normal" (committed, synchronous =
+# normal), or "none" (no store: everything in memory).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
@@ -49,6 +52,7 @@ kam_shm=${KAM_SHM:-1024}
 kam_pkg=${KAM_PKG:-16}
 log_level=${LOG_LEVEL:-warn}
 auth=${AUTH:-0}
+store=${STORE:-full}
 min_avail=${MIN_AVAIL_MB:-2048}
 quiet_wait=${QUIET_WAIT:-120}
 hz=$(getconf CLK_TCK)
@@ -123,7 +127,8 @@ listen = ["udp:127.0.0.1:$2"]
 [soap]
 listen = "127.0.0.1:$(free_port)"
 [store]
-path = "$work/beckon.db"
+path = "$([ "$store" = none ] || echo "$work/beckon-$2.db")"
+synchronous = "$([ "$store" = normal ] && echo normal || echo full)"
 [log]
 level = "$log_level"
 CONF
@@ -381,7 +386,7 @@ else
 fi
 
 say "== REGISTER benchmark, UDP on 127.0.0.1, $variant${LABEL:+ -- $LABEL}"
-say "beckond: $beckond (built $(date -r "$beckond" '+%F %T')), log level $log_level"
+say "beckond: $beckond (built $(date -r "$beckond" '+%F %T')), log level $log_level, store $store"
 if command -v kamailio > /dev/null; then say "kamailio: $(kamailio -v | head -1 | cut -d' ' -f2-3), $kam_children UDP workers, -m $kam_shm -M $kam_pkg, bench/kamailio/kamailio.cfg"; fi
 say "SIPp: $(sipp -v 2>&1 | grep -o 'v[0-9.]*' | head -1), one process, -t u1, buffers $sipp_buf B; $(nproc) cores; work dir $work"
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package beckon needs to build, run and test.
 # Idempotent and non-interactive: when everything is there it only checks.
+#   deploy/install-deps.sh --build   only what building (and packaging) needs
+#                                    (deploy/Containerfile uses it)
 set -euo pipefail
 
 packages=(
@@ -9,14 +11,22 @@ packages=(
   gsoap libgsoap-dev            # SOAP: soapcpp2 and libgsoapssl++
   libsofia-sip-ua-dev           # SIP: nta, tport
   libssl-dev                    # TLS
+  libsqlite3-dev sqlite3        # the store (sqlite3: backups, and the tests look inside)
   libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
-  libboost-test-dev             # unit tests
+  libcurl4-openssl-dev libexpat1-dev  # beckon-ua: HTTP(S) callbacks, XML bodies
+  libboost-test-dev             # unit tests (CMake looks for it)
+  dpkg-dev file                 # cpack -G DEB: dpkg-shlibdeps computes the dependencies
+)
+if [ "${1:-}" != --build ]; then
+  packages+=(
   # integration tests: real peers
   sip-tester                    # SIPp
   python3 python3-zeep          # a third-party SOAP client
   curl openssl                  # openssl makes the test certificates
   clang-format                  # the style check in the test suite
-)
+  shellcheck systemd            # deploy/test-package.sh: the maintainer scripts, the unit
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -38,6 +38,17 @@ struct PackageSubscription {
   bool implicit = true;  // by REGISTER + Accept; false: by SUBSCRIBE
 };
 
+// An explicit subscription's dialog as RFC 3261 12.1.1 defines it, kept so
+// that the dialog can be rebuilt after a restart (the dialog id holds the
+// Call-ID and both tags).
+struct DialogState {
+  std::string local;                  // our URI with our tag (the SUBSCRIBE's To)
+  std::string remote;                 // the subscriber's URI with its tag (its From)
+  std::string target;                 // the remote target: its Contact URI
+  std::vector<std::string> routeSet;  // its Record-Route, in order ("<sip:...;lr>")
+  std::uint32_t localCseq = 0;        // our CSeq when last saved (NOTIFYs since are above it)
+};
+
 struct Binding {
   std::uint64_t id = 0;       // given by the table
   std::uint64_t updated = 0;  // given by the table: higher is more recently registered or refreshed
@@ -50,6 +61,9 @@ struct Binding {
   Transport transport = Transport::Udp;
   std::string sourceHost;  // where the REGISTER really came from
   std::uint16_t sourcePort = 0;
+  // The listening socket the REGISTER came in on ("l0", ...): a UDP binding
+  // is reached from it again after a restart.
+  std::string listener;
   TimePoint expires;
   std::vector<std::string> path;  // RFC 3327 Path, as route set toward the device ("<sip:...;lr>")
   std::string callId;             // of the REGISTER that made or last refreshed it
@@ -62,6 +76,7 @@ struct Binding {
   // Explicit subscriptions only: "Call-ID;remote-tag;local-tag", and the dialog.
   // Such a binding is the subscription; it is not a registration.
   std::string dialogId;
+  DialogState dialogState;
   std::shared_ptr<Dialog> dialog;
 
   const PackageSubscription* subscription(const std::string& package) const;

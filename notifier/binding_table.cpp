@@ -83,6 +83,12 @@ void BindingTable::addToIndexes(const Binding& b) {
   if (!b.tempGruu.empty()) byTempGruu_.emplace(b.tempGruu, b.id);
   if (b.explicitSubscription()) byDialog_.emplace(b.dialogId, b.id);
   byExpiry_.emplace(b.expires, b.id);
+  if (b.explicitSubscription()) {
+    ++counts_.explicitSubscriptions;
+  } else {
+    ++counts_.registrations;
+    counts_.implicitSubscriptions += b.packages.size();
+  }
 }
 
 void BindingTable::removeFromIndexes(const Binding& b) {
@@ -93,6 +99,12 @@ void BindingTable::removeFromIndexes(const Binding& b) {
   if (!b.tempGruu.empty()) eraseFrom(byTempGruu_, b.tempGruu, b.id);
   if (b.explicitSubscription()) byDialog_.erase(b.dialogId);
   eraseExpiry(byExpiry_, b.expires, b.id);
+  if (b.explicitSubscription()) {
+    --counts_.explicitSubscriptions;
+  } else {
+    --counts_.registrations;
+    counts_.implicitSubscriptions -= b.packages.size();
+  }
 }
 
 const Binding* BindingTable::byDialog(const std::string& dialogId) const {
@@ -131,6 +143,17 @@ std::uint64_t BindingTable::upsert(Binding binding) {
   return id;
 }
 
+void BindingTable::restore(Binding binding) {
+  if (binding.mac.empty() && !binding.instance.empty()) {
+    binding.mac = macOfInstance(binding.instance).value_or("");
+  }
+  nextId_ = std::max(nextId_, binding.id + 1);
+  updates_ = std::max(updates_, binding.updated);
+  addToIndexes(binding);
+  const std::uint64_t id = binding.id;
+  bindings_.insert_or_assign(id, std::move(binding));
+}
+
 bool BindingTable::remove(std::uint64_t id) {
   auto it = bindings_.find(id);
   if (it == bindings_.end()) return false;
@@ -146,7 +169,9 @@ void BindingTable::markUnreachable(std::uint64_t id) {
 void BindingTable::unsubscribe(std::uint64_t id, const std::string& package) {
   auto it = bindings_.find(id);
   if (it == bindings_.end()) return;
-  std::erase_if(it->second.packages, [&](const auto& s) { return s.package == package; });
+  const std::size_t gone =
+      std::erase_if(it->second.packages, [&](const auto& s) { return s.package == package; });
+  if (!it->second.explicitSubscription()) counts_.implicitSubscriptions -= gone;
 }
 
 const Binding* BindingTable::get(std::uint64_t id) const {

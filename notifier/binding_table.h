@@ -28,6 +28,9 @@ class BindingTable {
   // it updates (same instance id, else same Contact URI; a subscription: the
   // same dialog). Returns its id.
   std::uint64_t upsert(Binding binding);
+  // Puts back a binding saved by a previous run, with its id and update
+  // order (ids given later follow it). No binding may have its id yet.
+  void restore(Binding binding);
   bool remove(std::uint64_t id);
   // The binding's flow is dead: requests pass it by until it is registered again.
   void markUnreachable(std::uint64_t id);
@@ -47,6 +50,14 @@ class BindingTable {
   std::vector<Binding> expire(TimePoint now);
 
   std::size_t size() const { return bindings_.size(); }
+  // For the metrics: registrations (bindings that are not explicit
+  // subscriptions), their package subscriptions, and explicit subscriptions.
+  struct Counts {
+    std::size_t registrations = 0;
+    std::size_t implicitSubscriptions = 0;
+    std::size_t explicitSubscriptions = 0;
+  };
+  const Counts& counts() const { return counts_; }
 
  private:
   using Index = std::unordered_multimap<std::string, std::uint64_t>;
@@ -61,6 +72,7 @@ class BindingTable {
   Index byInstance_, byMac_, byAor_, byNumber_, byTempGruu_;
   std::unordered_map<std::string, std::uint64_t> byDialog_;
   std::multimap<TimePoint, std::uint64_t> byExpiry_;
+  Counts counts_;
 };
 
 }  // namespace beckon

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 
+#include "logfmt.h"
+#include "metrics.h"
+
 namespace beckon {
 
 struct Core::Request {
@@ -13,6 +16,7 @@ struct Core::Request {
   std::vector<DeviceKey> keys;
   NotifyContent content;
   ContactStatus status;
+  TimePoint createdAt;
   TimePoint queueUntil;
   TimePoint nextAttempt;
   TimePoint endedAt;
@@ -20,7 +24,7 @@ struct Core::Request {
   std::size_t inFlight = 0;
   bool sending = false;               // inside attempt(): do not settle yet
   bool cancelled = false;             // cancelled while NOTIFYs were out
-  bool inQueue = false;               // in queued_ and waitingFor_
+  bool inQueue = false;               // counted in queued_ and in waitingFor_
   std::set<std::uint64_t> refusedBy;  // bindings that answered a final 4xx: not tried again
   std::vector<StatusListener> listeners;
 };
@@ -34,17 +38,19 @@ std::string keyText(DeviceIdKind kind, const std::string& value) {
 }  // namespace
 
 void Core::setState(Request& r, RequestState s) {
+  if (metrics_) metrics_->requestMoved(r.status.state, s);
   r.status.state = s;
   const bool queue = s == RequestState::Queued;
   if (queue == r.inQueue) return;
   r.inQueue = queue;
   if (queue) {
-    queued_.insert(r.key);
+    ++queued_;
+    schedule(r);
     for (const DeviceKey& k : r.keys)
       waitingFor_.emplace(keyText(k.kind, k.value), r.key);
     return;
   }
-  queued_.erase(r.key);
+  --queued_;
   for (const DeviceKey& k : r.keys) {
     auto [first, last] = waitingFor_.equal_range(keyText(k.kind, k.value));
     for (auto it = first; it != last; ++it) {
@@ -54,6 +60,32 @@ void Core::setState(Request& r, RequestState s) {
       }
     }
   }
+}
+
+// When the timers look at a queued request next: its next attempt, or the
+// end of its queue time.
+TimePoint Core::dueOf(const Request& r) {
+  return std::min(r.nextAttempt, r.queueUntil);
+}
+
+void Core::schedule(const Request& r) {
+  due_.emplace(dueOf(r), r.key);
+}
+
+std::set<Core::RequestKey> Core::waitingKeys(const Binding& b) const {
+  std::set<RequestKey> waiting;
+  auto collect = [&](DeviceIdKind kind, const std::string& value) {
+    if (value.empty()) return;
+    auto [first, last] = waitingFor_.equal_range(keyText(kind, value));
+    for (auto it = first; it != last; ++it)
+      waiting.insert(it->second);
+  };
+  collect(DeviceIdKind::Instance, b.instance);
+  collect(DeviceIdKind::Mac, b.mac);
+  collect(DeviceIdKind::Aor, b.aor);
+  collect(DeviceIdKind::DirectoryNumber, directoryNumberOf(b.aor));
+  collect(DeviceIdKind::TempGruu, b.tempGruu);
+  return waiting;
 }
 
 Core::Core(const Clock& clock, NotifySender& sender, CoreConfig config)
@@ -70,6 +102,7 @@ std::uint64_t Core::storeBinding(Binding binding) {
   }
   const std::uint64_t id = bindings_.upsert(std::move(binding));
   const Binding& b = *bindings_.get(id);
+  if (store_) store_->saveBinding(b);
   if (notices_) {
     for (const auto& package : fresh) {
       notices_->deviceRegistered(
@@ -90,19 +123,7 @@ void Core::reachWaiting(std::uint64_t id) {
   if (!found) return;
   const Binding& b = *found;
   // A binding that is (again) subscribed reaches the requests waiting for it.
-  std::set<RequestKey> waiting;
-  auto collect = [&](DeviceIdKind kind, const std::string& value) {
-    if (value.empty()) return;
-    auto [first, last] = waitingFor_.equal_range(keyText(kind, value));
-    for (auto it = first; it != last; ++it)
-      waiting.insert(it->second);
-  };
-  collect(DeviceIdKind::Instance, b.instance);
-  collect(DeviceIdKind::Mac, b.mac);
-  collect(DeviceIdKind::Aor, b.aor);
-  collect(DeviceIdKind::DirectoryNumber, directoryNumberOf(b.aor));
-  collect(DeviceIdKind::TempGruu, b.tempGruu);
-  for (const RequestKey& key : waiting) {
+  for (const RequestKey& key : waitingKeys(b)) {
     Request& r = *requests_.at(key);
     if (r.status.state == RequestState::Queued && r.inFlight == 0 && b.subscription(r.package)) {
       attempt(r);
@@ -111,7 +132,36 @@ void Core::reachWaiting(std::uint64_t id) {
 }
 
 void Core::removeBinding(std::uint64_t id) {
-  bindings_.remove(id);
+  if (bindings_.remove(id) && store_) store_->removeBinding(id);
+}
+
+void Core::saveBinding(std::uint64_t id) {
+  if (const Binding* b = bindings_.get(id); b && store_) store_->saveBinding(*b);
+}
+
+void Core::save(const Request& r) {
+  if (!store_) return;
+  RequestRecord rec;
+  rec.appServer = r.key.first;
+  rec.params = r.params;
+  rec.state = r.status.state;
+  rec.deliveries = r.status.deliveries;
+  rec.createdAt = r.createdAt;
+  rec.queueUntil = r.queueUntil;
+  rec.nextAttempt = r.nextAttempt;
+  rec.endedAt = r.endedAt;
+  rec.rounds = r.rounds;
+  rec.cancelled = r.cancelled;
+  rec.refusedBy.assign(r.refusedBy.begin(), r.refusedBy.end());
+  store_->saveRequest(std::move(rec));
+}
+
+void Core::afterCommit(std::function<void(bool committed)> done) {
+  if (store_) {
+    store_->afterCommit(std::move(done));
+  } else {
+    done(true);
+  }
 }
 
 std::vector<const Binding*> Core::targets(const Request& r) const {
@@ -147,9 +197,9 @@ std::vector<const Binding*> Core::targets(const Request& r) const {
 
 std::size_t Core::waitingFor(const Binding& b, const std::string& package) const {
   std::size_t n = 0;
-  for (const RequestKey& key : queued_) {
+  for (const RequestKey& key : waitingKeys(b)) {
     const Request& r = *requests_.at(key);
-    if (r.package == package && r.inFlight == 0 && names(r.keys, b)) ++n;
+    if (r.package == package && r.inFlight == 0) ++n;
   }
   return n;
 }
@@ -161,7 +211,8 @@ void Core::sendState(const Binding& b, const std::string& subscriptionState) {
     OutgoingNotify n{sub.package, subscriptionState, contentType(sub.package, sub.format),
                      encode(idle, sub.format), ""};
     sender_.send(b, n, [this, id = b.id, contact = b.contact](const NotifyOutcome& o) {
-      spdlog::info("notify state contact={} status={} reason=\"{}\"", contact, o.status, o.reason);
+      spdlog::info("notify state binding={} contact={} status={} reason={}", id, quoted(contact),
+                   o.status, quoted(o.reason));
       if (o.status == 481) removeBinding(id);
     });
   }
@@ -179,8 +230,11 @@ void Core::endSubscription(std::uint64_t id, const std::string& reason) {
   const Binding* b = bindings_.get(id);
   if (!b) return;
   const Binding last = *b;
-  bindings_.remove(id);
-  spdlog::info("subscription ended aor={} contact={} reason={}", last.aor, last.contact, reason);
+  removeBinding(id);
+  spdlog::info("subscription ended aor={} contact={} instance={} source={} reason={}",
+               quoted(last.aor), quoted(last.contact), quoted(last.instance), last.sourceHostPort(),
+               quoted(reason));
+  if (metrics_) metrics_->subscriptionChanged(Metrics::SubscriptionChange::Ended);
   sendState(last, "terminated;reason=" + reason);
 }
 
@@ -202,43 +256,50 @@ ContactStatus Core::contactMe(const Caller& caller, ContactMeParams params,
 
   auto r = std::make_unique<Request>();
   r->key = key;
-  r->package = params.package.empty() ? kDefaultPackage : params.package;
-  r->keys = lookupKeys(params.deviceId);
-  r->content.state = "pending";
-  r->content.requestId = params.requestId;
-  r->content.server = serverLine(params);
-  r->content.protocol = params.protocol;
-  r->content.path = params.path;
-  r->content.altServers = params.alternateServers;
-  r->content.function = params.function;
-  r->content.timeSlot = params.timeSlot;
   r->params = std::move(params);
-  r->status.requestId = r->params.requestId;
+  prepare(*r);
   const TimePoint now = clock_.now();
+  r->createdAt = now;
   r->queueUntil = now + std::chrono::seconds(r->params.queueSeconds);
   r->nextAttempt = now;
 
   const bool reachable = !targets(*r).empty();
   if (!reachable && r->params.queueSeconds == 0) {
-    spdlog::info("contact-me request={} app={} device={} outcome=UnknownDevice", key.second,
-                 key.first, r->params.deviceId);
+    spdlog::info("contact-me request={} app={} device={} refused=UnknownDevice", quoted(key.second),
+                 quoted(key.first), quoted(r->params.deviceId));
     throw Fault(FaultCode::UnknownDevice,
                 "no binding of '" + r->params.deviceId + "' is subscribed to " + r->package);
   }
   if (listener) r->listeners.push_back(std::move(listener));
   Request& req = *r;
   requests_.emplace(key, std::move(r));
+  if (metrics_) metrics_->requestCreated();
   setState(req, RequestState::Queued);
-  spdlog::info(
-      "contact-me request={} app={} device={} package={} {}", key.second, key.first,
-      req.params.deviceId, req.package,
-      reachable ? "notifying" : "queued for " + std::to_string(req.params.queueSeconds) + "s");
+  spdlog::info("contact-me request={} app={} device={} package={} created queue_seconds={}",
+               quoted(key.second), quoted(key.first), quoted(req.params.deviceId), req.package,
+               req.params.queueSeconds);
   if (reachable) {
     attempt(req);
   } else {
     publish(req);
   }
   return req.status;
+}
+
+// What follows from the parameters: the package, the device keys, the body.
+void Core::prepare(Request& r) {
+  const ContactMeParams& p = r.params;
+  r.package = p.package.empty() ? kDefaultPackage : p.package;
+  r.keys = lookupKeys(p.deviceId);
+  r.content.state = "pending";
+  r.content.requestId = p.requestId;
+  r.content.server = serverLine(p);
+  r.content.protocol = p.protocol;
+  r.content.path = p.path;
+  r.content.altServers = p.alternateServers;
+  r.content.function = p.function;
+  r.content.timeSlot = p.timeSlot;
+  r.status.requestId = p.requestId;
 }
 
 Core::Request& Core::find(const Caller& caller, const std::string& requestId) const {
@@ -260,6 +321,7 @@ ContactStatus Core::cancel(const Caller& caller, const std::string& requestId) {
     publish(r);
   } else if (r.status.state == RequestState::Notifying) {
     r.cancelled = true;  // settles as cancelled unless a 2xx comes
+    save(r);
   }
   return r.status;
 }
@@ -282,6 +344,9 @@ void Core::attempt(Request& r) {
   r.status.settled = false;
   ++r.rounds;
   r.sending = true;
+  spdlog::info("contact-me request={} app={} device={} state=notifying round={} bindings={}",
+               quoted(r.key.second), quoted(r.key.first), quoted(r.params.deviceId), r.rounds,
+               to.size());
   for (const Binding* b : to) {
     const PackageSubscription& sub = *b->subscription(r.package);
     const auto left = std::max<long long>(
@@ -305,18 +370,23 @@ void Core::onOutcome(const RequestKey& key, std::size_t index, const NotifyOutco
   if (it == requests_.end()) return;
   Request& r = *it->second;
   Delivery& d = r.status.deliveries.at(index);
+  const std::chrono::duration<double, std::milli> took = clock_.now() - d.at;
   d.sipStatus = outcome.status;
   d.reason = outcome.reason;
   d.at = clock_.now();
   d.inFlight = false;
   --r.inFlight;
-  spdlog::info("notify request={} app={} device={} contact={} via={} status={} reason=\"{}\"",
-               key.second, key.first, r.params.deviceId, d.contact, toString(d.transport),
-               outcome.status, outcome.reason);
+  spdlog::info(
+      "notify request={} app={} device={} binding={} contact={} via={} status={} reason={} "
+      "duration_ms={:.1f}",
+      quoted(key.second), quoted(key.first), quoted(r.params.deviceId), d.bindingId,
+      quoted(d.contact), toString(d.transport), outcome.status, quoted(outcome.reason),
+      took.count());
   if (outcome.flowClosed) {
-    spdlog::info("binding unreachable aor={} contact={}: its flow is closed", r.params.deviceId,
-                 d.contact);
+    spdlog::info("binding unreachable binding={} device={} contact={}: its flow is closed",
+                 d.bindingId, quoted(r.params.deviceId), quoted(d.contact));
     bindings_.markUnreachable(d.bindingId);
+    saveBinding(d.bindingId);
   }
   if (outcome.status >= 200 && outcome.status < 300) {
     if (!isFinal(r.status.state)) finish(r, RequestState::Delivered);
@@ -330,9 +400,19 @@ void Core::onOutcome(const RequestKey& key, std::size_t index, const NotifyOutco
     // (an explicit subscription is gone altogether).
     const Binding* b = bindings_.get(d.bindingId);
     if (b && b->explicitSubscription()) {
-      bindings_.remove(d.bindingId);
+      spdlog::info("subscription ended aor={} contact={} instance={} source={} reason=481",
+                   quoted(b->aor), quoted(b->contact), quoted(b->instance), b->sourceHostPort());
+      if (metrics_) metrics_->subscriptionChanged(Metrics::SubscriptionChange::Ended);
+      removeBinding(d.bindingId);
     } else {
+      if (b) {
+        spdlog::info(
+            "registration unsubscribed aor={} contact={} instance={} package={} "
+            "reason=481",
+            quoted(b->aor), quoted(b->contact), quoted(b->instance), r.package);
+      }
       bindings_.unsubscribe(d.bindingId, r.package);
+      saveBinding(d.bindingId);
     }
   }
   settleIfDone(r);
@@ -350,6 +430,10 @@ void Core::settleIfDone(Request& r) {
       const auto backoff = std::min<std::chrono::milliseconds>(
           config_.retryMax, config_.retryFirst * (1LL << std::min(r.rounds - 1, 16u)));
       r.nextAttempt = clock_.now() + backoff;
+      schedule(r);
+      spdlog::info("contact-me request={} app={} device={} state=queued retry_in_ms={}",
+                   quoted(r.key.second), quoted(r.key.first), quoted(r.params.deviceId),
+                   backoff.count());
     } else {
       finish(r, RequestState::Failed);
     }
@@ -361,12 +445,16 @@ void Core::finish(Request& r, RequestState s) {
   setState(r, s);
   r.endedAt = clock_.now();
   ended_.emplace_back(r.endedAt, r.key);
-  spdlog::info("contact-me request={} app={} device={} outcome={}", r.key.second, r.key.first,
-               r.params.deviceId, toString(s));
+  const std::chrono::duration<double, std::milli> age = r.endedAt - r.createdAt;
+  if (metrics_ && s == RequestState::Delivered) metrics_->requestDelivered(age);
+  spdlog::info("contact-me request={} app={} device={} state={} duration_ms={:.1f}",
+               quoted(r.key.second), quoted(r.key.first), quoted(r.params.deviceId), toString(s),
+               age.count());
 }
 
 void Core::publish(Request& r) {
   r.status.settled = isFinal(r.status.state) && r.inFlight == 0;
+  save(r);
   for (const auto& l : r.listeners)
     l(r.status);
   if (r.status.settled) r.listeners.clear();
@@ -375,33 +463,134 @@ void Core::publish(Request& r) {
 void Core::tick() {
   const TimePoint now = clock_.now();
   for (const Binding& b : bindings_.expire(now)) {
+    if (store_) store_->removeBinding(b.id);
     if (b.explicitSubscription()) {
-      spdlog::info("subscription expired aor={} contact={}", b.aor, b.contact);
+      spdlog::info("subscription expired aor={} contact={} instance={} source={}", quoted(b.aor),
+                   quoted(b.contact), quoted(b.instance), b.sourceHostPort());
+      if (metrics_) metrics_->subscriptionChanged(Metrics::SubscriptionChange::Expired);
       sendState(b, "terminated;reason=timeout");
       continue;
     }
-    spdlog::info("registration expired aor={} contact={} instance={}", b.aor, b.contact,
-                 b.instance.empty() ? "-" : b.instance);
+    spdlog::info("registration expired binding={} aor={} contact={} instance={} source={} via={}",
+                 b.id, quoted(b.aor), quoted(b.contact), quoted(b.instance), b.sourceHostPort(),
+                 toString(b.transport));
+    if (metrics_) metrics_->bindingChanged(Metrics::BindingChange::Expired);
   }
-  // Queued requests: expiry and retries (attempt() and finish() change queued_).
-  const std::vector<RequestKey> queued(queued_.begin(), queued_.end());
-  for (const RequestKey& key : queued) {
-    Request& r = *requests_.at(key);
-    if (r.inFlight != 0) continue;
+  if (metrics_) {
+    const BindingTable::Counts& n = bindings_.counts();
+    metrics_->bindingCounts(n.registrations, n.implicitSubscriptions, n.explicitSubscriptions);
+  }
+  // Queued requests that are due: expiry and retries. Only the entries that
+  // are due now (attempt() may schedule more); those that no longer match
+  // their request are left over from an earlier schedule.
+  std::vector<std::pair<TimePoint, RequestKey>> due;
+  while (!due_.empty() && due_.begin()->first <= now) {
+    due.push_back(*due_.begin());
+    due_.erase(due_.begin());
+  }
+  for (const auto& [at, key] : due) {
+    auto it = requests_.find(key);
+    if (it == requests_.end()) continue;
+    Request& r = *it->second;
+    if (r.status.state != RequestState::Queued || r.inFlight != 0 || dueOf(r) != at) continue;
     if (now >= r.queueUntil) {
       // Never sent: it expired in the queue; sent and never answered 2xx: failed.
       finish(r, r.rounds == 0 ? RequestState::Expired : RequestState::Failed);
       publish(r);
-    } else if (now >= r.nextAttempt) {
-      attempt(r);
+      continue;
+    }
+    attempt(r);
+    if (r.status.state == RequestState::Queued && r.inFlight == 0 && dueOf(r) <= now) {
+      // Nothing to send to: it waits for a binding (reachWaiting), or its end.
+      r.nextAttempt = r.queueUntil;
+      schedule(r);
     }
   }
   // Ended requests are kept keepEnded for GetContactRequest, then dropped.
   while (!ended_.empty() && now - ended_.front().first >= config_.keepEnded) {
     auto it = requests_.find(ended_.front().second);
     ended_.pop_front();
-    if (it != requests_.end() && it->second->inFlight == 0) requests_.erase(it);
+    if (it != requests_.end() && it->second->inFlight == 0) {
+      if (metrics_) metrics_->requestDropped(it->second->status.state);
+      if (store_) store_->removeRequest(it->first.first, it->first.second);
+      requests_.erase(it);
+    }
   }
+}
+
+void Core::restore(StoredState state, const std::function<void(Binding&)>& attach) {
+  const TimePoint now = clock_.now();
+  std::size_t bindings = 0, expired = 0;
+  for (Binding& b : state.bindings) {
+    if (b.expires <= now) {
+      if (store_) store_->removeBinding(b.id);
+      ++expired;
+      continue;
+    }
+    if (attach) attach(b);
+    bindings_.restore(std::move(b));
+    ++bindings;
+  }
+
+  std::vector<RequestKey> interrupted;
+  std::size_t queued = 0, ended = 0;
+  for (RequestRecord& rec : state.requests) {
+    RequestKey key{rec.appServer, rec.params.requestId};
+    if (isFinal(rec.state) && now - rec.endedAt >= config_.keepEnded) {
+      if (store_) store_->removeRequest(key.first, key.second);
+      continue;
+    }
+    auto r = std::make_unique<Request>();
+    r->key = key;
+    r->params = std::move(rec.params);
+    prepare(*r);
+    r->status.deliveries = std::move(rec.deliveries);
+    for (Delivery& d : r->status.deliveries) {
+      if (!d.inFlight) continue;
+      d.inFlight = false;
+      d.reason = "no answer before beckond stopped";
+    }
+    r->createdAt = rec.createdAt;
+    r->queueUntil = rec.queueUntil;
+    r->nextAttempt = rec.nextAttempt;
+    r->endedAt = rec.endedAt;
+    r->rounds = rec.rounds;
+    r->cancelled = rec.cancelled;
+    r->refusedBy.insert(rec.refusedBy.begin(), rec.refusedBy.end());
+    Request& req = *r;
+    requests_.emplace(key, std::move(r));
+    if (metrics_) metrics_->requestRestored(isFinal(rec.state) ? rec.state : RequestState::Queued);
+    if (isFinal(rec.state)) {
+      req.status.state = rec.state;
+      req.status.settled = true;
+      ended_.emplace_back(req.endedAt, key);
+      ++ended;
+      continue;
+    }
+    setState(req, RequestState::Queued);
+    ++queued;
+    if (rec.state == RequestState::Notifying) interrupted.push_back(key);
+  }
+  std::sort(ended_.begin(), ended_.end());
+
+  // What was in flight goes out again, even past its queue time: it was
+  // acknowledged, and its outcome was never known.
+  for (const RequestKey& key : interrupted) {
+    Request& r = *requests_.at(key);
+    if (r.cancelled) {
+      finish(r, RequestState::Cancelled);
+      publish(r);
+    } else if (!targets(r).empty()) {
+      attempt(r);
+    } else if (now >= r.queueUntil) {
+      finish(r, RequestState::Failed);
+      publish(r);
+    }
+  }
+  spdlog::info(
+      "restored {} bindings ({} expired while beckond was down), {} queued requests ({} sent "
+      "again), {} ended requests",
+      bindings, expired, queued, interrupted.size(), ended);
 }
 
 }  // namespace beckon

@@ -17,8 +17,11 @@
 #include "contact_request.h"
 #include "fault.h"
 #include "ports.h"
+#include "store.h"
 
 namespace beckon {
+
+class Metrics;
 
 struct CoreConfig {
   std::vector<std::string> packages{kDefaultPackage};
@@ -62,6 +65,22 @@ class Core {
   std::vector<Binding> device(const std::string& deviceId) const;
 
   void setNoticeSink(NoticeSink* sink) { notices_ = sink; }
+  // Before the SIP thread owns the core; the registrar and event server use it too.
+  void setMetrics(Metrics* metrics) { metrics_ = metrics; }
+  Metrics* metrics() const { return metrics_; }
+
+  // Every change is saved to `store` from then on (none: nothing survives a
+  // restart). Set it before the core's thread owns the core.
+  void setStore(Store* store) { store_ = store; }
+  // Runs `done` once every change made so far is committed: at once, with
+  // true, without a store. What beckond acknowledges waits for this.
+  void afterCommit(std::function<void(bool committed)> done);
+  // Puts back what a previous run saved, dropping what expired meanwhile:
+  // the bindings first (`attach` gives each its flow and dialog again, or
+  // marks it unreachable), then the requests. A request whose NOTIFYs were
+  // out when beckond stopped is sent again: a device may get it twice, but
+  // no acknowledged request is lost.
+  void restore(StoredState state, const std::function<void(Binding&)>& attach);
 
   // Explicit subscriptions (RFC 6665). How many queued requests wait for this
   // (candidate) subscription: the NOTIFYs it gets at once when it is stored.
@@ -76,11 +95,16 @@ class Core {
   void tick();
 
   std::size_t requestCount() const { return requests_.size(); }
+  std::size_t queuedCount() const { return queued_; }
 
  private:
   struct Request;
   using RequestKey = std::pair<std::string, std::string>;  // application server, requestId
 
+  static TimePoint dueOf(const Request& r);
+  void schedule(const Request& r);
+  std::set<RequestKey> waitingKeys(const Binding& b) const;
+  void prepare(Request& r);
   void attempt(Request& r);
   void onOutcome(const RequestKey& key, std::size_t delivery, const NotifyOutcome& outcome);
   void settleIfDone(Request& r);
@@ -91,19 +115,27 @@ class Core {
   // Every state change goes through here: it keeps the queue indexes true.
   void setState(Request& r, RequestState s);
   Request& find(const Caller& caller, const std::string& requestId) const;
+  // The store's side of every change.
+  void save(const Request& r);
+  void saveBinding(std::uint64_t id);
 
   const Clock& clock_;
   NotifySender& sender_;
   CoreConfig config_;
   BindingTable bindings_;
   std::map<RequestKey, std::unique_ptr<Request>> requests_;
-  // Queued requests, and the device keys they wait for ("kind:value"), so
-  // that a REGISTER and the timers look only at what waits.
-  std::set<RequestKey> queued_;
+  // Queued requests: how many, when the timers look at each next (entries
+  // are not removed when a request changes: tick() skips stale ones), and
+  // the device keys they wait for ("kind:value"), so that a REGISTER and the
+  // timers look only at what waits.
+  std::size_t queued_ = 0;
+  std::multimap<TimePoint, RequestKey> due_;
   std::multimap<std::string, RequestKey> waitingFor_;
   // Ended requests in the order they ended, for the clean-up after keepEnded.
   std::deque<std::pair<TimePoint, RequestKey>> ended_;
   NoticeSink* notices_ = nullptr;
+  Metrics* metrics_ = nullptr;
+  Store* store_ = nullptr;
 };
 
 }  // namespace beckon

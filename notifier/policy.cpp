@@ -68,24 +68,48 @@ bool RateLimiter::allow(const std::string& who, double rate,
 }
 
 Policy::Policy(std::vector<AppServerRights> servers, std::vector<std::string> allPackages)
-    : servers_(std::move(servers)) {
-  local_.name = "local";
-  local_.packages = std::move(allPackages);
-  local_.callbackServers = {"*:*"};
-  local_.mayQueryDevices = true;
+    : allPackages_(std::move(allPackages)) {
+  replace(std::move(servers));
 }
 
-const AppServerRights* Policy::find(const std::string& name) const {
-  if (open()) return name == local_.name ? &local_ : nullptr;
-  for (const auto& s : servers_) {
+void Policy::replace(std::vector<AppServerRights> servers) {
+  auto rights = std::make_shared<Rights>();
+  rights->servers = std::move(servers);
+  rights->local.name = "local";
+  rights->local.packages = allPackages_;
+  rights->local.callbackServers = {"*:*"};
+  rights->local.mayQueryDevices = true;
+  std::lock_guard lock(mutex_);
+  rights_ = std::move(rights);
+}
+
+std::shared_ptr<const Policy::Rights> Policy::current() const {
+  std::lock_guard lock(mutex_);
+  return rights_;
+}
+
+const AppServerRights* Policy::Rights::find(const std::string& name) const {
+  if (servers.empty()) return name == local.name ? &local : nullptr;
+  for (const auto& s : servers) {
     if (s.name == name) return &s;
   }
   return nullptr;
 }
 
-const AppServerRights& Policy::actingAs(const std::string& caller,
-                                        const std::string& onBehalfOf) const {
-  const AppServerRights* self = find(caller);
+bool Policy::open() const {
+  return current()->servers.empty();
+}
+
+std::optional<AppServerRights> Policy::find(const std::string& name) const {
+  const auto rights = current();
+  const AppServerRights* found = rights->find(name);
+  if (!found) return std::nullopt;
+  return *found;
+}
+
+AppServerRights Policy::actingAs(const std::string& caller, const std::string& onBehalfOf) const {
+  const auto rights = current();
+  const AppServerRights* self = rights->find(caller);
   if (!self)
     throw Fault(FaultCode::NotAuthorized, "'" + caller + "' is not a known application server");
   if (onBehalfOf.empty() || onBehalfOf == caller) return *self;
@@ -93,7 +117,7 @@ const AppServerRights& Policy::actingAs(const std::string& caller,
     throw Fault(FaultCode::NotAuthorized,
                 "onBehalfOf: '" + caller + "' may not act for '" + onBehalfOf + "'");
   }
-  const AppServerRights* other = find(onBehalfOf);
+  const AppServerRights* other = rights->find(onBehalfOf);
   if (!other)
     throw Fault(FaultCode::NotAuthorized,
                 "onBehalfOf: '" + onBehalfOf + "' is not a known application server");
@@ -118,14 +142,16 @@ void Policy::checkContactMe(const AppServerRights& as, const ContactMeParams& p)
 }
 
 void Policy::checkGetDevice(const std::string& caller) const {
-  const AppServerRights* self = find(caller);
+  const auto rights = current();
+  const AppServerRights* self = rights->find(caller);
   if (!self || !self->mayQueryDevices) {
     throw Fault(FaultCode::NotAuthorized, "'" + caller + "' may not query devices");
   }
 }
 
 void Policy::checkRate(const std::string& caller) {
-  const AppServerRights* self = find(caller);
+  const auto rights = current();
+  const AppServerRights* self = rights->find(caller);
   if (self && !rates_.allow(caller, self->requestsPerSecond, std::chrono::steady_clock::now())) {
     throw Fault(FaultCode::Overloaded, "'" + caller + "' is over its request rate; retry later");
   }

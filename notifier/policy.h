@@ -45,20 +45,26 @@ class RateLimiter {
   std::map<std::string, Bucket> buckets_;
 };
 
+// Thread-safe: SOAP workers check calls while SIGHUP may replace the rights.
 class Policy {
  public:
   // No application servers: every (loopback) caller is the one server
   // "local" with every package and every callback server.
   explicit Policy(std::vector<AppServerRights> servers, std::vector<std::string> allPackages);
 
-  bool open() const { return servers_.empty(); }
-  const AppServerRights* find(const std::string& name) const;
-  const std::vector<AppServerRights>& servers() const { return servers_; }
+  // SIGHUP: the application servers and their rights from now on. A check
+  // already running finishes with the rights it started with; rate buckets
+  // are kept (a new rate applies from the next call).
+  void replace(std::vector<AppServerRights> servers);
+
+  bool open() const;
+  // A copy: a reload may replace the rights at any time.
+  std::optional<AppServerRights> find(const std::string& name) const;
 
   // The application server a ContactMe / GetContactRequest / Cancel acts as:
   // the caller itself, or the one named in onBehalfOf when the caller may act
   // for it. Throws Fault(NotAuthorized).
-  const AppServerRights& actingAs(const std::string& caller, const std::string& onBehalfOf) const;
+  AppServerRights actingAs(const std::string& caller, const std::string& onBehalfOf) const;
   // Throws Fault(NotAuthorized) when `as` may not ask for this request.
   void checkContactMe(const AppServerRights& as, const ContactMeParams& p) const;
   void checkGetDevice(const std::string& caller) const;
@@ -66,8 +72,16 @@ class Policy {
   void checkRate(const std::string& caller);
 
  private:
-  std::vector<AppServerRights> servers_;
-  AppServerRights local_;
+  struct Rights {
+    std::vector<AppServerRights> servers;
+    AppServerRights local;
+    const AppServerRights* find(const std::string& name) const;
+  };
+  std::shared_ptr<const Rights> current() const;
+
+  const std::vector<std::string> allPackages_;
+  mutable std::mutex mutex_;  // guards rights_ (the pointer, not what it points to)
+  std::shared_ptr<const Rights> rights_;
   RateLimiter rates_;
 };
 

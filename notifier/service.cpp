@@ -19,6 +19,8 @@ struct Pending {
   std::mutex mutex;
   std::condition_variable changed;
   bool accepted = false;
+  bool committed = false;  // the store has it (or there is no store)
+  bool stored = false;     // and the commit succeeded
   std::exception_ptr error;
   ContactStatus status;
 };
@@ -41,13 +43,20 @@ ContactService::ContactService(Core& core, Executor& executor, Policy* policy)
       policy_(policy ? *policy : *ownPolicy_) {}
 
 template <class F>
-auto ContactService::onCore(F work) -> decltype(work()) {
+auto ContactService::onCore(F work, bool durable) -> decltype(work()) {
   using R = decltype(work());
   auto promise = std::make_shared<std::promise<R>>();
   auto result = promise->get_future();
-  const bool posted = executor_.post([promise, work = std::move(work)]() mutable {
+  const bool posted = executor_.post([this, promise, durable, work = std::move(work)]() mutable {
     try {
-      promise->set_value(work());
+      R value = work();
+      if (!durable) return promise->set_value(std::move(value));
+      // A change is answered only once it is stored.
+      core_.afterCommit([promise, value = std::move(value)](bool committed) mutable {
+        if (committed) return promise->set_value(std::move(value));
+        promise->set_exception(std::make_exception_ptr(
+            Fault(FaultCode::Unavailable, "the change could not be stored")));
+      });
     } catch (...) {
       promise->set_exception(std::current_exception());
     }
@@ -56,7 +65,11 @@ auto ContactService::onCore(F work) -> decltype(work()) {
   if (result.wait_for(kAcceptTimeout) != std::future_status::ready) {
     throw Fault(FaultCode::Unavailable, "the SIP core did not answer in time");
   }
-  return result.get();
+  try {
+    return result.get();
+  } catch (const std::future_error&) {  // dropped while beckond stops
+    throw Fault(FaultCode::Unavailable, "beckond is stopping");
+  }
 }
 
 ContactStatus ContactService::contactMe(const Caller& caller, const ContactMeParams& params) {
@@ -77,6 +90,13 @@ ContactStatus ContactService::contactMe(const Caller& caller, const ContactMePar
         // The caller waits for the settled status (or its deadline) only.
         if (s.settled) pending->changed.notify_all();
       });
+      // Acknowledged only once stored: nothing acknowledged is lost.
+      core_.afterCommit([pending](bool stored) {
+        std::lock_guard lock(pending->mutex);
+        pending->committed = true;
+        pending->stored = stored;
+        pending->changed.notify_all();
+      });
     } catch (...) {
       error = std::current_exception();
     }
@@ -93,7 +113,13 @@ ContactStatus ContactService::contactMe(const Caller& caller, const ContactMePar
     throw Fault(FaultCode::Unavailable, "the SIP core did not take the request in time");
   }
   if (pending->error) std::rethrow_exception(pending->error);
-  pending->changed.wait_until(lock, deadline, [&] { return pending->status.settled; });
+  pending->changed.wait_until(lock, deadline,
+                              [&] { return pending->status.settled && pending->committed; });
+  if (!pending->committed &&
+      !pending->changed.wait_for(lock, kAcceptTimeout, [&] { return pending->committed; })) {
+    throw Fault(FaultCode::Unavailable, "the request was not stored in time");
+  }
+  if (!pending->stored) throw Fault(FaultCode::Unavailable, "the request could not be stored");
   return pending->status;
 }
 
@@ -111,7 +137,7 @@ ContactStatus ContactService::cancelContactRequest(const Caller& caller,
   checkRequestId(requestId);
   policy_.checkRate(caller.name);
   const Caller owner{policy_.actingAs(caller.name, onBehalfOf).name};
-  return onCore([this, owner, requestId] { return core_.cancel(owner, requestId); });
+  return onCore([this, owner, requestId] { return core_.cancel(owner, requestId); }, true);
 }
 
 std::vector<Binding> ContactService::getDevice(const Caller& caller, const std::string& deviceId) {

@@ -34,8 +34,10 @@ class ContactService {
   Policy& policy() { return policy_; }
 
  private:
+  // Runs `work` on the core's thread and waits for its result; `durable`:
+  // and for the store to commit what it changed.
   template <class F>
-  auto onCore(F work) -> decltype(work());
+  auto onCore(F work, bool durable = false) -> decltype(work());
 
   Core& core_;
   Executor& executor_;

@@ -5,9 +5,42 @@
 
 namespace beckon::sip {
 
+namespace {
+
+// A user name as a client sent it, fit for a log line: quoted-pairs may
+// carry control characters (a forged line, terminal escapes), and it is
+// bounded in length.
+std::string printable(const std::string& s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < s.size() && i < 128; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f || c == '\\') {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return s.size() > 128 ? out + "..." : out;
+}
+
+}  // namespace
+
 RequestAuthorizer::RequestAuthorizer(const SipAuthConfig& config, const Clock& clock)
-    : config_(config) {
-  if (config_.auth) digest_ = std::make_unique<DigestAuthenticator>(*config_.auth, clock);
+    : config_(config), clock_(clock) {
+  reload();
+}
+
+void RequestAuthorizer::reload() {
+  if (!config_.auth) {
+    digest_.reset();
+  } else if (digest_) {
+    digest_->reconfigure(*config_.auth);
+  } else {
+    digest_ = std::make_unique<DigestAuthenticator>(*config_.auth, clock_);
+  }
 }
 
 const std::string& RequestAuthorizer::realm() const {
@@ -49,14 +82,15 @@ RequestAuthorizer::Decision RequestAuthorizer::verify(msg_auth_t const* credenti
       if (credentials.username == user) return {};
       spdlog::warn(
           "auth refused user={} for={} method={} source={}: another user's address of record",
-          credentials.username, user, method, source);
+          printable(credentials.username), printable(user), method, source);
       return {403, "Forbidden", {}};
     case DigestAuthenticator::Verdict::Stale:
       return {status, phrase, digest_->challenges(true)};
     case DigestAuthenticator::Verdict::Failed:
       break;
   }
-  spdlog::warn("auth failed user={} method={} source={}", credentials.username, method, source);
+  spdlog::warn("auth failed user={} method={} source={}", printable(credentials.username), method,
+               source);
   return {403, "Forbidden", {}};
 }
 

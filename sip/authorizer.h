@@ -31,14 +31,18 @@ class RequestAuthorizer {
   // `user` (the user part of its From), 407 with Proxy-Authenticate
   // challenges, whatever the method. Always asks: the proxy decides when.
   Decision checkCaller(sip_t const* sip, const std::string& user, const std::string& source) const;
-  bool enabled() const { return digest_ != nullptr; }
   const std::string& realm() const;
+
+  // The configuration given to the constructor has changed (SIGHUP, on the
+  // SIP thread): follow it, keeping the nonce secret.
+  void reload();
 
  private:
   Decision verify(msg_auth_t const* credentialsList, const char* method, int status,
                   const char* phrase, const std::string& user, const std::string& source) const;
 
   const SipAuthConfig& config_;
+  const Clock& clock_;
   std::unique_ptr<DigestAuthenticator> digest_;
 };
 
@@ -49,14 +53,5 @@ class RequestAuthorizer {
       TAG_IF(                                                                                      \
           (d).challenges.size() > 1,                                                               \
           SIPTAG_WWW_AUTHENTICATE_STR((d).challenges.size() > 1 ? (d).challenges[1].c_str() : ""))
-
-// The Proxy-Authenticate headers of a decision (407), as tags for a reply.
-#define PROXY_CHALLENGE_TAGS(d)                                                                   \
-  TAG_IF(                                                                                         \
-      (d).challenges.size() > 0,                                                                  \
-      SIPTAG_PROXY_AUTHENTICATE_STR((d).challenges.size() > 0 ? (d).challenges[0].c_str() : "")), \
-      TAG_IF((d).challenges.size() > 1,                                                           \
-             SIPTAG_PROXY_AUTHENTICATE_STR((d).challenges.size() > 1 ? (d).challenges[1].c_str()  \
-                                                                     : ""))
 
 }  // namespace beckon::sip

@@ -260,8 +260,17 @@ struct DigestAuthenticator::Crypto {
 };
 
 DigestAuthenticator::DigestAuthenticator(DigestConfig config, const beckon::Clock& clock)
-    : config_(std::move(config)), clock_(&clock), crypto_(std::make_unique<Crypto>()) {
+    : clock_(&clock), crypto_(std::make_unique<Crypto>()) {
   digests();  // fail here, not on the first request, when MD5 or SHA-256 is missing
+  reconfigure(std::move(config));
+  dummyMd5_ = randomHex(16);
+  dummySha256_ = randomHex(32);
+}
+
+void DigestAuthenticator::reconfigure(DigestConfig config) {
+  config_ = std::move(config);
+  byUser_.clear();
+  offerMd5_ = offerSha256_ = true;
   bool anyMd5 = false, anySha256 = false;
   for (std::size_t i = 0; i < config_.users.size(); ++i) {
     DigestUser& u = config_.users[i];
@@ -275,8 +284,6 @@ DigestAuthenticator::DigestAuthenticator(DigestConfig config, const beckon::Cloc
     offerMd5_ = anyMd5;
     offerSha256_ = anySha256;
   }
-  dummyMd5_ = randomHex(16);
-  dummySha256_ = randomHex(32);
 }
 
 DigestAuthenticator::~DigestAuthenticator() = default;

@@ -99,6 +99,10 @@ class DigestAuthenticator {
 
   const std::string& realm() const { return config_.realm; }
 
+  // New realm, users and nonce lifetime (SIGHUP), keeping the HMAC secret:
+  // nonces given out before stay valid while the realm is the same.
+  void reconfigure(DigestConfig config);
+
  private:
   struct Crypto;
   std::string makeNonce() const;

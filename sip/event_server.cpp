@@ -6,6 +6,8 @@
 #include <algorithm>
 
 #include "device_id.h"
+#include "logfmt.h"
+#include "metrics.h"
 
 namespace beckon::sip {
 
@@ -101,23 +103,74 @@ void EventServer::refresh(nta_incoming_t* irq, sip_t const* sip, unsigned expire
     reply(irq, 500, "Server Internal Error (CSeq out of order)");
     return;
   }
-  const std::string exp = std::to_string(expires);
-  reply(irq, SIP_200_OK, SIPTAG_EXPIRES_STR(exp.c_str()),
-        SIPTAG_CONTACT_STR(sender_.contactFor(*b).c_str()));
   if (expires == 0) {  // 4.2.1.4: unsubscribing
-    core_.endSubscription(b->id, "timeout");
+    answerStored(irq, *b, expires, "timeout");
     return;
   }
   Binding updated = *b;
   updated.expires = clock_.now() + std::chrono::seconds(expires);
   updated.cseq = sip->sip_cseq->cs_seq;
-  spdlog::info("subscription refreshed aor={} contact={} expires={}s", updated.aor, updated.contact,
-               expires);
-  // 4.2.2: a NOTIFY with the current state after every accepted SUBSCRIBE:
-  // the pending requests, each in its own NOTIFY, or "state: idle".
-  const std::size_t pending = core_.waitingFor(updated, updated.packages.at(0).package);
-  const std::uint64_t id = core_.upsertBinding(std::move(updated));
-  if (pending == 0) core_.notifyIdle(id);
+  if (const auto* dialog = dynamic_cast<const SipDialog*>(b->dialog.get()); dialog && dialog->leg())
+    updated.dialogState.localCseq = nta_leg_get_seq(dialog->leg());
+  spdlog::debug("subscription refreshed aor={} contact={} instance={} source={} expires={}",
+                quoted(updated.aor), quoted(updated.contact), quoted(updated.instance),
+                updated.sourceHostPort(), expires);
+  if (Metrics* m = core_.metrics()) m->subscriptionChanged(Metrics::SubscriptionChange::Refreshed);
+  const std::uint64_t id = core_.storeBinding(std::move(updated));
+  answerStored(irq, *core_.bindings().get(id), expires, "");
+}
+
+void EventServer::answerStored(nta_incoming_t* irq, const Binding& b, unsigned expires,
+                               const std::string& endReason) {
+  // The 200 once the subscription is stored; then, 4.2.2: a NOTIFY with the
+  // current state after every accepted SUBSCRIBE: the pending requests, each
+  // in its own NOTIFY, or "state: idle" (a fetch or an unsubscribe: the
+  // final state).
+  core_.afterCommit([this, irq, id = b.id, contact = sender_.contactFor(b), expires,
+                     package = b.packages.empty() ? std::string() : b.packages.front().package,
+                     endReason](bool committed) {
+    if (!committed) {
+      reply(irq, 500, "Server Internal Error (the subscription could not be stored)",
+            SIPTAG_RETRY_AFTER_STR("5"));
+      return;
+    }
+    const std::string exp = std::to_string(expires);
+    reply(irq, SIP_200_OK, SIPTAG_EXPIRES_STR(exp.c_str()), SIPTAG_CONTACT_STR(contact.c_str()));
+    if (!endReason.empty()) {
+      core_.endSubscription(id, endReason);
+      return;
+    }
+    const Binding* stored = core_.bindings().get(id);
+    if (!stored) return;
+    if (core_.waitingFor(*stored, package) == 0) {
+      core_.notifyIdle(id);
+    } else {
+      core_.reachWaiting(id);
+    }
+  });
+}
+
+std::optional<std::string> EventServer::restoreDialog(nta_agent_t* agent, Binding& b) {
+  const DialogState& d = b.dialogState;
+  if (d.local.empty() || d.remote.empty() || d.target.empty()) return "its dialog state is missing";
+  Home home;
+  std::string routeSet;
+  for (const auto& hop : d.routeSet)
+    routeSet += (routeSet.empty() ? "" : ", ") + hop;
+  sip_route_t* route = routeSet.empty() ? nullptr : sip_route_make(home.get(), routeSet.c_str());
+  sip_contact_t* target = sip_contact_make(home.get(), ("<" + d.target + ">").c_str());
+  // Our NOTIFYs go on above any CSeq the dialog used before (RFC 3261
+  // 12.2.1.1): the one saved when it was made or last refreshed, plus room
+  // for the NOTIFYs sent since.
+  const std::string cseq = std::to_string(d.localCseq + 10000);
+  nta_leg_t* leg =
+      nta_leg_tcreate(agent, dialogCallback_, magic_, SIPTAG_CALL_ID_STR(b.callId.c_str()),
+                      SIPTAG_FROM_STR(d.local.c_str()), SIPTAG_TO_STR(d.remote.c_str()),
+                      TAG_IF(route, SIPTAG_ROUTE(route)), TAG_IF(target, NTATAG_TARGET(target)),
+                      SIPTAG_CSEQ_STR(cseq.c_str()), NTATAG_REMOTE_CSEQ(b.cseq), TAG_END());
+  if (!leg) return "nta cannot make its dialog again";
+  b.dialog = std::make_shared<SipDialog>(resources_, leg);
+  return std::nullopt;
 }
 
 void EventServer::create(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* sip,
@@ -129,14 +182,29 @@ void EventServer::create(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* s
   }
   // The dialog: our side is the To, theirs the From; the route set and remote
   // target from Record-Route and Contact (RFC 3261 12.1.1).
+  // Our CSeq starts where we say (not at nta's clock-based choice), so that
+  // the dialog can go on above it after a restart (restoreDialog).
   nta_leg_t* leg = nta_leg_tcreate(agent, dialogCallback_, magic_, SIPTAG_CALL_ID(sip->sip_call_id),
-                                   SIPTAG_FROM(sip->sip_to), SIPTAG_TO(sip->sip_from), TAG_END());
+                                   SIPTAG_FROM(sip->sip_to), SIPTAG_TO(sip->sip_from),
+                                   SIPTAG_CSEQ_STR("1"), TAG_END());
   if (!leg) {
     reply(irq, SIP_500_INTERNAL_SERVER_ERROR);
     return;
   }
   const char* tag = nta_leg_tag(leg, nullptr);
   nta_leg_server_route(leg, sip->sip_record_route, sip->sip_contact);
+  DialogState state;
+  state.local = "<" + urlString(sip->sip_to->a_url) + ">;tag=" + (tag ? tag : "");
+  state.remote = "<" + urlString(sip->sip_from->a_url) +
+                 ">;tag=" + (sip->sip_from->a_tag ? sip->sip_from->a_tag : "");
+  state.target = urlString(sip->sip_contact->m_url);
+  state.localCseq = nta_leg_get_seq(leg);
+  for (sip_record_route_t const* r = sip->sip_record_route; r; r = r->r_next) {
+    std::string hop = "<" + urlString(r->r_url) + ">";
+    for (msg_param_t const* p = r->r_params; p && *p; ++p)
+      hop += std::string(";") + *p;
+    state.routeSet.push_back(std::move(hop));
+  }
   auto dialog = std::make_shared<SipDialog>(resources_, leg);
 
   Binding b;
@@ -150,29 +218,25 @@ void EventServer::create(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* s
   b.transport = source.transport;
   b.sourceHost = source.host;
   b.sourcePort = source.port;
+  b.listener = source.listener;
   b.expires = clock_.now() + std::chrono::seconds(expires);
   b.callId = sip->sip_call_id->i_id;
   b.cseq = sip->sip_cseq->cs_seq;
   b.packages = {{package, formatFor(sip, package), false}};
   b.flow = std::make_shared<SipFlow>(resources_, source.tport);
   b.dialogId = dialogIdOf(sip, tag);
+  b.dialogState = std::move(state);
   b.dialog = dialog;
 
-  const std::string exp = std::to_string(expires);
   nta_incoming_tag(irq, tag);
-  reply(irq, SIP_200_OK, SIPTAG_EXPIRES_STR(exp.c_str()),
-        SIPTAG_CONTACT_STR(sender_.contactFor(b).c_str()));
   spdlog::info(
-      "subscription added aor={} contact={} instance={} package={} via={} source={} expires={}s",
-      b.aor, b.contact, b.instance.empty() ? "-" : b.instance, package, toString(b.transport),
+      "subscription added aor={} contact={} instance={} package={} via={} source={} expires={}",
+      quoted(b.aor), quoted(b.contact), quoted(b.instance), package, toString(b.transport),
       b.sourceHostPort(), expires);
-  const std::size_t pending = expires == 0 ? 0 : core_.waitingFor(b, package);
-  const std::uint64_t id = core_.upsertBinding(std::move(b));
-  if (expires == 0) {  // a fetch: the state once, then the end
-    core_.endSubscription(id, "timeout");
-  } else if (pending == 0) {
-    core_.notifyIdle(id);
-  }
+  if (Metrics* m = core_.metrics()) m->subscriptionChanged(Metrics::SubscriptionChange::Added);
+  const std::uint64_t id = core_.storeBinding(std::move(b));
+  // A fetch (Expires: 0): the state once, then the end.
+  answerStored(irq, *core_.bindings().get(id), expires, expires == 0 ? "timeout" : "");
 }
 
 }  // namespace beckon::sip

@@ -3,6 +3,9 @@
 // with the current state, and contact-me NOTIFYs inside its dialog.
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include "authorizer.h"
 #include "core.h"
 #include "flow.h"
@@ -35,10 +38,15 @@ class EventServer {
   // A request inside a subscription's dialog; returns a status for nta to
   // answer with, or 0 when answered.
   int onDialogRequest(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* sip);
+  // Makes the dialog of a subscription saved by a previous run again (its
+  // leg, from the saved dialog state); the reason when it cannot.
+  std::optional<std::string> restoreDialog(nta_agent_t* agent, Binding& b);
 
  private:
   void handle(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* sip, const Source& source);
   void refresh(nta_incoming_t* irq, sip_t const* sip, unsigned expires);
+  void answerStored(nta_incoming_t* irq, const Binding& b, unsigned expires,
+                    const std::string& endReason);
   void create(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* sip, const Source& source,
               const std::string& package, unsigned expires);
 

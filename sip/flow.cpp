@@ -41,6 +41,7 @@ Source sourceOf(nta_agent_t* agent, msg_t* msg) {
                   : !strcasecmp(proto, "tcp") ? Transport::Tcp
                                               : Transport::Udp;
     s.tport = tp;
+    if (const char* ident = tport_ident(tp)) s.listener = ident;
     if (s.transport != Transport::Udp) s.connection = tp;
   }
   if (su_addrinfo_t* ai = msg_addrinfo(msg); ai && ai->ai_addr) {

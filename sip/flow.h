@@ -83,6 +83,7 @@ struct Source {
   std::uint16_t port = 0;
   tport_t* tport = nullptr;       // the transport it came on (not referenced)
   tport_t* connection = nullptr;  // the same, for TCP and TLS only
+  std::string listener;           // the ident of the listening socket ("l0", ...)
 };
 Source sourceOf(nta_agent_t* agent, msg_t* msg);
 

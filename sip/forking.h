@@ -64,6 +64,7 @@ struct ProxyUser {
   std::chrono::seconds forwardNoAnswer{0};
   std::string forwardTo;  // on no answer
   std::string voicemail;  // on busy, on not registered, and on no answer without forwardTo
+  bool operator==(const ProxyUser&) const = default;
 };
 
 // [proxy]: the proxy (RFC 3261 section 16) beside the registrar.
@@ -77,6 +78,7 @@ struct ProxyConfig {
   bool authenticate = false;         // 407 for callers of our domain (needs [sip.auth])
   std::vector<std::string> domains;  // served besides sip.domain (lower case)
   std::vector<ProxyUser> users;
+  bool operator==(const ProxyConfig&) const = default;
 };
 
 // True for "sip:..." and "sips:..." URIs with a host ("sip:vm@10.0.0.5:5070").

@@ -9,6 +9,7 @@
 
 #include "binding_table.h"
 #include "flow.h"
+#include "metrics.h"
 
 namespace beckon::sip {
 
@@ -27,11 +28,19 @@ struct PendingNotify {
   su_home_t home[1] = {SU_HOME_INIT(home)};
   auth_client_t* auth = nullptr;
   bool challenged = false;
+  bool kept = false;        // binding and notify hold copies (a challenge can be answered)
+  bool forRequest = false;  // a contact request's NOTIFY (else a subscription's state)
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
 NtaNotifySender::NtaNotifySender(std::chrono::milliseconds timeout,
                                  std::vector<NotifyCredential> credentials)
-    : timeout_(timeout), credentials_(std::move(credentials)) {
+    : timeout_(timeout) {
+  setCredentials(std::move(credentials));
+}
+
+void NtaNotifySender::setCredentials(std::vector<NotifyCredential> credentials) {
+  credentials_ = std::move(credentials);
   // Credentials for one device before credentials for a whole realm.
   std::stable_partition(credentials_.begin(), credentials_.end(),
                         [](const NotifyCredential& c) { return !c.device.empty(); });
@@ -74,18 +83,22 @@ void NtaNotifySender::send(const Binding& binding, const OutgoingNotify& notify,
   if (!agent_) return done({503, "SIP core not running"});
   auto* p = new PendingNotify(this);
   p->done = std::move(done);
+  p->forRequest = !notify.requestId.empty();
   if (!credentials_.empty()) {  // kept only when a challenge could be answered
     p->binding = binding;
     p->notify = notify;
+    p->kept = true;
   }
   if (!transmit(p, binding, notify, nullptr)) {
     auto cb = std::move(p->done);
+    if (metrics_) metrics_->notifyAnswered(p->forRequest, 503, std::chrono::seconds(0));
     delete p;
     const bool closed = binding.transport != Transport::Udp;
     return cb({503, closed ? "the device's connection is closed" : "the NOTIFY could not be sent",
                closed});
   }
   pending_.insert(p);
+  if (metrics_) metrics_->notifiesInFlight(pending_.size());
 }
 
 bool NtaNotifySender::transmit(PendingNotify* p, const Binding& b, const OutgoingNotify& n,
@@ -159,8 +172,11 @@ bool NtaNotifySender::transmit(PendingNotify* p, const Binding& b, const Outgoin
 }
 
 bool NtaNotifySender::answerChallenge(PendingNotify* p, int status, sip_t const* sip) {
-  if (credentials_.empty()) {
-    spdlog::warn("notify: a {} challenge, and no [[notify_credentials]] are configured", status);
+  if (credentials_.empty() || !p->kept) {
+    spdlog::warn(
+        "notify: a {} challenge, and no [[notify_credentials]] were configured when it "
+        "was sent",
+        status);
     return false;
   }
   if (p->challenged || !sip || !sip->sip_cseq) return false;
@@ -206,6 +222,9 @@ void NtaNotifySender::onTimeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t* a
 }
 
 void NtaNotifySender::complete(PendingNotify* p, int status, std::string reason) {
+  if (metrics_) {
+    metrics_->notifyAnswered(p->forRequest, status, std::chrono::steady_clock::now() - p->started);
+  }
   auto done = std::move(p->done);
   discard(p);
   done({status, std::move(reason)});
@@ -213,6 +232,7 @@ void NtaNotifySender::complete(PendingNotify* p, int status, std::string reason)
 
 void NtaNotifySender::discard(PendingNotify* p) {
   pending_.erase(p);
+  if (metrics_) metrics_->notifiesInFlight(pending_.size());
   if (p->timer) su_timer_destroy(p->timer);
   if (p->orq) nta_outgoing_destroy(p->orq);
   delete p;

@@ -14,6 +14,10 @@
 #include "ports.h"
 #include "sofia.h"
 
+namespace beckon {
+class Metrics;
+}
+
 namespace beckon::sip {
 
 struct PendingNotify;
@@ -42,6 +46,12 @@ class NtaNotifySender final : public NotifySender {
   void send(const Binding& binding, const OutgoingNotify& notify,
             std::function<void(const NotifyOutcome&)> done) override;
 
+  // On the SIP thread (SIGHUP): NOTIFYs already sent keep the credentials
+  // they started with.
+  void setCredentials(std::vector<NotifyCredential> credentials);
+  // Before the SIP thread starts: outcomes, round trips and NOTIFYs in flight.
+  void setMetrics(Metrics* metrics) { metrics_ = metrics; }
+
   std::size_t pending() const { return pending_.size(); }
   // Our Contact toward a binding: of the transport and address family it uses.
   const std::string& contactFor(const Binding& b) const {
@@ -62,6 +72,7 @@ class NtaNotifySender final : public NotifySender {
 
   std::chrono::milliseconds timeout_;
   std::vector<NotifyCredential> credentials_;
+  Metrics* metrics_ = nullptr;
   su_root_t* root_ = nullptr;
   nta_agent_t* agent_ = nullptr;
   nta_leg_t* leg_ = nullptr;

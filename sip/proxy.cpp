@@ -133,6 +133,7 @@ Proxy::Proxy(const ProxyConfig& config, const RegistrarConfig& registrar, const 
       core_(core),
       authorizer_(authorizer),
       clock_(clock),
+      auth_(auth),
       root_(root),
       agent_(agent),
       branchCounter_(std::random_device{}() & 0xffffff) {
@@ -143,10 +144,6 @@ Proxy::Proxy(const ProxyConfig& config, const RegistrarConfig& registrar, const 
   }
   for (const ProxyUser& u : config_.users)
     users_.emplace(u.aor, &u);
-  if (auth.auth) {
-    for (const DigestUser& u : auth.auth->users)
-      authUsers_.insert(u.user);
-  }
   for (sip_via_t const* v = nta_agent_via(agent_); v; v = v->v_next) {
     const char* proto = sip_via_transport(v);
     Address a;
@@ -197,7 +194,11 @@ bool Proxy::servesDomain(url_t const* url) const {
 }
 
 bool Proxy::isKnown(const std::string& aor) const {
-  return users_.count(aor) || authUsers_.count(directoryNumberOf(aor));
+  if (users_.count(aor)) return true;
+  if (!auth_.auth) return false;
+  const std::string user = directoryNumberOf(aor);
+  return std::any_of(auth_.auth->users.begin(), auth_.auth->users.end(),
+                     [&](const DigestUser& u) { return u.user == user; });
 }
 
 const Proxy::Address* Proxy::addressFor(Transport transport, bool v6) const {

@@ -126,12 +126,12 @@ class Proxy {
   Core& core_;
   const RequestAuthorizer& authorizer_;
   const Clock& clock_;
+  const SipAuthConfig& auth_;  // its [[sip.auth.user]]s are known users (reloaded on SIGHUP)
   su_root_t* root_;
   nta_agent_t* agent_;
   std::vector<std::string> domains_;  // lower case; empty: every domain is ours
   std::unordered_map<std::string, const ProxyUser*> users_;
-  std::unordered_set<std::string> authUsers_;  // [[sip.auth.user]] names: known users
-  std::vector<Address> addresses_;             // ours, from the agent's transports
+  std::vector<Address> addresses_;  // ours, from the agent's transports
   RouteTokens tokens_;
   std::uint64_t branchCounter_;
   std::unordered_set<ResponseContext*> contexts_;

@@ -12,6 +12,8 @@
 #include <random>
 
 #include "device_id.h"
+#include "logfmt.h"
+#include "metrics.h"
 
 namespace beckon::sip {
 
@@ -56,6 +58,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
   auto reply = [&](int status, const char* phrase, auto... tags) {
     nta_msg_treply(agent, msg, status, phrase, tags..., SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
                    TAG_END());
+    if (Metrics* m = core_.metrics()) m->registerAnswered(status);
     return status;
   };
 
@@ -148,6 +151,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     b.transport = source.transport;
     b.sourceHost = source.host;
     b.sourcePort = source.port;
+    b.listener = source.listener;
     b.expires = now + std::chrono::seconds(expires);
     b.callId = callId;
     b.cseq = cseq;
@@ -176,44 +180,50 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     removals.clear();
     updates.clear();
   }
+  Metrics* metrics = core_.metrics();
   for (std::uint64_t id : removals) {
     if (const Binding* b = core_.bindings().get(id)) {
-      spdlog::info("registration removed aor={} contact={} instance={}", b->aor, b->contact,
-                   b->instance.empty() ? "-" : b->instance);
+      spdlog::info(
+          "registration removed binding={} aor={} contact={} instance={} source={} via={} by={}",
+          id, quoted(b->aor), quoted(b->contact), quoted(b->instance), b->sourceHostPort(),
+          toString(b->transport), source.host);
+      if (metrics) metrics->bindingChanged(Metrics::BindingChange::Removed);
     }
     core_.removeBinding(id);
   }
   std::vector<std::uint64_t> stored;
   for (Binding& b : updates) {
-    const bool refresh = core_.bindings().sameBinding(b) != nullptr;
+    const Binding* old = core_.bindings().sameBinding(b);
     std::string subs;
     for (const auto& p : b.packages)
       subs += (subs.empty() ? "" : ",") + p.package;
-    spdlog::info(
-        "registration {} aor={} contact={} instance={} via={} source={} expires={}s packages=[{}]",
-        refresh ? "refreshed" : "added", b.aor, b.contact, b.instance.empty() ? "-" : b.instance,
-        toString(b.transport), b.sourceHostPort(),
-        std::chrono::duration_cast<std::chrono::seconds>(b.expires - now).count(), subs);
-    stored.push_back(core_.storeBinding(std::move(b)));
+    // A refresh that changes nothing but the expiry is routine (debug); one
+    // that moves the binding (another source, transport, contact, path or
+    // packages, or a dead flow back) is a change (info).
+    const bool changed = !old || old->unreachable || old->sourceHost != b.sourceHost ||
+                         old->sourcePort != b.sourcePort || old->transport != b.transport ||
+                         old->contact != b.contact || old->path != b.path ||
+                         !std::equal(old->packages.begin(), old->packages.end(), b.packages.begin(),
+                                     b.packages.end(), [](const auto& x, const auto& y) {
+                                       return x.package == y.package && x.format == y.format;
+                                     });
+    const char* what = !old ? "added" : changed ? "updated" : "refreshed";
+    if (metrics) {
+      metrics->bindingChanged(old ? Metrics::BindingChange::Refreshed
+                                  : Metrics::BindingChange::Added);
+    }
+    const std::uint64_t id = core_.storeBinding(std::move(b));
+    stored.push_back(id);
+    const Binding& s = *core_.bindings().get(id);
+    spdlog::log(changed ? spdlog::level::info : spdlog::level::debug,
+                "registration {} binding={} aor={} contact={} instance={} via={} source={} "
+                "expires={} packages={}",
+                what, id, quoted(s.aor), quoted(s.contact), quoted(s.instance),
+                toString(s.transport), s.sourceHostPort(),
+                std::chrono::duration_cast<std::chrono::seconds>(s.expires - now).count(),
+                quoted(subs));
   }
 
-  Home home;
-  // Step 8: 200 OK listing every current binding with its remaining time.
-  std::string list;
-  for (const Binding* b : core_.bindings().byAor(*aor)) {
-    if (b->explicitSubscription()) continue;
-    const auto left = std::chrono::duration_cast<std::chrono::seconds>(b->expires - now).count();
-    if (!list.empty()) list += ", ";
-    list += "<" + b->contact + ">;expires=" + std::to_string(std::max<long long>(0, left));
-    if (!b->instance.empty()) list += ";+sip.instance=\"<" + b->instance + ">\"";
-    if (!b->regId.empty()) list += ";reg-id=" + b->regId;
-    // RFC 5627 5.2: the GRUUs of a binding with an instance id.
-    if (gruu && !b->instance.empty()) {
-      const std::string host = b->aor.substr(b->aor.rfind('@') + 1);
-      list += ";pub-gruu=\"" + b->aor + ";gr=" + b->instance + "\"";
-      if (!b->tempGruu.empty()) list += ";temp-gruu=\"sip:" + b->tempGruu + "@" + host + ";gr\"";
-    }
-  }
   // RFC 5626 6: a flow-registration is confirmed with Require: outbound and
   // told how often to send keep-alives.
   bool registeredFlow = false;
@@ -222,14 +232,54 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
                                         paramValue(m->m_params, "+sip.instance"));
   }
   const bool echoPath = !path.empty() && sip_has_feature(sip->sip_supported, "path");
-  reply(SIP_200_OK, TAG_IF(!list.empty(), SIPTAG_CONTACT_STR(list.c_str())),
-        TAG_IF(echoPath, SIPTAG_PATH(sip->sip_path)),
-        TAG_IF(registeredFlow, SIPTAG_REQUIRE_STR("outbound")),
-        TAG_IF(registeredFlow, SIPTAG_HEADER_STR("Flow-Timer: 120")),
-        SIPTAG_DATE(sip_date_create(home.get(), sip_now())));
-  // Then the requests waiting for these bindings: their NOTIFYs follow the 200.
-  for (std::uint64_t id : stored)
-    core_.reachWaiting(id);
+  // Step 8 once the change is stored (a retransmission too: its first copy
+  // may still be on its way to the disk). Nothing is acknowledged before.
+  // The answer leaves over the transport the request came on, which nta
+  // knows only while it delivers the request: keep it.
+  std::shared_ptr<msg_t> request(msg, msg_destroy);
+  if (!flow) flow = std::make_shared<SipFlow>(resources_, source.tport);
+  core_.afterCommit([this, agent, request, flow, aor = *aor, now, gruu, registeredFlow, echoPath,
+                     stored = std::move(stored)](bool committed) {
+    msg_t* msg = msg_ref_create(request.get());
+    tport_t* tport = static_cast<const SipFlow&>(*flow).transport();
+    Metrics* metrics = core_.metrics();
+    if (!committed) {
+      nta_msg_treply(agent, msg, 500, "Server Internal Error (the binding could not be stored)",
+                     TAG_IF(tport, NTATAG_TPORT(tport)), SIPTAG_RETRY_AFTER_STR("5"),
+                     SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
+      if (metrics) metrics->registerAnswered(500);
+      return;
+    }
+    sip_t const* sip = sip_object(msg);
+    Home home;
+    // Step 8: 200 OK listing every current binding with its remaining time.
+    std::string list;
+    for (const Binding* b : core_.bindings().byAor(aor)) {
+      if (b->explicitSubscription()) continue;
+      const auto left = std::chrono::duration_cast<std::chrono::seconds>(b->expires - now).count();
+      if (!list.empty()) list += ", ";
+      list += "<" + b->contact + ">;expires=" + std::to_string(std::max<long long>(0, left));
+      if (!b->instance.empty()) list += ";+sip.instance=\"<" + b->instance + ">\"";
+      if (!b->regId.empty()) list += ";reg-id=" + b->regId;
+      // RFC 5627 5.2: the GRUUs of a binding with an instance id.
+      if (gruu && !b->instance.empty()) {
+        const std::string host = b->aor.substr(b->aor.rfind('@') + 1);
+        list += ";pub-gruu=\"" + b->aor + ";gr=" + b->instance + "\"";
+        if (!b->tempGruu.empty()) list += ";temp-gruu=\"sip:" + b->tempGruu + "@" + host + ";gr\"";
+      }
+    }
+    nta_msg_treply(agent, msg, SIP_200_OK, TAG_IF(!list.empty(), SIPTAG_CONTACT_STR(list.c_str())),
+                   TAG_IF(echoPath, SIPTAG_PATH(sip->sip_path)),
+                   TAG_IF(registeredFlow, SIPTAG_REQUIRE_STR("outbound")),
+                   TAG_IF(registeredFlow, SIPTAG_HEADER_STR("Flow-Timer: 120")),
+                   SIPTAG_DATE(sip_date_create(home.get(), sip_now())),
+                   TAG_IF(tport, NTATAG_TPORT(tport)), SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
+                   TAG_END());
+    if (metrics) metrics->registerAnswered(200);
+    // Then the requests waiting for these bindings: their NOTIFYs follow the 200.
+    for (std::uint64_t id : stored)
+      core_.reachWaiting(id);
+  });
   return 200;
 }
 

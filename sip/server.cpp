@@ -1,5 +1,10 @@
 #include "server.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
 #include <spdlog/spdlog.h>
 
 #include <sys/stat.h>
@@ -91,6 +96,59 @@ std::string listenUrl(const std::string& spec) {
   return (proto == "tls" ? "sips:" : "sip:") + hostport + ";transport=" + proto;
 }
 
+namespace {
+
+struct Listener {
+  std::string spec;   // as configured
+  std::string url;    // for nta
+  std::string ident;  // "l<i>", or "l<i>.<k>" for the k-th address of a wildcard
+};
+
+// The sockets to listen on, each with its own ident. nta sends a request
+// from the UDP socket of the ident it is given, and Sofia binds a wildcard
+// UDP listener once per local address under one ident: a NOTIFY would leave
+// from the first address, not from the one its device sent to (and a device
+// that checks where NOTIFYs come from would refuse it). So a wildcard UDP
+// listener becomes one listener per local address.
+std::vector<Listener> listeners(const std::vector<std::string>& specs) {
+  std::vector<Listener> out;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const std::string& spec = specs[i];
+    const std::string ident = "l" + std::to_string(i);
+    const bool v4 = spec.starts_with("udp:0.0.0.0:"), v6 = spec.starts_with("udp:[::]:");
+    ifaddrs* addrs = nullptr;
+    if ((!v4 && !v6) || getifaddrs(&addrs) != 0) {
+      out.push_back({spec, listenUrl(spec), ident});
+      continue;
+    }
+    const std::string port = spec.substr(spec.rfind(':') + 1);
+    std::size_t k = 0;
+    for (ifaddrs* a = addrs; a; a = a->ifa_next) {
+      if (!a->ifa_addr || !(a->ifa_flags & IFF_UP)) continue;
+      const int family = a->ifa_addr->sa_family;
+      if (family != (v4 ? AF_INET : AF_INET6)) continue;
+      char host[INET6_ADDRSTRLEN] = "";
+      const void* addr =
+          family == AF_INET
+              ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr)
+              : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr);
+      if (family == AF_INET6 &&
+          IN6_IS_ADDR_LINKLOCAL(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr)) {
+        continue;  // needs a scope: not an address devices register to
+      }
+      inet_ntop(family, addr, host, sizeof host);
+      const std::string h = family == AF_INET6 ? "[" + std::string(host) + "]" : host;
+      out.push_back(
+          {spec, "sip:" + h + ":" + port + ";transport=udp", ident + "." + std::to_string(k++)});
+    }
+    freeifaddrs(addrs);
+    if (k == 0) out.push_back({spec, listenUrl(spec), ident});
+  }
+  return out;
+}
+
+}  // namespace
+
 SipServer::SipServer(SipConfig config)
     : config_(std::move(config)), sender_(config_.notifyTimeout, config_.notifyCredentials) {
   for (const auto& spec : config_.listen)
@@ -101,10 +159,10 @@ SipServer::~SipServer() {
   stop();
 }
 
-void SipServer::start(Core& core, const Clock& clock) {
+void SipServer::start(Core& core, const Clock& clock, StoredState restored) {
   std::promise<void> ready;
   auto started = ready.get_future();
-  thread_ = std::thread(&SipServer::run, this, &core, &clock, &ready);
+  thread_ = std::thread(&SipServer::run, this, &core, &clock, &restored, &ready);
   try {
     started.get();
   } catch (...) {
@@ -113,9 +171,17 @@ void SipServer::start(Core& core, const Clock& clock) {
   }
 }
 
-void SipServer::run(Core* core, const Clock* clock, std::promise<void>* ready) {
+void SipServer::run(Core* core, const Clock* clock, StoredState* restored,
+                    std::promise<void>* ready) {
   try {
     setUp(*core, *clock);
+    // What a previous run saved, before any request is read.
+    const auto started = std::chrono::steady_clock::now();
+    std::unordered_map<tport_t*, std::shared_ptr<Flow>> udpFlows;  // one per UDP socket
+    core->restore(std::move(*restored), [&](Binding& b) { reattach(b, udpFlows); });
+    spdlog::info("restore took {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - started)
+                                           .count());
   } catch (...) {
     tearDown();
     ready->set_exception(std::current_exception());
@@ -143,29 +209,28 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   // Sofia reads a TLS transport's key and certificate from agent.pem and the
   // CAs from cafile.pem in one directory: a private one, gone once loaded.
   CertificateDir certificates(config_.tls);
-  const std::string first = listenUrl(config_.listen.at(0));
+  const std::vector<Listener> sockets = listeners(config_.listen);
   agent_ = nta_agent_create(
-      root_, URL_STRING_MAKE(first.c_str()), &SipServer::onMessage, this, NTATAG_UDP_MTU(65535),
-      NTATAG_SERVER_RPORT(2),
+      root_, URL_STRING_MAKE(sockets.at(0).url.c_str()), &SipServer::onMessage, this,
+      NTATAG_UDP_MTU(65535), NTATAG_SERVER_RPORT(2),
       NTATAG_CLIENT_RPORT(1),  // our own Vias ask for rport too (RFC 3581)
       // The proxy answers a CANCELled INVITE itself (RFC 3261 16.10), after
       // CANCELling its branches; nta must not answer 487 on its own.
       NTATAG_CANCEL_487(0),
-      TPTAG_PONG2PING(1),  // RFC 5626 4.4.1: CRLF answers a CRLFCRLF keep-alive
-      TPTAG_IDENT("l0"),   // each listener's ident: NOTIFYs leave from the one a device used
+      TPTAG_PONG2PING(1),                     // RFC 5626 4.4.1: CRLF answers a CRLFCRLF keep-alive
+      TPTAG_IDENT(sockets[0].ident.c_str()),  // NOTIFYs leave from the one a device used
       TPTAG_UDP_RMEM(config_.udpReceiveBuffer),
       TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())), TAG_END());
   if (!agent_) {
-    throw std::runtime_error("sip.listen: cannot listen on " + config_.listen[0] + ": " +
+    throw std::runtime_error("sip.listen: cannot listen on " + sockets[0].spec + ": " +
                              std::strerror(errno));
   }
-  for (std::size_t i = 1; i < config_.listen.size(); ++i) {
-    const std::string url = listenUrl(config_.listen[i]);
-    if (nta_agent_add_tport(agent_, URL_STRING_MAKE(url.c_str()),
+  for (std::size_t i = 1; i < sockets.size(); ++i) {
+    if (nta_agent_add_tport(agent_, URL_STRING_MAKE(sockets[i].url.c_str()),
                             TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())),
-                            TPTAG_IDENT(("l" + std::to_string(i)).c_str()),
+                            TPTAG_IDENT(sockets[i].ident.c_str()),
                             TPTAG_UDP_RMEM(config_.udpReceiveBuffer), TAG_END()) < 0) {
-      throw std::runtime_error("sip.listen: cannot listen on " + config_.listen[i] + ": " +
+      throw std::runtime_error("sip.listen: cannot listen on " + sockets[i].spec + ": " +
                                std::strerror(errno));
     }
   }
@@ -176,6 +241,7 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   leg_ = nta_leg_tcreate(agent_, &SipServer::onLegRequest, this, NTATAG_NO_DIALOG(1),
                          URLTAG_URL("sip:notifier.invalid"), TAG_END());
   if (!leg_) throw std::runtime_error("cannot create the SIP leg for NOTIFYs");
+  sender_.setMetrics(core.metrics());
   sender_.attach(root_, agent_, leg_);
   authorizer_ = std::make_unique<RequestAuthorizer>(config_.auth, clock);
   registrar_ =
@@ -191,6 +257,44 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   if (!tick_ || su_timer_run(tick_, &SipServer::onTick, nullptr) < 0) {
     throw std::runtime_error("cannot start the SIP timer");
   }
+}
+
+void SipServer::reattach(Binding& b,
+                         std::unordered_map<tport_t*, std::shared_ptr<Flow>>& udpFlows) {
+  if (b.explicitSubscription()) {
+    if (auto why = events_->restoreDialog(agent_, b)) {
+      spdlog::warn("subscription aor={} contact={} not restored: {}", b.aor, b.contact, *why);
+      b.unreachable = true;
+      return;
+    }
+  }
+  if (b.transport != Transport::Udp) {
+    // The connection died with the previous run: the device is reached
+    // again once it connects and registers (RFC 5626 devices do at once).
+    b.unreachable = true;
+    return;
+  }
+  // A UDP binding is reached from the socket its REGISTER came in on; a
+  // store that did not know it: the first UDP socket of the address family.
+  const bool v6 = b.sourceHost.find(':') != std::string::npos;
+  tport_t* fallback = nullptr;
+  for (tport_t* tp = tport_primaries(nta_agent_tports(agent_)); tp; tp = tport_next(tp)) {
+    if (!tport_is_dgram(tp)) continue;
+    const su_addrinfo_t* ai = tport_get_address(tp);
+    if (!fallback && ai && (ai->ai_family == AF_INET6) == v6) fallback = tp;
+    const char* ident = tport_ident(tp);
+    if (ident && b.listener == ident) {
+      fallback = tp;
+      break;
+    }
+  }
+  if (!fallback) {
+    b.unreachable = true;
+    return;
+  }
+  std::shared_ptr<Flow>& flow = udpFlows[fallback];
+  if (!flow) flow = std::make_shared<SipFlow>(resources_, fallback);
+  b.flow = flow;
 }
 
 void SipServer::tearDown() {
@@ -238,6 +342,31 @@ bool SipServer::post(std::function<void()> work) {
   }
   wakeupPending_ = true;
   return true;
+}
+
+std::size_t SipServer::backlog() {
+  std::lock_guard lock(mutex_);
+  return inbox_.size();
+}
+
+bool SipServer::reload(std::vector<NotifyCredential> credentials, SipAuthConfig auth,
+                       std::chrono::milliseconds bound) {
+  auto applied = std::make_shared<std::promise<bool>>();
+  auto done = applied->get_future();
+  const bool posted =
+      post([this, applied, credentials = std::move(credentials), auth = std::move(auth)]() mutable {
+        try {
+          sender_.setCredentials(credentials);
+          config_.notifyCredentials = std::move(credentials);
+          config_.auth = std::move(auth);  // the authorizer reads it from here
+          if (authorizer_) authorizer_->reload();
+          applied->set_value(true);
+        } catch (const std::exception& e) {
+          spdlog::error("reload: SIP credentials not applied: {}", e.what());
+          applied->set_value(false);
+        }
+      });
+  return posted && done.wait_for(bound) == std::future_status::ready && done.get();
 }
 
 void SipServer::onWork(SipServer* self, su_msg_r, su_msg_arg_t*) {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core.h"
@@ -63,15 +64,26 @@ class SipServer final : public Executor {
   NotifySender& notifySender() { return sender_; }
 
   // Binds every listen address and starts the SIP thread, which from then on
-  // owns `core`. Throws std::runtime_error naming the address that failed.
-  void start(Core& core, const Clock& clock);
+  // owns `core`, and first gives it back what a previous run saved
+  // (`restored`). Throws std::runtime_error naming the address that failed.
+  void start(Core& core, const Clock& clock, StoredState restored = {});
   // Stops the thread; pending NOTIFYs are dropped (their requests stay in the core).
   void stop();
 
   bool post(std::function<void()> work) override;
+  // Work posted and not yet taken by the SIP thread (for the metrics).
+  std::size_t backlog();
+
+  // SIGHUP: new [[notify_credentials]] and [sip.auth] (realm, users, nonce
+  // lifetime, methods), applied on the SIP thread. False when the SIP thread
+  // did not apply them within `bound`.
+  bool reload(std::vector<NotifyCredential> credentials, SipAuthConfig auth,
+              std::chrono::milliseconds bound = std::chrono::milliseconds(2000));
 
  private:
-  void run(Core* core, const Clock* clock, std::promise<void>* ready);
+  void run(Core* core, const Clock* clock, StoredState* restored, std::promise<void>* ready);
+  // A restored binding's flow (UDP: its listening socket) and dialog.
+  void reattach(Binding& b, std::unordered_map<tport_t*, std::shared_ptr<Flow>>& udpFlows);
   void setUp(Core& core, const Clock& clock);
   void tearDown();
   static int onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t* sip);

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "logfmt.h"
+
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
@@ -30,7 +32,7 @@ int gsoapMicros(milliseconds ms) {
 }
 
 struct Job {
-  std::size_t target = 0;  // index into NoticeConfig::targets
+  std::shared_ptr<const NoticeTarget> target;
   DeviceNotice notice;
   unsigned attempt = 1;  // the attempt to make next
 };
@@ -66,9 +68,13 @@ struct NoticeWorker {
 };
 
 struct NoticeSender::Impl {
-  explicit Impl(NoticeConfig c) : config(std::move(c)) {}
+  explicit Impl(NoticeConfig c) : config(std::move(c)) {
+    for (auto& t : config.targets)
+      targets.push_back(std::make_shared<const NoticeTarget>(std::move(t)));
+    config.targets.clear();
+  }
 
-  NoticeConfig config;
+  NoticeConfig config;  // its targets are in `targets`
   std::vector<std::unique_ptr<NoticeWorker>> workers;
 
   mutable std::mutex mutex;
@@ -76,6 +82,8 @@ struct NoticeSender::Impl {
   std::deque<Job> ready;
   std::multimap<Steady::time_point, Job> waiting;  // retries, by when they are due
   std::size_t inFlight = 0;
+  // Queued jobs keep their own target: a reload changes where later notices go.
+  std::vector<std::shared_ptr<const NoticeTarget>> targets;
   bool started = false;
   bool stopping = false;
   Counters counters;
@@ -147,7 +155,7 @@ bool NoticeSender::Impl::take(Job& job) {
 }
 
 std::string NoticeSender::Impl::send(NoticeWorker& w, const Job& job) {
-  const NoticeTarget& target = config.targets[job.target];
+  const NoticeTarget& target = *job.target;
   struct ::soap* soap = w.proxy->soap;
   _cm__DeviceRegistered request;
   request.deviceId = job.notice.deviceId;
@@ -186,28 +194,30 @@ std::string NoticeSender::Impl::send(NoticeWorker& w, const Job& job) {
 }
 
 void NoticeSender::Impl::settle(const Job& job, const std::string& error) {
-  const NoticeTarget& target = config.targets[job.target];
+  const NoticeTarget& target = *job.target;
   const DeviceNotice& n = job.notice;
   std::unique_lock lock(mutex);
   --inFlight;
   if (error.empty()) {
     ++counters.delivered;
     lock.unlock();
-    spdlog::info("notice: {} told of device={} package={}: delivered (attempt {})",
-                 target.appServer, n.deviceId, n.package, job.attempt);
+    spdlog::info("notice sent app={} device={} package={} attempt={}", quoted(target.appServer),
+                 quoted(n.deviceId), n.package, job.attempt);
     return;
   }
   if (stopping) {
     lock.unlock();
-    spdlog::warn("notice: {} device={} package={}: attempt {} failed: {}; abandoned (stopping)",
-                 target.appServer, n.deviceId, n.package, job.attempt, error);
+    spdlog::warn("notice failed app={} device={} package={} attempt={} error={} next=abandoned",
+                 quoted(target.appServer), quoted(n.deviceId), n.package, job.attempt,
+                 quoted(error));
     return;
   }
   if (job.attempt >= config.attempts) {
     ++counters.failed;
     lock.unlock();
-    spdlog::warn("notice: {} device={} package={}: attempt {} failed: {}; giving up",
-                 target.appServer, n.deviceId, n.package, job.attempt, error);
+    spdlog::warn("notice failed app={} device={} package={} attempt={} error={} next=none",
+                 quoted(target.appServer), quoted(n.deviceId), n.package, job.attempt,
+                 quoted(error));
     return;
   }
   ++counters.retried;
@@ -217,8 +227,9 @@ void NoticeSender::Impl::settle(const Job& job, const std::string& error) {
   waiting.emplace(Steady::now() + wait, std::move(next));
   wake.notify_one();
   lock.unlock();
-  spdlog::warn("notice: {} device={} package={}: attempt {} failed: {}; retry in {} ms",
-               target.appServer, n.deviceId, n.package, job.attempt, error, wait.count());
+  spdlog::warn("notice failed app={} device={} package={} attempt={} error={} retry_in_ms={}",
+               quoted(target.appServer), quoted(n.deviceId), n.package, job.attempt, quoted(error),
+               wait.count());
 }
 
 void NoticeSender::Impl::run(NoticeWorker& w) {
@@ -226,16 +237,33 @@ void NoticeSender::Impl::run(NoticeWorker& w) {
     settle(job, send(w, job));
 }
 
-NoticeSender::NoticeSender(NoticeConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {
-  const NoticeConfig& c = impl_->config;
-  if (c.attempts == 0) throw std::invalid_argument("notice: attempts must be at least 1");
-  if (c.threads == 0) throw std::invalid_argument("notice: threads must be at least 1");
-  for (const NoticeTarget& t : c.targets) {
+namespace {
+
+void checkTargets(const std::vector<NoticeTarget>& targets) {
+  for (const NoticeTarget& t : targets) {
     if (t.url.rfind("http://", 0) != 0 && t.url.rfind("https://", 0) != 0) {
       throw std::invalid_argument("notice URL of application server '" + t.appServer +
                                   "' is not http:// or https://: '" + t.url + "'");
     }
   }
+}
+
+}  // namespace
+
+NoticeSender::NoticeSender(NoticeConfig config) {
+  if (config.attempts == 0) throw std::invalid_argument("notice: attempts must be at least 1");
+  if (config.threads == 0) throw std::invalid_argument("notice: threads must be at least 1");
+  checkTargets(config.targets);
+  impl_ = std::make_unique<Impl>(std::move(config));
+}
+
+void NoticeSender::setTargets(std::vector<NoticeTarget> targets) {
+  checkTargets(targets);
+  std::vector<std::shared_ptr<const NoticeTarget>> fresh;
+  for (auto& t : targets)
+    fresh.push_back(std::make_shared<const NoticeTarget>(std::move(t)));
+  std::lock_guard lock(impl_->mutex);
+  impl_->targets = std::move(fresh);
 }
 
 NoticeSender::~NoticeSender() {
@@ -280,8 +308,12 @@ void NoticeSender::start() {
   }
   for (auto& w : m.workers)
     w->thread = std::thread([&m, wp = w.get()] { m.run(*wp); });
-  spdlog::info("notice: {} application servers with a notice URL, {} threads", c.targets.size(),
-               c.threads);
+  std::size_t targets = 0;
+  {
+    std::lock_guard lock(m.mutex);
+    targets = m.targets.size();
+  }
+  spdlog::info("notice: {} application servers with a notice URL, {} threads", targets, c.threads);
 }
 
 void NoticeSender::stop() {
@@ -320,8 +352,8 @@ void NoticeSender::deviceRegistered(const DeviceNotice& notice) {
   {
     std::lock_guard lock(m.mutex);
     if (m.stopping) return;
-    for (std::size_t i = 0; i < c.targets.size(); ++i) {
-      const auto& packages = c.targets[i].packages;
+    for (const auto& target : m.targets) {
+      const auto& packages = target->packages;
       if (std::find(packages.begin(), packages.end(), notice.package) == packages.end()) continue;
       if (m.ready.size() + m.waiting.size() >= std::max<std::size_t>(c.queueLimit, 1)) {
         // The oldest goes: a fresh notice first, else the retry due soonest.
@@ -332,7 +364,7 @@ void NoticeSender::deviceRegistered(const DeviceNotice& notice) {
         }
         dropped = ++m.counters.dropped;
       }
-      m.ready.push_back(Job{i, notice, 1});
+      m.ready.push_back(Job{target, notice, 1});
       m.wake.notify_one();
     }
   }

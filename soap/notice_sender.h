@@ -57,6 +57,10 @@ class NoticeSender final : public NoticeSink {
   // progress and joins: returns within about a second. Idempotent.
   void stop();
 
+  // SIGHUP: where notices go from now on (notices already queued keep their
+  // target). Throws std::invalid_argument as the constructor does.
+  void setTargets(std::vector<NoticeTarget> targets);
+
   // NoticeSink: from the SIP thread; never blocks on the network.
   void deviceRegistered(const DeviceNotice& notice) override;
 

@@ -21,7 +21,9 @@
 #include <vector>
 
 #include "contact_me_wsdl.h"
+#include "logfmt.h"
 #include "mapping.h"
+#include "metrics.h"
 #include "service.h"
 #include "soapContactMeService.h"
 
@@ -136,19 +138,26 @@ struct Worker {
   // Of the connection / request being served:
   bool loopbackPeer = false;
   std::string peer;
-  PeerCertificate certificate;                      // verified TLS client certificate, if any
-  const AppServerIdentity* certIdentity = nullptr;  // the identity it proves, if any
+  PeerCertificate certificate;  // verified TLS client certificate, if any
   std::string hostHeader;
   bool gotGet = false;
 };
 
 struct SoapServer::Impl {
   Impl(SoapConfig c, ContactService& s)
-      : config(std::move(c)), service(s), authenticator(config.identities) {}
+      : config(std::move(c)),
+        service(s),
+        authenticator(std::make_shared<const Authenticator>(config.identities)) {}
 
   SoapConfig config;
   ContactService& service;
-  Authenticator authenticator;
+  Metrics* metrics = nullptr;
+  mutable std::mutex authMutex;  // guards the pointer (SIGHUP replaces it)
+  std::shared_ptr<const Authenticator> authenticator;
+  std::shared_ptr<const Authenticator> currentAuthenticator() const {
+    std::lock_guard lock(authMutex);
+    return authenticator;
+  }
   std::map<std::string, GetHandler, std::less<>> gets;
   std::unique_ptr<ContactMeService> master;
   int (*defaultParseHeader)(struct ::soap*, const char*, const char*) = nullptr;
@@ -172,7 +181,7 @@ struct SoapServer::Impl {
   // answer and returns a summary for the log), and turns a Fault into a SOAP
   // Fault with our detail. `what` names the request in the log.
   template <class Work>
-  int call(Worker& w, const char* operation, const std::string& what, Work work);
+  int call(Worker& w, Metrics::SoapOperation op, const std::string& what, Work work);
   int contactMe(Worker& w, _cm__ContactMe* request, cm__ContactStatus& status);
   int getContactRequest(Worker& w, _cm__GetContactRequest* request, cm__ContactStatus& status);
   int cancelContactRequest(Worker& w, _cm__CancelContactRequest* request,
@@ -247,13 +256,17 @@ Caller SoapServer::Impl::authenticate(Worker& w, const char* operation) {
     spdlog::warn("soap: {} from {} refused: {}", operation, w.peer, why);
     throw Fault(FaultCode::NotAuthorized, why);
   };
-  if (authenticator.empty()) {
+  const auto authenticator = currentAuthenticator();
+  if (authenticator->empty()) {
     // No application servers are configured: loopback clients only, as "local".
     if (!w.loopbackPeer)
       refuse("only loopback clients may call while no application server is configured");
     return Caller{"local"};
   }
-  if (w.certIdentity) return Caller{w.certIdentity->name};
+  if (!w.certificate.fingerprint.empty()) {
+    if (const AppServerIdentity* id = authenticator->byCertificate(w.certificate))
+      return Caller{id->name};
+  }
   struct ::soap* soap = w.service->soap;
   const std::string_view user = soap->userid ? soap->userid : "";
   if (!user.empty()) {
@@ -261,7 +274,8 @@ Caller SoapServer::Impl::authenticate(Worker& w, const char* operation) {
       refuse("HTTP Basic credentials (user '" + std::string(user) +
              "') are only accepted over HTTPS, and this listener is plain HTTP");
     }
-    if (const AppServerIdentity* id = authenticator.byBasic(user, soap->passwd ? soap->passwd : ""))
+    if (const AppServerIdentity* id =
+            authenticator->byBasic(user, soap->passwd ? soap->passwd : ""))
       return Caller{id->name};
     refuse("HTTP Basic user '" + std::string(user) + "' unknown or wrong password");
   }
@@ -274,29 +288,36 @@ Caller SoapServer::Impl::authenticate(Worker& w, const char* operation) {
 }
 
 template <class Work>
-int SoapServer::Impl::call(Worker& w, const char* operation, const std::string& what, Work work) {
+int SoapServer::Impl::call(Worker& w, Metrics::SoapOperation op, const std::string& what,
+                           Work work) {
   struct ::soap* soap = w.service->soap;
+  const char* operation = toString(op);
   answerInRequestVersion(soap);
   const auto started = std::chrono::steady_clock::now();
-  auto elapsedMs = [&] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                 started)
-        .count();
+  auto elapsed = [&](Metrics::SoapResult result, FaultCode fault) {
+    const auto took = std::chrono::steady_clock::now() - started;
+    if (metrics) metrics->soapAnswered(op, result, fault, took);
+    return std::chrono::duration<double, std::milli>(took).count();
   };
   std::string caller = "?";
   try {
     const Caller c = authenticate(w, operation);
     caller = c.name;
     const std::string outcome = work(c);
-    spdlog::debug("soap: {} from {} as {} {}: {} in {} ms", operation, w.peer, caller, what,
-                  outcome, elapsedMs());
+    const double ms = elapsed(Metrics::SoapResult::Ok, FaultCode::Unavailable);
+    spdlog::debug("soap call op={} peer={} app={} {} result=ok outcome={} duration_ms={:.1f}",
+                  operation, w.peer, quoted(caller), what, quoted(outcome), ms);
     return SOAP_OK;
   } catch (const Fault& f) {
-    spdlog::debug("soap: {} from {} as {} {}: fault {}: {} in {} ms", operation, w.peer, caller,
-                  what, toString(f.code()), f.what(), elapsedMs());
+    const double ms = elapsed(Metrics::SoapResult::Fault, f.code());
+    spdlog::debug("soap call op={} peer={} app={} {} result={} message={} duration_ms={:.1f}",
+                  operation, w.peer, quoted(caller), what, toString(f.code()), quoted(f.what()),
+                  ms);
     return setFault(soap, f.senderFault(), toWire(f.code()), f.what());
   } catch (const std::exception& e) {
-    spdlog::warn("soap: {} from {} as {} {}: {}", operation, w.peer, caller, what, e.what());
+    elapsed(Metrics::SoapResult::Error, FaultCode::Unavailable);
+    spdlog::warn("soap call op={} peer={} app={} {} result=error message={}", operation, w.peer,
+                 quoted(caller), what, quoted(e.what()));
     return setFault(soap, false, cm__FaultCode::Unavailable, "internal error");
   }
 }
@@ -320,12 +341,14 @@ int SoapServer::Impl::contactMe(Worker& w, _cm__ContactMe* request, cm__ContactS
     return setFault(w.service->soap, true, cm__FaultCode::InvalidArgument,
                     "ContactMe: the request is empty");
   }
-  return call(w, "ContactMe", "device=" + request->deviceId + " request=" + request->requestId,
-              [&](const Caller& caller) {
-                const ContactStatus result = service.contactMe(caller, toParams(*request));
-                toWire(w.service->soap, result, status);
-                return summary(result);
-              });
+  return call(
+      w, Metrics::SoapOperation::ContactMe,
+      fmt::format("device={} request={}", quoted(request->deviceId), quoted(request->requestId)),
+      [&](const Caller& caller) {
+        const ContactStatus result = service.contactMe(caller, toParams(*request));
+        toWire(w.service->soap, result, status);
+        return summary(result);
+      });
 }
 
 int SoapServer::Impl::getContactRequest(Worker& w, _cm__GetContactRequest* request,
@@ -335,12 +358,13 @@ int SoapServer::Impl::getContactRequest(Worker& w, _cm__GetContactRequest* reque
     return setFault(w.service->soap, true, cm__FaultCode::InvalidArgument,
                     "GetContactRequest: the request is empty");
   }
-  return call(w, "GetContactRequest", "request=" + request->requestId, [&](const Caller& caller) {
-    const ContactStatus result =
-        service.getContactRequest(caller, request->requestId, valueOf(request->onBehalfOf));
-    toWire(w.service->soap, result, status);
-    return summary(result);
-  });
+  return call(w, Metrics::SoapOperation::GetContactRequest,
+              fmt::format("request={}", quoted(request->requestId)), [&](const Caller& caller) {
+                const ContactStatus result = service.getContactRequest(
+                    caller, request->requestId, valueOf(request->onBehalfOf));
+                toWire(w.service->soap, result, status);
+                return summary(result);
+              });
 }
 
 int SoapServer::Impl::cancelContactRequest(Worker& w, _cm__CancelContactRequest* request,
@@ -350,13 +374,13 @@ int SoapServer::Impl::cancelContactRequest(Worker& w, _cm__CancelContactRequest*
     return setFault(w.service->soap, true, cm__FaultCode::InvalidArgument,
                     "CancelContactRequest: the request is empty");
   }
-  return call(
-      w, "CancelContactRequest", "request=" + request->requestId, [&](const Caller& caller) {
-        const ContactStatus result =
-            service.cancelContactRequest(caller, request->requestId, valueOf(request->onBehalfOf));
-        toWire(w.service->soap, result, status);
-        return summary(result);
-      });
+  return call(w, Metrics::SoapOperation::CancelContactRequest,
+              fmt::format("request={}", quoted(request->requestId)), [&](const Caller& caller) {
+                const ContactStatus result = service.cancelContactRequest(
+                    caller, request->requestId, valueOf(request->onBehalfOf));
+                toWire(w.service->soap, result, status);
+                return summary(result);
+              });
 }
 
 int SoapServer::Impl::getDevice(Worker& w, _cm__GetDevice* request, cm__Device& device) {
@@ -365,11 +389,12 @@ int SoapServer::Impl::getDevice(Worker& w, _cm__GetDevice* request, cm__Device& 
     return setFault(w.service->soap, true, cm__FaultCode::InvalidArgument,
                     "GetDevice: the request is empty");
   }
-  return call(w, "GetDevice", "device=" + request->deviceId, [&](const Caller& caller) {
-    const std::vector<Binding> bindings = service.getDevice(caller, request->deviceId);
-    toWire(w.service->soap, request->deviceId, bindings, device);
-    return std::to_string(bindings.size()) + " bindings";
-  });
+  return call(w, Metrics::SoapOperation::GetDevice,
+              fmt::format("device={}", quoted(request->deviceId)), [&](const Caller& caller) {
+                const std::vector<Binding> bindings = service.getDevice(caller, request->deviceId);
+                toWire(w.service->soap, request->deviceId, bindings, device);
+                return std::to_string(bindings.size()) + " bindings";
+              });
 }
 
 void SoapServer::Impl::serveConnection(Worker& w) {
@@ -435,7 +460,6 @@ void SoapServer::Impl::workerLoop(Worker& w) {
     w.loopbackPeer = isLoopback(a.peer);
     w.peer = addressText(a.peer);
     w.certificate = {};
-    w.certIdentity = nullptr;
     try {
       if (!config.tls || acceptTls(w)) serveConnection(w);
     } catch (const std::exception& e) {
@@ -459,10 +483,10 @@ bool SoapServer::Impl::acceptTls(Worker& w) {
   }
   w.certificate = verifiedPeerCertificate(soap->ssl);
   if (!w.certificate.fingerprint.empty()) {
-    w.certIdentity = authenticator.byCertificate(w.certificate);
+    const AppServerIdentity* id = currentAuthenticator()->byCertificate(w.certificate);
     spdlog::debug("soap: {} presented certificate {} (SHA-256 {}): {}", w.peer,
                   w.certificate.subjectRfc2253, w.certificate.fingerprint,
-                  w.certIdentity ? w.certIdentity->name : std::string("no identity"));
+                  id ? id->name : std::string("no identity"));
   }
   return true;
 }
@@ -571,6 +595,26 @@ void SoapServer::addGet(std::string path, GetHandler handler) {
   impl_->gets[std::move(path)] = std::move(handler);
 }
 
+void SoapServer::setMetrics(beckon::Metrics* metrics) {
+  impl_->metrics = metrics;
+}
+
+void SoapServer::setIdentities(std::vector<AppServerIdentity> identities) {
+  auto fresh = std::make_shared<const Authenticator>(std::move(identities));  // may throw
+  if (!fresh->empty() && !impl_->config.tls) {
+    spdlog::warn(
+        "soap: application servers are configured but the listener is plain HTTP: they "
+        "cannot authenticate (HTTP Basic needs HTTPS), every call will be refused");
+  }
+  std::lock_guard lock(impl_->authMutex);
+  impl_->authenticator = std::move(fresh);
+}
+
+std::size_t SoapServer::waiting() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->queue.size();
+}
+
 void SoapServer::start() {
   Impl& m = *impl_;
   if (m.running) return;
@@ -602,7 +646,7 @@ void SoapServer::start() {
       throw;
     }
   }
-  if (m.authenticator.empty()) {
+  if (m.authenticator->empty()) {
     spdlog::warn(
         "soap: no application server configured: SOAP calls are taken from loopback "
         "clients only");
@@ -644,7 +688,7 @@ void SoapServer::start() {
   const bool v6 = c.host.find(':') != std::string::npos;
   spdlog::info("soap: listening on {}://{}{}{}:{} ({} workers, {} application servers)",
                c.tls ? "https" : "http", v6 ? "[" : "", c.host, v6 ? "]" : "", m.boundPort, count,
-               m.authenticator.identities().size());
+               m.authenticator->identities().size());
 }
 
 void SoapServer::stop() {

@@ -24,7 +24,8 @@
 
 namespace beckon {
 class ContactService;
-}
+class Metrics;
+}  // namespace beckon
 
 namespace beckon::soap {
 
@@ -59,6 +60,14 @@ class SoapServer {
   // Serves `path` (exact, query string ignored) to GET requests. Call before
   // start(). The handler runs on worker threads: it must be thread-safe.
   void addGet(std::string path, GetHandler handler);
+  // Before start(): every SOAP call is counted and timed there.
+  void setMetrics(beckon::Metrics* metrics);
+
+  // SIGHUP: the identities of the application servers from now on (each
+  // call is authenticated against the identities current when it arrives).
+  // Throws std::invalid_argument, as the constructor's Authenticator does,
+  // and then keeps the old ones.
+  void setIdentities(std::vector<AppServerIdentity> identities);
 
   // Binds (throws std::runtime_error naming the address, or the TLS file, on
   // failure; std::invalid_argument for unusable identities) and starts the
@@ -70,6 +79,8 @@ class SoapServer {
 
   // The bound port (the configured one, or the one chosen for port 0).
   std::uint16_t port() const;
+  // Connections accepted and waiting for a free worker.
+  std::size_t waiting() const;
 
   struct Impl;
 

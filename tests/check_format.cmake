@@ -1,7 +1,7 @@
 # Fails listing the files that clang-format would change.
 file(GLOB_RECURSE files RELATIVE ${ROOT}
      ${ROOT}/notifier/*.cpp ${ROOT}/notifier/*.h ${ROOT}/sip/*.cpp ${ROOT}/sip/*.h
-     ${ROOT}/soap/*.cpp ${ROOT}/soap/*.h ${ROOT}/app/*.cpp ${ROOT}/app/*.h
+     ${ROOT}/soap/*.cpp ${ROOT}/soap/*.h ${ROOT}/app/*.cpp ${ROOT}/app/*.h ${ROOT}/ua/*.cpp ${ROOT}/ua/*.h
      ${ROOT}/store/*.cpp ${ROOT}/store/*.h ${ROOT}/bench/*.cpp ${ROOT}/tests/*.cpp ${ROOT}/tests/*.h
      ${ROOT}/wsdl/*.cpp)
 set(bad "")

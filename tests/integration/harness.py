@@ -239,6 +239,8 @@ class Beckond:
             lines += ["", "[soap.tls]"]
             lines += [f"{k} = {toml_value(v)}" for k, v in self.tls.items()]
         lines += ["", "[log]", f'level = "{log_level}"']
+        self.store_path = self.workdir / f"{config_name}.db"
+        lines += ["", "[store]", f'path = "{self.store_path}"']
         cm = dict(contact_me or {})
         if notify_timeout_ms is not None:
             cm["notify_timeout_ms"] = int(notify_timeout_ms)
@@ -269,7 +271,10 @@ class Beckond:
     def start(self) -> "Beckond":
         if not os.access(BECKOND, os.X_OK):
             raise RuntimeError(f"beckond not found or not executable: {BECKOND} (set BECKOND)")
-        log = open(self.log_path, "wb")
+        # One log across restarts; this start is ready when its own line is.
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self.returncode = None
+        log = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(
                 [BECKOND, "--config", str(self.config)],
@@ -279,7 +284,7 @@ class Beckond:
         _register(self.proc)
 
         def ready():
-            if "beckond ready" in self.log():
+            if "beckond ready" in self.log()[offset:]:
                 return True
             if self.proc.poll() is not None:
                 raise RuntimeError(
@@ -297,6 +302,13 @@ class Beckond:
     def stop(self) -> int | None:
         if self.proc is not None and self.returncode is None:
             self.returncode = stop_process(self.proc)
+        return self.returncode
+
+    def kill(self) -> int | None:
+        """SIGKILL: beckond gets no chance to finish anything (a crash)."""
+        if self.proc is not None and self.returncode is None:
+            self.proc.kill()
+            self.returncode = self.proc.wait(timeout=STOP_TIMEOUT_S)
         return self.returncode
 
     def log(self) -> str:

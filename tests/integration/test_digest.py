@@ -330,12 +330,17 @@ class DigestAuth(DigestTestCase):
                                  f"\nwrong password: {r_wrong.raw!r}\nunknown user:   {r_unknown.raw!r}")
                 self.assertEqual(r_wrong.headers("Content-Length"), r_unknown.headers("Content-Length"))
                 self.assertEqual(r_wrong.body, r_unknown.body)
-        # the refusals are logged with the source
-        log = self.beckond.log()[self._log_offset:]
+        # the refusals are logged with the source (by beckond's logging
+        # thread: the line may follow the answer by a moment)
         for user in (USER, UNKNOWN):
-            lines = [line for line in log.splitlines()
-                     if "auth" in line and f"user={user}" in line and LOOPBACK in line]
-            self.assertTrue(lines, f"no log line naming user {user} and the source {LOOPBACK}:\n{log}")
+            def logged(user=user):
+                return [line for line in self.beckond.log()[self._log_offset:].splitlines()
+                        if "auth" in line and f"user={user}" in line and LOOPBACK in line]
+            try:
+                harness.wait_until(logged, 5.0, what=f"a log line naming user {user}")
+            except TimeoutError:
+                self.fail(f"no log line naming user {user} and the source {LOOPBACK}:\n"
+                          f"{self.beckond.log()[self._log_offset:]}")
 
     def test_other_users_address_of_record(self):
         p = self.phone(contact_port=5025)

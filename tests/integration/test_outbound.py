@@ -649,5 +649,35 @@ class Ipv6BesideIpv4(Ipv6):
         return DualStackBeckond(workdir)
 
 
+class WildcardBeckond(harness.Beckond):
+    """beckond listening on udp:0.0.0.0:P (every local address), as by default."""
+
+    def __init__(self, workdir):
+        super().__init__(workdir)
+        text = self.config.read_text()
+        text = re.sub(r"^listen = \[.*\]$",
+                      f'listen = ["udp:0.0.0.0:{self.sip_port}", "tcp:{LOOPBACK}:{self.sip_port}"]',
+                      text, count=1, flags=re.M)
+        self.config.write_text(text)
+
+
+class WildcardListener(FlowTestCase):
+    """Sofia binds a wildcard UDP listener once per local address: the NOTIFY
+    must leave from the address the device sent its REGISTER to (event
+    package, section 8: a device may check where NOTIFYs come from)."""
+
+    @classmethod
+    def make_beckond(cls, workdir):
+        return WildcardBeckond(workdir)
+
+    def test_notify_leaves_from_the_address_the_device_used(self):
+        d = self.dev("udp", instance=new_urn())
+        self.assertOk(d.register(f';+sip.instance="<{d.instance}>"'))
+        self.assertEqual(d.received[-1].addr[:2], (LOOPBACK, self.beckond.sip_port))
+        notify, status = self.contact_me_answered(d.aor, rid("wild"), d)
+        self.assertDelivered(status)
+        self.assertEqual(notify.addr[:2], (LOOPBACK, self.beckond.sip_port), notify.raw)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -37,7 +37,7 @@ BOOST_AUTO_TEST_CASE(defaults_without_a_file) {
   BOOST_TEST(c.sip.listen == (std::vector<std::string>{"udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"}));
   BOOST_TEST(c.soap.host == "0.0.0.0");
   BOOST_TEST(c.soap.port == 8080);
-  BOOST_TEST(c.storePath == "beckon.db");
+  BOOST_TEST(c.store.path == "beckon.db");
   BOOST_TEST(c.logLevel == "info");
   BOOST_TEST(c.core.packages == std::vector<std::string>{"application-server-contact-me"});
   BOOST_TEST(c.sip.notifyTimeout.count() == 32000);
@@ -63,7 +63,7 @@ notify_timeout_ms = 4000
   BOOST_TEST(c.sip.registrar.domain == "example.com");
   BOOST_TEST(c.soap.host == "::1");
   BOOST_TEST(c.soap.port == 8081);
-  BOOST_TEST(c.storePath == "/var/lib/beckon/beckon.db");
+  BOOST_TEST(c.store.path == "/var/lib/beckon/beckon.db");
   BOOST_TEST(c.logFormat == "json");
   BOOST_TEST(c.sip.notifyTimeout.count() == 4000);
   BOOST_TEST(c.sip.registrar.packages.size() == 2u);
@@ -377,6 +377,27 @@ BOOST_AUTO_TEST_CASE(proxy_mistakes_name_the_key) {
   BOOST_TEST(
       starts(refusal(sip + user + "voicemail = \"sip:bob@example.com\""), named + "voicemail: "));
   BOOST_TEST(starts(refusal(sip + user + "ring = 3"), "proxy.user[0].ring: unknown key"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(reload)
+
+BOOST_AUTO_TEST_CASE(keys_that_need_a_restart_are_named) {
+  const Config a = parseConfig("[log]\nlevel = \"info\"\n");
+  BOOST_TEST(keysNeedingRestart(a, a).empty());
+  // What SIGHUP applies is not listed.
+  const Config b = parseConfig(
+      "[log]\nlevel = \"debug\"\n[[notify_credentials]]\nrealm = \"r\"\nuser = \"u\"\n"
+      "password = \"p\"\n");
+  BOOST_TEST(keysNeedingRestart(a, b).empty());
+  const Config c = parseConfig(
+      "[sip]\nlisten = [\"udp:127.0.0.1:5070\"]\n[soap]\nworkers = 2\n[store]\npath = \"x.db\"\n"
+      "[log]\nformat = \"json\"\n");
+  BOOST_TEST(keysNeedingRestart(a, c) ==
+             (std::vector<std::string>{"sip.listen", "soap.workers", "store.path", "log.format"}));
+  const Config d = parseConfig("[log]\nlevel = \"info\"\n[proxy]\nrelay = true\n");
+  BOOST_TEST(keysNeedingRestart(a, d) == std::vector<std::string>{"proxy"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

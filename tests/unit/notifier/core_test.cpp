@@ -3,6 +3,7 @@
 #include "printers.h"
 
 #include "core.h"
+#include "recording_sender.h"
 
 using namespace beckon;
 using namespace std::chrono_literals;
@@ -10,25 +11,6 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string kPkg = kDefaultPackage;
-
-// Records NOTIFYs; the test answers them when it wants.
-class RecordingSender final : public NotifySender {
- public:
-  struct Sent {
-    std::uint64_t bindingId;
-    OutgoingNotify notify;
-    std::function<void(const NotifyOutcome&)> done;
-  };
-  void send(const Binding& b, const OutgoingNotify& n,
-            std::function<void(const NotifyOutcome&)> done) override {
-    sent.push_back({b.id, n, std::move(done)});
-  }
-  void answer(std::size_t i, int status, std::string reason = "") {
-    auto done = std::move(sent.at(i).done);
-    done({status, std::move(reason)});
-  }
-  std::vector<Sent> sent;
-};
 
 struct Fixture {
   ManualClock clock;

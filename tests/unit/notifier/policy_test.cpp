@@ -106,3 +106,27 @@ BOOST_AUTO_TEST_CASE(rate_limit_is_a_token_bucket) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(replace_applies_new_rights_and_keeps_rates) {
+  AppServerRights crm{"crm", {kPkg}, {"crm.example.com:*"}, {}, false, 1, ""};
+  Policy p({crm}, {kPkg});
+  BOOST_TEST(faultOf([&] {
+               p.checkContactMe(p.actingAs("crm", ""), req("other.example.com:1"));
+             }) == FaultCode::NotAuthorized);
+  BOOST_CHECK_NO_THROW(p.checkRate("crm"));  // the one token of the burst
+  BOOST_TEST(faultOf([&] { p.checkRate("crm"); }) == FaultCode::Overloaded);
+  const AppServerRights before = p.actingAs("crm", "");
+
+  crm.callbackServers.push_back("other.example.com:*");
+  AppServerRights billing{"billing", {kPkg}, {}, {}, true, 0, ""};
+  p.replace({crm, billing});
+  BOOST_CHECK_NO_THROW(p.checkContactMe(p.actingAs("crm", ""), req("other.example.com:1")));
+  BOOST_CHECK_NO_THROW(p.checkGetDevice("billing"));
+  BOOST_TEST(faultOf([&] { p.checkRate("crm"); }) == FaultCode::Overloaded);  // same bucket
+  BOOST_TEST(before.callbackServers.size() == 1u);  // a copy taken before stays as it was
+
+  p.replace({});
+  BOOST_TEST(p.open());
+  BOOST_TEST(faultOf([&] { p.actingAs("crm", ""); }) == FaultCode::NotAuthorized);
+  BOOST_TEST(p.find("local").has_value());
+}

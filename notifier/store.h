@@ -1,0 +1,58 @@
+// The core's Store: what must survive a restart or a crash (contract:
+// "Running it"): bindings and subscriptions, contact requests queued or
+// recently ended, and the time since which beckond has been accessible
+// (sip-core.md, "Surviving its own restart"). store/ implements it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "binding.h"
+#include "clock.h"
+#include "contact_request.h"
+
+namespace beckon {
+
+// A contact request as the core keeps it, without its listeners.
+struct RequestRecord {
+  std::string appServer;
+  ContactMeParams params;
+  RequestState state = RequestState::Queued;
+  std::vector<Delivery> deliveries;
+  TimePoint createdAt;
+  TimePoint queueUntil;
+  TimePoint nextAttempt;
+  TimePoint endedAt;  // when final
+  unsigned rounds = 0;
+  bool cancelled = false;                // cancelled while NOTIFYs were out
+  std::vector<std::uint64_t> refusedBy;  // bindings that refused it with a 4xx
+};
+
+// Everything a store held at its last commit.
+struct StoredState {
+  std::vector<Binding> bindings;  // without flows and dialogs: sip/ rebuilds them
+  std::vector<RequestRecord> requests;
+  std::optional<TimePoint> accessibleSince;  // of the previous run
+};
+
+// Writes are queued and return at once; they are committed in the order
+// they were made, in groups, off the core's thread. Called on the core's
+// thread only.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual void saveBinding(const Binding& binding) = 0;
+  virtual void removeBinding(std::uint64_t id) = 0;
+  virtual void saveRequest(RequestRecord request) = 0;
+  virtual void removeRequest(const std::string& appServer, const std::string& requestId) = 0;
+  virtual void setAccessibleSince(TimePoint since) = 0;
+  // `done` runs on the core's thread once everything written before this
+  // call is committed (true), or could not be (false: the write failed).
+  virtual void afterCommit(std::function<void(bool committed)> done) = 0;
+};
+
+}  // namespace beckon

@@ -1,0 +1,492 @@
+#include "sqlite_store.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <cstring>
+#include <unordered_set>
+
+#include "schema.h"
+
+namespace beckon::store {
+
+namespace {
+
+using nlohmann::json;
+
+std::int64_t ms(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+TimePoint at(std::int64_t ms) {
+  return TimePoint{std::chrono::duration_cast<TimePoint::duration>(std::chrono::milliseconds(ms))};
+}
+
+Transport transportOf(std::string_view s) {
+  return s == "tls" ? Transport::Tls : s == "tcp" ? Transport::Tcp : Transport::Udp;
+}
+
+RequestState stateOf(std::string_view s) {
+  for (RequestState st : {RequestState::Queued, RequestState::Notifying, RequestState::Delivered,
+                          RequestState::Failed, RequestState::Expired, RequestState::Cancelled}) {
+    if (s == toString(st)) return st;
+  }
+  throw StoreError("a request has an unknown state '" + std::string(s) + "'");
+}
+
+// "package;text|xml;implicit|explicit", comma separated: package names are
+// SIP tokens (RFC 6665 8.2.1), which hold neither ';' nor ','.
+std::string encodePackages(const std::vector<PackageSubscription>& packages) {
+  std::string out;
+  for (const auto& p : packages) {
+    if (!out.empty()) out += ',';
+    out += p.package + (p.format == BodyFormat::Xml ? ";xml" : ";text") +
+           (p.implicit ? ";implicit" : ";explicit");
+  }
+  return out;
+}
+
+std::vector<PackageSubscription> decodePackages(std::string_view s) {
+  std::vector<PackageSubscription> out;
+  while (!s.empty()) {
+    const std::string_view entry = s.substr(0, s.find(','));
+    s.remove_prefix(std::min(s.size(), entry.size() + 1));
+    const auto a = entry.find(';'), b = entry.rfind(';');
+    if (a == std::string_view::npos || a == b) continue;
+    out.push_back({std::string(entry.substr(0, a)),
+                   entry.substr(a + 1, b - a - 1) == "xml" ? BodyFormat::Xml : BodyFormat::Text,
+                   entry.substr(b + 1) == "implicit"});
+  }
+  return out;
+}
+
+std::string encodeDialog(const Binding& b) {
+  if (!b.explicitSubscription()) return "";
+  const DialogState& d = b.dialogState;
+  return json{{"local", d.local},
+              {"remote", d.remote},
+              {"target", d.target},
+              {"routeSet", d.routeSet},
+              {"localCseq", d.localCseq}}
+      .dump();
+}
+
+DialogState decodeDialog(std::string_view s) {
+  DialogState d;
+  if (s.empty()) return d;
+  const json j = json::parse(s);
+  d.local = j.value("local", "");
+  d.remote = j.value("remote", "");
+  d.target = j.value("target", "");
+  d.routeSet = j.value("routeSet", std::vector<std::string>{});
+  d.localCseq = j.value("localCseq", 0u);
+  return d;
+}
+
+json encodeParams(const ContactMeParams& p) {
+  return {{"deviceId", p.deviceId},
+          {"requestId", p.requestId},
+          {"server", p.server},
+          {"port", p.port ? json(*p.port) : json(nullptr)},
+          {"protocol", p.protocol},
+          {"path", p.path},
+          {"alternateServers", p.alternateServers},
+          {"function", p.function},
+          {"timeSlot", p.timeSlot},
+          {"package", p.package},
+          {"queueSeconds", p.queueSeconds},
+          {"waitMs", p.waitMs},
+          {"onBehalfOf", p.onBehalfOf}};
+}
+
+ContactMeParams decodeParams(const json& j) {
+  ContactMeParams p;
+  p.deviceId = j.at("deviceId").get<std::string>();
+  p.requestId = j.at("requestId").get<std::string>();
+  p.server = j.value("server", "");
+  if (j.contains("port") && !j["port"].is_null()) p.port = j["port"].get<std::uint16_t>();
+  p.protocol = j.value("protocol", "");
+  p.path = j.value("path", "");
+  p.alternateServers = j.value("alternateServers", std::vector<std::string>{});
+  p.function = j.value("function", "");
+  p.timeSlot = j.value("timeSlot", "");
+  p.package = j.value("package", "");
+  p.queueSeconds = j.value("queueSeconds", 0u);
+  p.waitMs = j.value("waitMs", kDefaultWaitMs);
+  p.onBehalfOf = j.value("onBehalfOf", "");
+  return p;
+}
+
+json encodeDeliveries(const std::vector<Delivery>& deliveries) {
+  json out = json::array();
+  for (const Delivery& d : deliveries) {
+    out.push_back({{"bindingId", d.bindingId},
+                   {"contact", d.contact},
+                   {"transport", toString(d.transport)},
+                   {"sipStatus", d.sipStatus},
+                   {"reason", d.reason},
+                   {"at", ms(d.at)},
+                   {"inFlight", d.inFlight}});
+  }
+  return out;
+}
+
+std::vector<Delivery> decodeDeliveries(const json& j) {
+  std::vector<Delivery> out;
+  for (const json& d : j) {
+    out.push_back({d.at("bindingId").get<std::uint64_t>(), d.value("contact", ""),
+                   transportOf(d.value("transport", "udp")), d.value("sipStatus", 0),
+                   d.value("reason", ""), at(d.value("at", std::int64_t{0})),
+                   d.value("inFlight", false)});
+  }
+  return out;
+}
+
+std::string text(sqlite3_stmt* stmt, int column) {
+  const auto* s = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
+  return s ? std::string(s, static_cast<std::size_t>(sqlite3_column_bytes(stmt, column)))
+           : std::string();
+}
+
+}  // namespace
+
+// The prepared statements, owned by whichever thread uses the connection
+// (the opening thread until start(), then the writer).
+class SqliteStore::Statements {
+ public:
+  explicit Statements(sqlite3* db)
+      : saveBinding(prepare(db,
+                            "INSERT OR REPLACE INTO bindings (id, updated, aor, contact, instance, "
+                            "reg_id, temp_gruu, transport, source_host, source_port, expires_ms, "
+                            "path, call_id, cseq, q, packages, unreachable, dialog_id, dialog, "
+                            "listener) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                            "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")),
+        removeBinding(prepare(db, "DELETE FROM bindings WHERE id = ?1")),
+        saveRequest(prepare(db,
+                            "INSERT OR REPLACE INTO requests (app_server, request_id, params, "
+                            "state, deliveries, created_ms, queue_until_ms, next_attempt_ms, "
+                            "ended_ms, rounds, cancelled, refused_by) VALUES (?1, ?2, ?3, ?4, ?5, "
+                            "?6, ?7, ?8, ?9, ?10, ?11, ?12)")),
+        removeRequest(
+            prepare(db, "DELETE FROM requests WHERE app_server = ?1 AND request_id = ?2")),
+        setMeta(prepare(db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")),
+        begin(prepare(db, "BEGIN")),
+        commit(prepare(db, "COMMIT")),
+        rollback(prepare(db, "ROLLBACK")) {}
+  ~Statements() {
+    for (sqlite3_stmt* s :
+         {saveBinding, removeBinding, saveRequest, removeRequest, setMeta, begin, commit, rollback})
+      sqlite3_finalize(s);
+  }
+  Statements(const Statements&) = delete;
+  Statements& operator=(const Statements&) = delete;
+
+  sqlite3_stmt *saveBinding, *removeBinding, *saveRequest, *removeRequest, *setMeta, *begin,
+      *commit, *rollback;
+
+ private:
+  static sqlite3_stmt* prepare(sqlite3* db, const char* sql) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
+      throw StoreError(std::string("cannot prepare its statements: ") + sqlite3_errmsg(db));
+    return stmt;
+  }
+};
+
+namespace {
+
+// Binds in order: bind(stmt, a, b, c) is ?1 = a, ?2 = b, ?3 = c.
+void bindOne(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+}
+void bindOne(sqlite3_stmt* s, int i, std::int64_t v) {
+  sqlite3_bind_int64(s, i, v);
+}
+void bindOne(sqlite3_stmt* s, int i, double v) {
+  sqlite3_bind_double(s, i, v);
+}
+
+template <class... Values>
+bool step(sqlite3_stmt* s, const Values&... values) {
+  int i = 0;
+  (bindOne(s, ++i, values), ...);
+  const int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  return rc == SQLITE_DONE;
+}
+
+std::int64_t i64(std::uint64_t v) {
+  return static_cast<std::int64_t>(v);
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(SqliteOptions options, Executor& executor)
+    : options_(std::move(options)), executor_(executor) {
+  const std::string where = "store '" + options_.path + "': ";
+  if (options_.synchronous != "full" && options_.synchronous != "normal") {
+    throw StoreError(where + "synchronous must be \"full\" or \"normal\"");
+  }
+  if (sqlite3_open_v2(options_.path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw StoreError(where + "cannot open it: " + why);
+  }
+  try {
+    // WAL: readers (an operator's backup) never block the writer.
+    const std::string pragmas =
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = " + options_.synchronous +
+        "; PRAGMA busy_timeout = 5000;";
+    char* error = nullptr;
+    if (sqlite3_exec(db_, pragmas.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+      const std::string why = error ? error : sqlite3_errmsg(db_);
+      sqlite3_free(error);
+      throw StoreError(why);
+    }
+    migrate(db_);
+    statements_ = std::make_unique<Statements>(db_);
+  } catch (const StoreError& e) {
+    statements_.reset();
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw StoreError(where + e.what());
+  }
+}
+
+SqliteStore::~SqliteStore() {
+  stop();
+  statements_.reset();
+  sqlite3_close(db_);
+}
+
+StoredState SqliteStore::load() {
+  StoredState state;
+  sqlite3_stmt* stmt = nullptr;
+  auto prepare = [&](const char* sql) {
+    if (sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) != SQLITE_OK)
+      throw StoreError("store '" + options_.path + "': " + sqlite3_errmsg(db_));
+  };
+  try {
+    prepare(
+        "SELECT id, updated, aor, contact, instance, reg_id, temp_gruu, transport, source_host, "
+        "source_port, expires_ms, path, call_id, cseq, q, packages, unreachable, dialog_id, "
+        "dialog, listener FROM bindings");
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      Binding b;
+      b.id = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0));
+      b.updated = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 1));
+      b.aor = text(stmt, 2);
+      b.contact = text(stmt, 3);
+      b.instance = text(stmt, 4);
+      b.regId = text(stmt, 5);
+      b.tempGruu = text(stmt, 6);
+      b.transport = transportOf(text(stmt, 7));
+      b.sourceHost = text(stmt, 8);
+      b.sourcePort = static_cast<std::uint16_t>(sqlite3_column_int(stmt, 9));
+      b.expires = at(sqlite3_column_int64(stmt, 10));
+      if (const std::string path = text(stmt, 11); !path.empty())
+        b.path = json::parse(path).get<std::vector<std::string>>();
+      b.callId = text(stmt, 12);
+      b.cseq = static_cast<std::uint32_t>(sqlite3_column_int64(stmt, 13));
+      b.q = static_cast<float>(sqlite3_column_double(stmt, 14));
+      b.packages = decodePackages(text(stmt, 15));
+      b.unreachable = sqlite3_column_int(stmt, 16) != 0;
+      b.dialogId = text(stmt, 17);
+      b.dialogState = decodeDialog(text(stmt, 18));
+      b.listener = text(stmt, 19);
+      state.bindings.push_back(std::move(b));
+    }
+    sqlite3_finalize(stmt);
+
+    prepare(
+        "SELECT app_server, params, state, deliveries, created_ms, queue_until_ms, "
+        "next_attempt_ms, ended_ms, rounds, cancelled, refused_by FROM requests");
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      RequestRecord r;
+      r.appServer = text(stmt, 0);
+      r.params = decodeParams(json::parse(text(stmt, 1)));
+      r.state = stateOf(text(stmt, 2));
+      r.deliveries = decodeDeliveries(json::parse(text(stmt, 3)));
+      r.createdAt = at(sqlite3_column_int64(stmt, 4));
+      r.queueUntil = at(sqlite3_column_int64(stmt, 5));
+      r.nextAttempt = at(sqlite3_column_int64(stmt, 6));
+      r.endedAt = at(sqlite3_column_int64(stmt, 7));
+      r.rounds = static_cast<unsigned>(sqlite3_column_int(stmt, 8));
+      r.cancelled = sqlite3_column_int(stmt, 9) != 0;
+      r.refusedBy = json::parse(text(stmt, 10)).get<std::vector<std::uint64_t>>();
+      state.requests.push_back(std::move(r));
+    }
+    sqlite3_finalize(stmt);
+
+    prepare("SELECT value FROM meta WHERE key = 'accessible_since'");
+    if (sqlite3_step(stmt) == SQLITE_ROW) state.accessibleSince = at(std::stoll(text(stmt, 0)));
+    sqlite3_finalize(stmt);
+  } catch (const json::exception& e) {
+    sqlite3_finalize(stmt);
+    throw StoreError("store '" + options_.path + "': a record does not decode: " + e.what());
+  } catch (...) {
+    sqlite3_finalize(stmt);
+    throw;
+  }
+  return state;
+}
+
+void SqliteStore::start() {
+  if (!writer_.joinable()) writer_ = std::thread([this] { run(); });
+}
+
+void SqliteStore::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (writer_.joinable()) writer_.join();
+  // Without a writer (never started), what was queued is committed here.
+  std::vector<Write> rest;
+  {
+    std::lock_guard lock(mutex_);
+    rest.swap(queue_);
+  }
+  if (!rest.empty()) commit(rest);
+}
+
+void SqliteStore::push(Write w) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(w));
+  }
+  wake_.notify_one();
+}
+
+void SqliteStore::saveBinding(const Binding& binding) {
+  // Flows and dialogs are Sofia objects of the core's thread: they stay there.
+  Binding row = binding;
+  row.flow.reset();
+  row.dialog.reset();
+  push(std::move(row));
+}
+
+void SqliteStore::removeBinding(std::uint64_t id) {
+  push(RemoveBinding{id});
+}
+
+void SqliteStore::saveRequest(RequestRecord request) {
+  push(std::move(request));
+}
+
+void SqliteStore::removeRequest(const std::string& appServer, const std::string& requestId) {
+  push(RemoveRequest{appServer, requestId});
+}
+
+void SqliteStore::setAccessibleSince(TimePoint since) {
+  push(SetAccessible{since});
+}
+
+void SqliteStore::afterCommit(std::function<void(bool committed)> done) {
+  push(Barrier(std::move(done)));
+}
+
+bool SqliteStore::healthy() const {
+  std::lock_guard lock(mutex_);
+  return healthy_;
+}
+
+std::size_t SqliteStore::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+void SqliteStore::run() {
+  std::vector<Write> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything is committed
+      batch.swap(queue_);
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const bool ok = commit(batch);
+    CommitReport report{std::chrono::steady_clock::now() - started, batch.size(), 0, ok};
+    std::vector<Barrier> barriers;
+    for (Write& w : batch) {
+      if (auto* b = std::get_if<Barrier>(&w)) barriers.push_back(std::move(*b));
+    }
+    batch.clear();
+    {
+      std::lock_guard lock(mutex_);
+      healthy_ = ok;
+      report.queued = queue_.size();
+    }
+    if (report_) report_(report);
+    // If the core's thread is gone (beckond stops), nobody waits any more.
+    if (!barriers.empty()) {
+      executor_.post([barriers = std::move(barriers), ok]() mutable {
+        for (auto& done : barriers)
+          done(ok);
+      });
+    }
+  }
+}
+
+bool SqliteStore::commit(std::vector<Write>& batch) {
+  // A binding or request saved twice in one group: only its last state is
+  // written (a request is typically saved when sent and again when answered).
+  std::vector<bool> superseded(batch.size(), false);
+  {
+    std::unordered_set<std::uint64_t> bindings;
+    std::unordered_set<std::string> requests;
+    for (std::size_t i = batch.size(); i-- > 0;) {
+      if (const auto* b = std::get_if<Binding>(&batch[i])) {
+        superseded[i] = !bindings.insert(b->id).second;
+      } else if (const auto* rb = std::get_if<RemoveBinding>(&batch[i])) {
+        superseded[i] = !bindings.insert(rb->id).second;
+      } else if (const auto* r = std::get_if<RequestRecord>(&batch[i])) {
+        superseded[i] = !requests.insert(r->appServer + '\n' + r->params.requestId).second;
+      } else if (const auto* rr = std::get_if<RemoveRequest>(&batch[i])) {
+        superseded[i] = !requests.insert(rr->appServer + '\n' + rr->requestId).second;
+      }
+    }
+  }
+  Statements& s = *statements_;
+  bool ok = step(s.begin);
+  for (std::size_t i = 0; i < batch.size() && ok; ++i) {
+    if (superseded[i]) continue;
+    const Write& w = batch[i];
+    if (const auto* b = std::get_if<Binding>(&w)) {
+      ok = step(s.saveBinding, i64(b->id), i64(b->updated), b->aor, b->contact, b->instance,
+                b->regId, b->tempGruu, std::string(toString(b->transport)), b->sourceHost,
+                std::int64_t{b->sourcePort}, ms(b->expires),
+                b->path.empty() ? std::string() : json(b->path).dump(), b->callId,
+                std::int64_t{b->cseq}, double{b->q}, encodePackages(b->packages),
+                std::int64_t{b->unreachable}, b->dialogId, encodeDialog(*b), b->listener);
+    } else if (const auto* rb = std::get_if<RemoveBinding>(&w)) {
+      ok = step(s.removeBinding, i64(rb->id));
+    } else if (const auto* r = std::get_if<RequestRecord>(&w)) {
+      json refused = r->refusedBy;
+      ok = step(s.saveRequest, r->appServer, r->params.requestId, encodeParams(r->params).dump(),
+                std::string(toString(r->state)), encodeDeliveries(r->deliveries).dump(),
+                ms(r->createdAt), ms(r->queueUntil), ms(r->nextAttempt), ms(r->endedAt),
+                std::int64_t{r->rounds}, std::int64_t{r->cancelled}, refused.dump());
+    } else if (const auto* rr = std::get_if<RemoveRequest>(&w)) {
+      ok = step(s.removeRequest, rr->appServer, rr->requestId);
+    } else if (const auto* a = std::get_if<SetAccessible>(&w)) {
+      ok = step(s.setMeta, std::string("accessible_since"), std::to_string(ms(a->since)));
+    }
+  }
+  if (ok) ok = step(s.commit);
+  if (!ok) {
+    spdlog::error("store '{}': commit of {} writes failed: {}", options_.path, batch.size(),
+                  sqlite3_errmsg(db_));
+    step(s.rollback);
+  }
+  return ok;
+}
+
+}  // namespace beckon::store

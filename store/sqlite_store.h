@@ -1,0 +1,110 @@
+// The embedded store: one SQLite file in WAL mode. The core's thread only
+// queues writes; one writer thread commits them in groups (all that queued
+// while the previous commit ran), then tells the core's thread which
+// afterCommit() callbacks it may run.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "ports.h"
+#include "store.h"
+
+struct sqlite3;
+
+namespace beckon::store {
+
+// The schema this build writes; older stores are migrated when opened.
+inline constexpr int kSchemaVersion = 2;
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct SqliteOptions {
+  std::string path = "beckon.db";
+  // "full": a commit survives a power cut; "normal": it survives a crash or
+  // kill of beckond (the WAL is on disk), not a power cut.
+  std::string synchronous = "full";
+};
+
+// What one group commit did, for the metrics.
+struct CommitReport {
+  std::chrono::nanoseconds duration{0};
+  std::size_t writes = 0;
+  std::size_t queued = 0;  // writes waiting when it ended
+  bool ok = true;
+};
+
+class SqliteStore final : public Store {
+ public:
+  // Opens (creating if needed) and migrates the store. `executor` runs the
+  // afterCommit callbacks on the core's thread. Throws StoreError naming the
+  // file and the problem.
+  SqliteStore(SqliteOptions options, Executor& executor);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  // Everything saved; call before start().
+  StoredState load();
+  void start();
+  // Commits what is queued and stops the writer.
+  void stop();
+
+  void saveBinding(const Binding& binding) override;
+  void removeBinding(std::uint64_t id) override;
+  void saveRequest(RequestRecord request) override;
+  void removeRequest(const std::string& appServer, const std::string& requestId) override;
+  void setAccessibleSince(TimePoint since) override;
+  void afterCommit(std::function<void(bool committed)> done) override;
+
+  // Called on the writer thread after every group commit.
+  void onCommit(std::function<void(const CommitReport&)> report) { report_ = std::move(report); }
+  // False once a commit has failed, until one succeeds again.
+  bool healthy() const;
+  std::size_t queued() const;
+
+ private:
+  struct RemoveBinding {
+    std::uint64_t id;
+  };
+  struct RemoveRequest {
+    std::string appServer, requestId;
+  };
+  struct SetAccessible {
+    TimePoint since;
+  };
+  using Barrier = std::function<void(bool)>;
+  using Write =
+      std::variant<Binding, RemoveBinding, RequestRecord, RemoveRequest, SetAccessible, Barrier>;
+  class Statements;
+
+  void push(Write w);
+  void run();
+  bool commit(std::vector<Write>& batch);
+
+  SqliteOptions options_;
+  Executor& executor_;
+  sqlite3* db_ = nullptr;
+  std::unique_ptr<Statements> statements_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<Write> queue_;
+  bool stopping_ = false;
+  bool healthy_ = true;
+  std::thread writer_;
+  std::function<void(const CommitReport&)> report_;
+};
+
+}  // namespace beckon::store

@@ -1,0 +1,388 @@
+#include <boost/test/unit_test.hpp>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "core.h"
+#include "printers.h"
+#include "recording_sender.h"
+#include "schema.h"
+#include "sqlite_store.h"
+
+using namespace beckon;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kPkg = kDefaultPackage;
+
+// The core's thread, played by the test: posted work waits until pump().
+class PumpedExecutor final : public Executor {
+ public:
+  bool post(std::function<void()> work) override {
+    {
+      std::lock_guard lock(mutex_);
+      work_.push_back(std::move(work));
+    }
+    posted_.notify_all();
+    return true;
+  }
+  // Runs posted work until `done` holds (at most 5 s).
+  template <class Pred>
+  bool pumpUntil(Pred done) {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!done()) {
+      std::vector<std::function<void()>> work;
+      {
+        std::unique_lock lock(mutex_);
+        if (!posted_.wait_until(lock, deadline, [&] { return !work_.empty(); })) return false;
+        work.swap(work_);
+      }
+      for (auto& w : work)
+        w();
+    }
+    return true;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable posted_;
+  std::vector<std::function<void()>> work_;
+};
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() /
+           ("beckon-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  static int& counter() {
+    static int n = 0;
+    return n;
+  }
+};
+
+struct Fixture {
+  TempDir dir;
+  PumpedExecutor executor;
+  store::SqliteOptions options{(dir.path / "beckon.db").string(), "normal"};
+
+  std::unique_ptr<store::SqliteStore> open() {
+    auto s = std::make_unique<store::SqliteStore>(options, executor);
+    return s;
+  }
+  // Waits until everything written to `s` so far is committed.
+  void flush(Store& s) {
+    bool done = false, ok = false;
+    s.afterCommit([&](bool committed) { done = true, ok = committed; });
+    BOOST_TEST_REQUIRE(executor.pumpUntil([&] { return done; }));
+    BOOST_TEST_REQUIRE(ok);
+  }
+  int count(const std::string& table) {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(options.path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db, ("SELECT count(*) FROM " + table).c_str(), -1, &stmt, nullptr);
+    const int n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return n;
+  }
+};
+
+Binding subscription(const TimePoint now) {
+  Binding b;
+  b.id = 7;
+  b.updated = 12;
+  b.aor = "sip:100@example.com";
+  b.contact = "sip:100@127.0.0.2:5999;transport=tcp";
+  b.instance = "urn:uuid:00000000-0000-4000-8000-000000000001";
+  b.regId = "1";
+  b.tempGruu = "tgruu.0123456789abcdef";
+  b.transport = Transport::Tcp;
+  b.sourceHost = "127.0.0.1";
+  b.sourcePort = 40123;
+  b.listener = "l1";
+  b.expires = now + 600s;
+  b.path = {"<sip:edge.example.com;lr>", "<sip:core.example.com;lr;ob>"};
+  b.callId = "abc@127.0.0.2";
+  b.cseq = 41;
+  b.q = 0.5f;
+  b.packages = {{kPkg, BodyFormat::Xml, false}, {"other-package", BodyFormat::Text, true}};
+  b.unreachable = true;
+  b.dialogId = "abc@127.0.0.2;remote;local";
+  b.dialogState = {"<sip:100@example.com>;tag=local",
+                   "<sip:100@example.com>;tag=remote",
+                   "sip:100@127.0.0.2:5999;transport=tcp",
+                   {"<sip:proxy.example.com;lr>"},
+                   3456};
+  return b;
+}
+
+ContactMeParams params(std::string device, std::string id, std::uint32_t queueSeconds = 0) {
+  ContactMeParams p;
+  p.deviceId = std::move(device);
+  p.requestId = std::move(id);
+  p.server = "crm.example.com";
+  p.port = 8443;
+  p.protocol = "https";
+  p.path = "/wake";
+  p.alternateServers = {"backup.example.com:8443"};
+  p.function = "sync";
+  p.timeSlot = "5";
+  p.queueSeconds = queueSeconds;
+  p.waitMs = 1500;
+  return p;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(sqlite_store, Fixture)
+
+BOOST_AUTO_TEST_CASE(bindings_and_requests_come_back_as_saved) {
+  ManualClock clock;
+  const Binding saved = subscription(clock.now());
+  RequestRecord r;
+  r.appServer = "crm";
+  r.params = params("100", "r1", 60);
+  r.state = RequestState::Notifying;
+  r.deliveries = {{7, saved.contact, Transport::Tcp, 0, "waiting for answer", clock.now(), true}};
+  r.createdAt = clock.now();
+  r.queueUntil = clock.now() + 60s;
+  r.nextAttempt = clock.now() + 2s;
+  r.rounds = 2;
+  r.cancelled = true;
+  r.refusedBy = {3, 5};
+  {
+    auto s = open();
+    s->start();
+    s->saveBinding(saved);
+    s->saveRequest(r);
+    s->setAccessibleSince(clock.now());
+    flush(*s);
+  }
+  auto s = open();
+  const StoredState state = s->load();
+  BOOST_TEST_REQUIRE(state.bindings.size() == 1u);
+  const Binding& b = state.bindings[0];
+  BOOST_TEST(b.id == saved.id);
+  BOOST_TEST(b.updated == saved.updated);
+  BOOST_TEST(b.aor == saved.aor);
+  BOOST_TEST(b.contact == saved.contact);
+  BOOST_TEST(b.instance == saved.instance);
+  BOOST_TEST(b.regId == saved.regId);
+  BOOST_TEST(b.tempGruu == saved.tempGruu);
+  BOOST_TEST((b.transport == Transport::Tcp));
+  BOOST_TEST(b.sourceHost == saved.sourceHost);
+  BOOST_TEST(b.sourcePort == saved.sourcePort);
+  BOOST_TEST(b.listener == "l1");
+  BOOST_TEST((b.expires == saved.expires));
+  BOOST_TEST(b.path == saved.path);
+  BOOST_TEST(b.callId == saved.callId);
+  BOOST_TEST(b.cseq == saved.cseq);
+  BOOST_TEST(b.q == 0.5f);
+  BOOST_TEST_REQUIRE(b.packages.size() == 2u);
+  BOOST_TEST(b.packages[0].package == kPkg);
+  BOOST_TEST((b.packages[0].format == BodyFormat::Xml));
+  BOOST_TEST(!b.packages[0].implicit);
+  BOOST_TEST(b.packages[1].package == "other-package");
+  BOOST_TEST(b.packages[1].implicit);
+  BOOST_TEST(b.unreachable);
+  BOOST_TEST(b.dialogId == saved.dialogId);
+  BOOST_TEST(b.dialogState.local == saved.dialogState.local);
+  BOOST_TEST(b.dialogState.remote == saved.dialogState.remote);
+  BOOST_TEST(b.dialogState.target == saved.dialogState.target);
+  BOOST_TEST(b.dialogState.routeSet == saved.dialogState.routeSet);
+  BOOST_TEST(b.dialogState.localCseq == 3456u);
+
+  BOOST_TEST_REQUIRE(state.requests.size() == 1u);
+  const RequestRecord& q = state.requests[0];
+  BOOST_TEST(q.appServer == "crm");
+  BOOST_TEST(q.params.sameContent(r.params));
+  BOOST_TEST(q.params.waitMs == 1500u);
+  BOOST_TEST(q.state == RequestState::Notifying);
+  BOOST_TEST_REQUIRE(q.deliveries.size() == 1u);
+  BOOST_TEST(q.deliveries[0].bindingId == 7u);
+  BOOST_TEST(q.deliveries[0].inFlight);
+  BOOST_TEST((q.queueUntil == r.queueUntil));
+  BOOST_TEST((q.nextAttempt == r.nextAttempt));
+  BOOST_TEST(q.rounds == 2u);
+  BOOST_TEST(q.cancelled);
+  BOOST_TEST(q.refusedBy == r.refusedBy);
+  BOOST_TEST_REQUIRE(state.accessibleSince.has_value());
+  BOOST_TEST((*state.accessibleSince == clock.now()));
+}
+
+BOOST_AUTO_TEST_CASE(after_commit_runs_once_the_writes_before_it_are_on_disk) {
+  ManualClock clock;
+  auto s = open();
+  s->start();
+  Binding b = subscription(clock.now());
+  for (std::uint64_t id = 1; id <= 500; ++id) {
+    b.id = id;
+    s->saveBinding(b);
+  }
+  int seen = -1;
+  bool done = false;
+  // Another connection, as an operator's sqlite3 would be, sees them all.
+  s->afterCommit([&](bool) { seen = count("bindings"), done = true; });
+  BOOST_TEST_REQUIRE(executor.pumpUntil([&] { return done; }));
+  BOOST_TEST(seen == 500);
+  s->removeBinding(1);
+  s->removeRequest("crm", "none");
+  flush(*s);
+  BOOST_TEST(count("bindings") == 499);
+}
+
+BOOST_AUTO_TEST_CASE(the_last_write_of_a_group_wins) {
+  ManualClock clock;
+  auto s = open();
+  Binding b = subscription(clock.now());
+  s->saveBinding(b);  // queued before the writer starts: one group
+  s->removeBinding(b.id);
+  b.id = 8;
+  s->saveBinding(b);
+  RequestRecord r;
+  r.appServer = "crm";
+  r.params = params("100", "r1");
+  s->saveRequest(r);
+  r.state = RequestState::Delivered;
+  s->saveRequest(r);
+  s->start();
+  flush(*s);
+  s.reset();
+  const StoredState state = open()->load();
+  BOOST_TEST_REQUIRE(state.bindings.size() == 1u);
+  BOOST_TEST(state.bindings[0].id == 8u);
+  BOOST_TEST_REQUIRE(state.requests.size() == 1u);
+  BOOST_TEST(state.requests[0].state == RequestState::Delivered);
+}
+
+BOOST_AUTO_TEST_CASE(a_version_1_store_is_migrated) {
+  {
+    sqlite3* db = nullptr;
+    BOOST_TEST_REQUIRE(sqlite3_open(options.path.c_str(), &db) == SQLITE_OK);
+    store::migrate(db, 1);
+    const char* row =
+        "INSERT INTO bindings VALUES (3, 1, 'sip:200@example.com', 'sip:200@127.0.0.2:5999', '', "
+        "'', '', 'udp', '127.0.0.1', 5999, 9999999999999, '', 'c@h', 1, 1.0, "
+        "'application-server-contact-me;text;implicit', 0, '', '')";
+    BOOST_TEST_REQUIRE(sqlite3_exec(db, row, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto s = open();
+  const StoredState state = s->load();
+  BOOST_TEST_REQUIRE(state.bindings.size() == 1u);
+  BOOST_TEST(state.bindings[0].aor == "sip:200@example.com");
+  BOOST_TEST(state.bindings[0].listener == "");  // unknown to version 1
+  BOOST_TEST_REQUIRE(state.bindings[0].packages.size() == 1u);
+
+  sqlite3* db = nullptr;
+  sqlite3_open(options.path.c_str(), &db);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
+  sqlite3_step(stmt);
+  BOOST_TEST(sqlite3_column_int(stmt, 0) == store::kSchemaVersion);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+BOOST_AUTO_TEST_CASE(a_store_from_a_newer_beckond_is_refused) {
+  sqlite3* db = nullptr;
+  sqlite3_open(options.path.c_str(), &db);
+  sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  try {
+    open();
+    BOOST_FAIL("a newer store was opened");
+  } catch (const store::StoreError& e) {
+    BOOST_TEST(std::string(e.what()).find("newer") != std::string::npos);
+    BOOST_TEST(std::string(e.what()).find(options.path) != std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_synchronous_setting_is_refused) {
+  options.synchronous = "sometimes";
+  BOOST_CHECK_THROW(open(), store::StoreError);
+}
+
+// The core with the store: what one run saved, the next one carries on.
+BOOST_AUTO_TEST_CASE(the_core_carries_on_where_it_stopped) {
+  ManualClock clock;
+  const Caller app{"crm"};
+  const std::string phone = "urn:uuid:00000000-0000-4000-8000-000000000001";
+  const std::string absent = "urn:uuid:00000000-0000-4000-8000-000000000002";
+  auto device = [&](const std::string& user, const std::string& instance, seconds expires) {
+    Binding b;
+    b.aor = "sip:" + user + "@example.com";
+    b.contact = "sip:" + user + "@127.0.0.2:5999";
+    b.instance = instance;
+    b.listener = "l0";
+    b.expires = clock.now() + expires;
+    b.packages = {{kPkg, BodyFormat::Text, true}};
+    return b;
+  };
+  {
+    RecordingSender sender;
+    Core core(clock, sender);
+    auto s = open();
+    s->start();
+    core.setStore(s.get());
+    core.upsertBinding(device("100", phone, 3600s));
+    core.upsertBinding(device("101", "", 30s));  // expires while beckond is down
+    core.contactMe(app, params(phone, "delivered"));
+    sender.answer(0, 200, "OK");
+    core.contactMe(app, params(phone, "in-flight"));  // never answered
+    core.contactMe(app, params(absent, "queued", 600));
+    core.contactMe(app, params(phone, "cancelled-while-out"));
+    core.cancel(app, "cancelled-while-out");
+    BOOST_TEST(core.status(app, "queued").state == RequestState::Queued);
+    flush(*s);
+  }  // beckond is gone; what it acknowledged is on disk
+
+  clock.advance(60s);
+  RecordingSender sender;
+  Core core(clock, sender);
+  auto s = open();
+  StoredState state = s->load();
+  BOOST_TEST(state.bindings.size() == 2u);
+  BOOST_TEST(state.requests.size() == 4u);
+  s->start();
+  core.setStore(s.get());
+  std::size_t attached = 0;
+  core.restore(std::move(state), [&](Binding&) { ++attached; });
+  BOOST_TEST(attached == 1u);  // the expired one is dropped
+  BOOST_TEST(core.bindings().size() == 1u);
+
+  BOOST_TEST(core.status(app, "delivered").state == RequestState::Delivered);
+  BOOST_TEST(core.status(app, "cancelled-while-out").state == RequestState::Cancelled);
+  // What was in flight goes out again, though its queue time is over.
+  BOOST_TEST_REQUIRE(sender.sent.size() == 1u);
+  BOOST_TEST(sender.sent[0].notify.requestId == "in-flight");
+  const ContactStatus out = core.status(app, "in-flight");
+  BOOST_TEST(out.state == RequestState::Notifying);
+  BOOST_TEST_REQUIRE(out.deliveries.size() == 2u);
+  BOOST_TEST(out.deliveries[0].reason == "no answer before beckond stopped");
+  sender.answer(0, 200, "OK");
+  BOOST_TEST(core.status(app, "in-flight").state == RequestState::Delivered);
+
+  // The queued one waits on, and is delivered when its device registers.
+  BOOST_TEST(core.status(app, "queued").state == RequestState::Queued);
+  core.upsertBinding(device("102", absent, 3600s));
+  BOOST_TEST_REQUIRE(sender.sent.size() == 2u);
+  BOOST_TEST(sender.sent[1].notify.requestId == "queued");
+  // New bindings get ids the old ones did not have.
+  BOOST_TEST(sender.sent[1].bindingId != sender.sent[0].bindingId);
+  flush(*s);
+  BOOST_TEST(count("bindings") == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
