@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -24,11 +26,32 @@ namespace {
   throw ConfigError(key + ": " + problem);
 }
 
+// A key as TOML writes it: bare, or quoted when it is not a bare key (the
+// empty key '' included), so that every message names one.
+std::string keyName(std::string_view k) {
+  const bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  if (bare) return std::string(k);
+  std::string out = "\"";
+  for (char c : k) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || c == '"' || c == '\\') {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\u%04x", u);
+      out += esc;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 // Refuses keys this version does not know: a typo must not pass silently.
 void onlyKeys(const toml::table& table, const std::string& prefix, std::set<std::string> known) {
   for (auto&& [k, v] : table) {
     if (!known.count(std::string(k.str()))) {
-      bad(prefix + std::string(k.str()), "unknown key");
+      bad(prefix + keyName(k.str()), "unknown key");
     }
   }
 }
@@ -149,6 +172,18 @@ void checkCertificate(const std::string& prefix, const std::string& certFile,
   if (!key) bad(prefix + "key", "'" + keyFile + "' holds no PEM private key (or it is encrypted)");
   std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY*)> keyOwner(key, &EVP_PKEY_free);
   if (X509_check_private_key(cert, key) != 1) bad(prefix + "key", "does not belong to " + certFile);
+  // Valid now: an expired certificate, or one not valid yet, fails every handshake.
+  auto when = [](const ASN1_TIME* t) {
+    std::unique_ptr<BIO, int (*)(BIO*)> out(BIO_new(BIO_s_mem()), &BIO_free);
+    char* text = nullptr;
+    const long n = out && ASN1_TIME_print(out.get(), t) ? BIO_get_mem_data(out.get(), &text) : 0;
+    return n > 0 ? std::string(text, static_cast<std::size_t>(n)) : std::string("?");
+  };
+  if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0)
+    bad(prefix + "cert", "'" + certFile + "' expired on " + when(X509_get0_notAfter(cert)));
+  if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0)
+    bad(prefix + "cert",
+        "'" + certFile + "' is not valid before " + when(X509_get0_notBefore(cert)));
 }
 
 sip::SipTls parseSipTls(const toml::table& t) {

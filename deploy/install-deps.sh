@@ -23,6 +23,7 @@ if [ "${1:-}" != --build ]; then
   sip-tester                    # SIPp
   python3 python3-zeep          # a third-party SOAP client
   curl openssl                  # openssl makes the test certificates
+  sipvicious                    # svwar, svcrack: the scanners the security tests run
   clang-format                  # the style check in the test suite
   shellcheck systemd            # deploy/test-package.sh: the maintainer scripts, the unit
   )

@@ -139,8 +139,11 @@ std::optional<std::string> normaliseAor(std::string_view uri) {
   std::string_view hostport = rest.substr(at + 1);
   hostport = hostport.substr(0, hostport.find_first_of(";?>"));
   if (user.empty() || hostport.empty()) return std::nullopt;
+  // No white space or controls, and none of the delimiters of a name-addr
+  // (they cannot be in a SIP URI unescaped, and the result must normalise to itself).
   for (char c : rest.substr(0, at + 1 + hostport.size())) {
-    if (static_cast<unsigned char>(c) <= 0x20) return std::nullopt;
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == '"')
+      return std::nullopt;
   }
   return "sip:" + std::string(user) + "@" + lower(hostport);
 }
@@ -178,10 +181,19 @@ std::vector<DeviceKey> lookupKeys(std::string_view deviceId) {
         return keys;
       }
       if (startsWithNoCase(param, "gr=")) {
-        std::string value(param.substr(3));
-        // The instance in a GRUU is escaped (RFC 5627: "<" and ">" as %3C %3E).
-        for (std::size_t i; (i = value.find('%')) != std::string::npos && i + 2 < value.size();) {
-          value.replace(i, 3, 1, static_cast<char>(std::stoi(value.substr(i + 1, 2), nullptr, 16)));
+        // The instance in a GRUU is escaped (RFC 5627: "<" and ">" as %3C %3E):
+        // undone once, %XX with two hex digits only (anything else stays).
+        const std::string_view escaped = param.substr(3);
+        std::string value;
+        for (std::size_t i = 0; i < escaped.size(); ++i) {
+          if (escaped[i] == '%' && i + 2 < escaped.size() && isHex(escaped[i + 1]) &&
+              isHex(escaped[i + 2])) {
+            value +=
+                static_cast<char>(std::stoi(std::string(escaped.substr(i + 1, 2)), nullptr, 16));
+            i += 2;
+          } else {
+            value += escaped[i];
+          }
         }
         if (auto inst = normaliseInstance(value)) keys.push_back({DeviceIdKind::Instance, *inst});
         return keys;

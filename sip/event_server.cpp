@@ -80,7 +80,7 @@ void EventServer::handle(nta_agent_t* agent, nta_incoming_t* irq, sip_t const* s
   // address of record, its From).
   const std::optional<std::string> subscriber = normaliseAor(urlString(sip->sip_from->a_url));
   const auto decision =
-      authorizer_.check(sip, subscriber ? directoryNumberOf(*subscriber) : "", source.host);
+      authorizer_.check(sip, subscriber ? directoryNumberOf(*subscriber) : "", source.hostPort());
   if (decision.status) {
     reply(irq, decision.status, decision.phrase, CHALLENGE_TAGS(decision));
     return;

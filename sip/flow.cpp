@@ -54,6 +54,12 @@ Source sourceOf(nta_agent_t* agent, msg_t* msg) {
   return s;
 }
 
+std::string Source::hostPort() const {
+  if (host.empty()) return host;
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
 std::string urlString(const url_t* url) {
   Home home;
   char* s = url_as_string(home.get(), url);

@@ -84,6 +84,8 @@ struct Source {
   tport_t* tport = nullptr;       // the transport it came on (not referenced)
   tport_t* connection = nullptr;  // the same, for TCP and TLS only
   std::string listener;           // the ident of the listening socket ("l0", ...)
+  // "host:port", "[v6]:port"; empty when unknown (for logs).
+  std::string hostPort() const;
 };
 Source sourceOf(nta_agent_t* agent, msg_t* msg);
 

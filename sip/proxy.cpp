@@ -257,7 +257,16 @@ void Proxy::reject(Inbound& in, int status, const char* phrase, const char* extr
                  SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
 }
 
+// An OPTIONS for this server: answered as its final recipient would
+// (RFC 3261 11), a Require it cannot meet with 420 (8.2.2.3).
 void Proxy::answerOptions(Inbound& in) {
+  if (in.sip->sip_require) {
+    std::string unsupported = "Unsupported: ";
+    bool first = true;
+    for (msg_param_t const* k = in.sip->sip_require->k_items; k && *k; ++k, first = false)
+      unsupported += (first ? "" : ", ") + std::string(*k);
+    return reject(in, SIP_420_BAD_EXTENSION, unsupported.c_str());
+  }
   nta_msg_treply(agent_, in.msg, SIP_200_OK, SIPTAG_ALLOW_STR(kAllow),
                  SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
 }

@@ -70,7 +70,12 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
                                             : ""));
   }
 
-  // Step 5: the address of record is the To header field's URI.
+  // Step 5: the address of record is the To header field's URI, a SIP or
+  // SIPS URI (another scheme is a bad request, RFC 4475 3.3.4).
+  if (!sip->sip_to ||
+      (sip->sip_to->a_url->url_type != url_sip && sip->sip_to->a_url->url_type != url_sips)) {
+    return reply(400, "Bad Request (To must be a SIP or SIPS URI)");
+  }
   const std::string toUri = sip->sip_to ? urlString(sip->sip_to->a_url) : "";
   const std::optional<std::string> aor = normaliseAor(toUri);
   if (!aor) return reply(404, "Not Found (To is not an address of record)");
@@ -79,7 +84,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     return reply(404, "Not Found (not this registrar's domain)");
   }
   // Steps 3 and 4: who is asking, and may they change this address of record.
-  const auto decision = authorizer_.check(sip, directoryNumberOf(*aor), source.host);
+  const auto decision = authorizer_.check(sip, directoryNumberOf(*aor), source.hostPort());
   if (decision.status) return reply(decision.status, decision.phrase, CHALLENGE_TAGS(decision));
 
   // Step 6: Contacts, "*", and each binding's expiration interval.
@@ -130,7 +135,13 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
   const bool outbound = sip_has_feature(sip->sip_supported, "outbound");
   for (sip_contact_t const* m = wildcard ? nullptr : sip->sip_contact; m; m = m->m_next) {
     unsigned long expires = headerExpires;
-    if (m->m_expires) expires = std::strtoul(m->m_expires, nullptr, 10);
+    if (m->m_expires) {
+      // delta-seconds = 1*DIGIT: anything else would have read as 0 (remove).
+      const std::size_t digits = std::strspn(m->m_expires, "0123456789");
+      if (digits == 0 || m->m_expires[digits] != '\0')
+        return reply(400, "Bad Request (Contact expires is not a number of seconds)");
+      expires = std::strtoul(m->m_expires, nullptr, 10);  // ULONG_MAX when longer: capped below
+    }
     if (expires != 0 && expires < config_.minExpires) {
       const std::string min = std::to_string(config_.minExpires);
       return reply(SIP_423_INTERVAL_TOO_BRIEF, SIPTAG_MIN_EXPIRES_STR(min.c_str()));

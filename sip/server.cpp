@@ -9,12 +9,17 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <cstdarg>
 #include <cstring>
 #include <stdexcept>
+
+#include "metrics.h"
+#include "name_lookups.h"
+#include "tls_policy.h"
 
 namespace beckon::sip {
 
@@ -73,6 +78,41 @@ class CertificateDir {
  private:
   std::string dir_;
 };
+
+// RFC 3261 8.2.2, for the requests beckond answers itself (not those it
+// would forward): a Request-URI that is not sip: or sips: gets 416 (RFC 4475
+// 3.3.2, 3.3.3), a header that does not parse 400, and a Require naming any
+// extension 420 listing them all in Unsupported (3.3.5: beckond supports
+// none a client may require). The status it answered with, or 0.
+int refusedAsUas(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
+  const url_t* uri = sip->sip_request->rq_url;
+  if (uri->url_type != url_sip && uri->url_type != url_sips) {
+    nta_msg_treply(agent, msg, SIP_416_UNSUPPORTED_URI, SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
+                   TAG_END());
+    return 416;
+  }
+  // A header Sofia could not parse (nta lets those of some classes through):
+  // acting as if it were absent would, e.g., register without the Path.
+  if (sip->sip_error) {
+    // As nta names it: a header of a known class that failed keeps its class.
+    const auto* h = reinterpret_cast<sip_header_t const*>(sip->sip_error);
+    const char* name = h->sh_class == sip_error_class ? h->sh_error->er_name : h->sh_class->hc_name;
+    const std::string phrase = std::string("Bad ") + (name && *name ? name : "Header") + " Header";
+    nta_msg_treply(agent, msg, 400, phrase.c_str(), SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
+                   TAG_END());
+    return 400;
+  }
+  if (sip->sip_require) {
+    std::string unsupported;
+    for (const char* const* k = sip->sip_require->k_items; k && *k; ++k)
+      unsupported += (unsupported.empty() ? "" : ", ") + std::string(*k);
+    nta_msg_treply(agent, msg, SIP_420_BAD_EXTENSION,
+                   TAG_IF(!unsupported.empty(), SIPTAG_UNSUPPORTED_STR(unsupported.c_str())),
+                   SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
+    return 420;
+  }
+  return 0;
+}
 
 }  // namespace
 
@@ -187,6 +227,7 @@ void SipServer::run(Core* core, const Clock* clock, StoredState* restored,
     ready->set_exception(std::current_exception());
     return;
   }
+  numericLookupsOnly();  // listen addresses are resolved; from now on, no DNS here
   ready->set_value();
   su_root_run(root_);
   tearDown();
@@ -209,6 +250,9 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   // Sofia reads a TLS transport's key and certificate from agent.pem and the
   // CAs from cafile.pem in one directory: a private one, gone once loaded.
   CertificateDir certificates(config_.tls);
+  // Sofia's TLS contexts get beckond's policy as they are made (tls_policy.h).
+  const TlsPolicyScope tlsPolicy;
+  const int tlsContextsBefore = tlsPolicyApplied();
   const std::vector<Listener> sockets = listeners(config_.listen);
   agent_ = nta_agent_create(
       root_, URL_STRING_MAKE(sockets.at(0).url.c_str()), &SipServer::onMessage, this,
@@ -220,7 +264,11 @@ void SipServer::setUp(Core& core, const Clock& clock) {
       TPTAG_PONG2PING(1),                     // RFC 5626 4.4.1: CRLF answers a CRLFCRLF keep-alive
       TPTAG_IDENT(sockets[0].ident.c_str()),  // NOTIFYs leave from the one a device used
       TPTAG_UDP_RMEM(config_.udpReceiveBuffer),
-      TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())), TAG_END());
+      // Sofia's STUN server leaks memory on every malformed STUN request and
+      // prints every request to stderr: off (STUN requests get Sofia's
+      // "600 Not Implemented" instead of a Binding response).
+      TPTAG_STUN_SERVER(0), TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())),
+      TAG_END());
   if (!agent_) {
     throw std::runtime_error("sip.listen: cannot listen on " + sockets[0].spec + ": " +
                              std::strerror(errno));
@@ -233,6 +281,16 @@ void SipServer::setUp(Core& core, const Clock& clock) {
       throw std::runtime_error("sip.listen: cannot listen on " + sockets[i].spec + ": " +
                                std::strerror(errno));
     }
+  }
+  // Fail closed: a TLS listener whose context did not take the policy would
+  // accept whatever Sofia allows (TLS 1.0, CBC, RSA key exchange).
+  const bool tlsListener =
+      std::any_of(config_.listen.begin(), config_.listen.end(),
+                  [](const std::string& l) { return l.rfind("tls:", 0) == 0; });
+  if (tlsListener && tlsPolicyApplied() == tlsContextsBefore) {
+    throw std::runtime_error(
+        "sip.tls: cannot apply the TLS policy (TLS 1.2+, ECDHE with AEAD) to Sofia-SIP's TLS "
+        "transport");
   }
   // Requests outside dialogs reach onMessage() without a server transaction
   // (there is no default leg): REGISTER is answered statelessly, as it is
@@ -404,16 +462,28 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
     }
     return 0;
   }
+  // Answers go where the request came from (RFC 3581, as nta does with the
+  // received/rport it adds), never to a Via maddr: that would let one
+  // datagram send beckond's answers to any third party, or make it resolve a
+  // name (see name_lookups.h).
+  if (sip->sip_via && sip->sip_via->v_maddr) {
+    msg_header_remove_param(sip->sip_via->v_common, "maddr");
+    sip->sip_via->v_maddr = nullptr;
+  }
   auto reply = [&](int status, const char* phrase) {
     nta_msg_treply(agent, msg, status, phrase, SIPTAG_ALLOW_STR(kAllow),
                    SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
   };
   switch (sip->sip_request->rq_method) {
     case sip_method_register:
-      self->registrar_->onRegister(agent, msg, sip);
+      if (const int status = refusedAsUas(agent, msg, sip)) {
+        if (Metrics* m = self->core_->metrics()) m->registerAnswered(status);
+      } else {
+        self->registrar_->onRegister(agent, msg, sip);
+      }
       break;
     case sip_method_subscribe:
-      self->events_->onSubscribe(agent, msg, sip);
+      if (!refusedAsUas(agent, msg, sip)) self->events_->onSubscribe(agent, msg, sip);
       break;
     case sip_method_cancel:
       // A CANCEL that matched no server transaction: nothing to cancel (the
@@ -421,14 +491,24 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
       reply(SIP_481_NO_TRANSACTION);
       break;
     default:
+      // Everything else, unknown methods included (RFC 3261 16: a proxy
+      // forwards what it does not understand), goes through the proxy.
       if (self->proxy_) {
         self->proxy_->onRequest(msg, sip);
-      } else if (sip->sip_request->rq_method == sip_method_options) {
-        reply(SIP_200_OK);
-      } else if (sip->sip_request->rq_method == sip_method_ack) {
-        nta_msg_discard(agent, msg);
-      } else {
-        reply(SIP_405_METHOD_NOT_ALLOWED);
+        break;
+      }
+      switch (sip->sip_request->rq_method) {
+        case sip_method_options:
+          if (!refusedAsUas(agent, msg, sip)) reply(SIP_200_OK);
+          break;
+        case sip_method_ack:
+          nta_msg_discard(agent, msg);
+          break;
+        case sip_method_unknown:  // a method beckond does not know at all (RFC 3261 21.5.2)
+          reply(SIP_501_NOT_IMPLEMENTED);
+          break;
+        default:
+          reply(SIP_405_METHOD_NOT_ALLOWED);
       }
   }
   return 0;

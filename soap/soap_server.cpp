@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "service.h"
 #include "soapContactMeService.h"
+#include "tls.h"
 
 namespace beckon::soap {
 
@@ -539,6 +540,9 @@ void SoapServer::Impl::setUpTls() {
   if (SSL_CTX_check_private_key(ctx) != 1)
     fail("the key " + tls.keyFile + " does not match the certificate " + tls.certFile);
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  // TLS 1.2 with ECDHE and AEAD ciphers only (notifier/tls.h); TLS 1.3's suites all are.
+  if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) fail("cannot set the TLS 1.2 ciphers");
+  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (caFile && tls.clientCerts != SoapTls::ClientCerts::None) {
     // The CAs named in the CertificateRequest, so clients pick the right certificate.
     SSL_CTX_set_client_CA_list(ctx, SSL_load_client_CA_file(caFile));

@@ -84,6 +84,9 @@ BOOST_AUTO_TEST_CASE(a_bad_configuration_names_the_key) {
   BOOST_TEST(starts(refusal("[contact_me]\npackages = [\"a b\"]"), "contact_me.packages: "));
   BOOST_TEST(starts(refusal("sip = 1"), "sip: "));
   BOOST_TEST(starts(refusal("[sipp]"), "sipp: unknown key"));
+  // Found by fuzz_config: the empty key gave ": unknown key", naming nothing.
+  BOOST_TEST(starts(refusal("'' = 1"), "\"\": unknown key"));
+  BOOST_TEST(starts(refusal("[sip]\n'a b' = 1"), "sip.\"a b\": unknown key"));
   // Not TOML at all: the message says where.
   BOOST_TEST(starts(refusal("[sip\n"), "test.toml:"));
 }
@@ -95,14 +98,15 @@ namespace {
 // cert, key and CA for the keys that name such files.
 struct TempFile {
   std::string path;
-  explicit TempFile(const std::string& name = "pem") {
+  // valid from `from` to `until` seconds from now
+  explicit TempFile(const std::string& name = "pem", long from = 0, long until = 3600) {
     path = "/tmp/beckon-config-test-" + std::to_string(::getpid()) + "-" + name + ".pem";
     EVP_PKEY* key = EVP_EC_gen("P-256");
     X509* cert = X509_new();
     X509_set_version(cert, 2);
     ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert), 0);
-    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+    X509_gmtime_adj(X509_getm_notBefore(cert), from);
+    X509_gmtime_adj(X509_getm_notAfter(cert), until);
     X509_set_pubkey(cert, key);
     X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
                                reinterpret_cast<const unsigned char*>("test"), -1, -1, 0);
@@ -212,6 +216,15 @@ BOOST_AUTO_TEST_CASE(application_server_mistakes_name_the_key) {
   BOOST_TEST(
       starts(refusal("[sip.tls]\ncert = \"" + other.path + "\"\nkey = \"" + pem.path + "\"\n"),
              "sip.tls.key: does not belong"));
+  // Checked at start: expired, or not valid yet.
+  TempFile expired("expired", -7200, -3600);
+  BOOST_TEST(starts(
+      refusal("[sip.tls]\ncert = \"" + expired.path + "\"\nkey = \"" + expired.path + "\"\n"),
+      "sip.tls.cert: '" + expired.path + "' expired on "));
+  TempFile early("early", 3600, 7200);
+  BOOST_TEST(
+      starts(refusal("[soap.tls]\ncert = \"" + early.path + "\"\nkey = \"" + early.path + "\"\n"),
+             "soap.tls.cert: '" + early.path + "' is not valid before "));
   BOOST_TEST(starts(refusal("[sip]\nlisten = [\"tls:127.0.0.1:5061\"]\n"), "sip.listen: "));
   BOOST_TEST(refusal("[sip]\nlisten = [\"tls:127.0.0.1:5061\"]\n[sip.tls]\ncert = \"" + pem.path +
                      "\"\nkey = \"" + pem.path + "\"\n") == "");

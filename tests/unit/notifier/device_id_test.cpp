@@ -55,6 +55,10 @@ BOOST_AUTO_TEST_CASE(address_of_record) {
   BOOST_TEST(normaliseAor("sip:alice:secret@example.com").value() == "sip:alice@example.com");
   BOOST_TEST(!normaliseAor("sip:example.com"));
   BOOST_TEST(!normaliseAor("tel:+15551234"));
+  // Found by fuzz_device_id: the result was "sip:a<@example.com", which
+  // itself did not normalise (every normal form must be a fixed point).
+  BOOST_TEST(!normaliseAor("\"A\" <sip:a<:pw@example.com>"));
+  BOOST_TEST(!normaliseAor("sip:a\"b@example.com"));
   BOOST_TEST(directoryNumberOf("sip:7546658000@example.com") == "7546658000");
 }
 
@@ -99,6 +103,15 @@ BOOST_AUTO_TEST_CASE(a_public_gruu_names_its_instance) {
   keys = lookupKeys("<sip:100@example.com;gr=urn%3Auuid%3Af81d4fae-7dec-11d0-a765-00a0c91e6bf6>");
   BOOST_TEST_REQUIRE(keys.size() == 1u);
   BOOST_TEST(keys[0].value == "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6");
+}
+
+// Found by fuzz_device_id: "%zz" made std::stoi throw out of lookupKeys
+// (a ContactMe then got "internal error" instead of InvalidArgument).
+BOOST_AUTO_TEST_CASE(a_gruu_with_broken_escapes_is_taken_as_written) {
+  BOOST_TEST(lookupKeys("sip:100@example.com;gr=%zzurn:a:b%-1%3").empty());
+  const auto keys = lookupKeys("sip:100@example.com;gr=urn:x:%2541%zz");
+  BOOST_TEST_REQUIRE(keys.size() == 1u);
+  BOOST_TEST(keys[0].value == "urn:x:%41%zz");  // undone once only
 }
 
 BOOST_AUTO_TEST_CASE(a_temporary_gruu_names_its_binding) {

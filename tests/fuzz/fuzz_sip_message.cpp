@@ -1,0 +1,251 @@
+// SIP messages into beckond's SIP side, for real: two SipServers (sip/server.h)
+// run in this process on UDP loopback ports, each with its own Core, and the
+// input is sent to both as datagrams. Sofia parses them (msg_extract, nta's
+// checks) and hands what it accepts to our onMessage: the registrar (device
+// ids, Accept and the body format, Contact parameters +sip.instance, reg-id,
+// expires, q, Path, GRUU, outbound), the event server (Event, Accept,
+// dialogs), the digest authorizer. One server has no authentication (so
+// requests reach the registrar), the other has [sip.auth] and a domain.
+//
+// Input: one or more messages separated by "\r\n\x1e\r\n"; in each message
+// after the first, "$TAG" becomes the To tag of that server's last answer
+// (so a SUBSCRIBE can refresh the dialog the one before it made).
+//
+// Must hold, after every message: the server still answers (an OPTIONS sent
+// after it gets its 200 within 5 s: nothing a message does stalls or kills
+// the SIP thread); every datagram it sent us is a SIP response (or a STUN
+// one, to a STUN request); and once
+// every binding has expired (the servers' clocks are moved 48 h on and back)
+// the binding table is empty: nothing is lost in its indexes.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <random>
+
+#include "core.h"
+#include "fuzz.h"
+#include "server.h"
+
+using beckon::fuzz::printable;
+
+namespace {
+
+constexpr std::string_view kNext = "\r\n\x1e\r\n";
+constexpr int kAnswerTimeoutMs = 5000;
+
+// NOTIFYs of the core go nowhere: answered 200 at once.
+class AnsweringSender final : public beckon::NotifySender {
+ public:
+  void send(const beckon::Binding&, const beckon::OutgoingNotify&,
+            std::function<void(const beckon::NotifyOutcome&)> done) override {
+    done({200, "OK"});
+  }
+};
+
+struct Server {
+  beckon::ManualClock clock;  // read and moved on the SIP thread only
+  AnsweringSender sender;
+  std::unique_ptr<beckon::Core> core;
+  std::unique_ptr<beckon::sip::SipServer> sip;
+  sockaddr_in address{};
+  int socket = -1;  // ours, toward it
+  std::string lastTag;
+
+  explicit Server(bool auth) {
+    beckon::sip::SipConfig config;
+    config.listen = {"udp:127.0.0.1:0"};
+    config.udpReceiveBuffer = 1 << 20;
+    if (auth) {
+      beckon::sip::DigestConfig d;
+      d.realm = "example.com";
+      d.users.push_back({"7546658000",
+                         beckon::sip::digestHa1(beckon::sip::DigestAlgorithm::Md5, "7546658000",
+                                                "example.com", "secret"),
+                         ""});
+      config.auth.auth = d;
+      config.registrar.domain = "example.com";
+    }
+    sip = std::make_unique<beckon::sip::SipServer>(config);
+    core = std::make_unique<beckon::Core>(clock, sender);
+    sip->start(*core, clock);
+    // The port the kernel chose, from the Contact beckond puts in its NOTIFYs.
+    beckon::Binding probe;
+    probe.sourceHost = "127.0.0.1";
+    const std::string contact =
+        dynamic_cast<beckon::sip::NtaNotifySender&>(sip->notifySender()).contactFor(probe);
+    const auto colon = contact.rfind(':', contact.find(";transport"));
+    const int port = std::atoi(contact.c_str() + colon + 1);
+    FUZZ_CHECK(port > 0, "no port in %s", contact.c_str());
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socket = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    FUZZ_CHECK(
+        socket >= 0 && ::bind(socket, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0,
+        "cannot bind the harness socket");
+  }
+  ~Server() {
+    sip->stop();
+    sip.reset();
+    core.reset();
+    ::close(socket);
+  }
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  int localPort() const {
+    sockaddr_in local{};
+    socklen_t length = sizeof local;
+    getsockname(socket, reinterpret_cast<sockaddr*>(&local), &length);
+    return ntohs(local.sin_port);
+  }
+
+  void send(std::string_view datagram) const {
+    if (datagram.empty() || datagram.size() > 65000) return;
+    (void)::sendto(socket, datagram.data(), datagram.size(), 0,
+                   reinterpret_cast<const sockaddr*>(&address), sizeof address);
+  }
+
+  // Sends an OPTIONS and reads until its 200: the answers before it are the
+  // answers to what was sent before it. A datagram may be lost (this runs
+  // beside other work on a loaded machine): up to three OPTIONS, then the
+  // SIP thread is asked directly whether it still runs.
+  std::vector<std::string> answersUntilPing(unsigned n) {
+    // Unguessable: the fuzzer learns what we compare with, and a message
+    // of its own taken for the answer to the OPTIONS would desynchronise us.
+    static const std::string secret = std::to_string(std::random_device{}());
+    const std::string tag = "-ping-" + secret + "-";
+    std::vector<std::string> answers;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      const std::string id = tag + std::to_string(n) + "-" + std::to_string(attempt);
+      send("OPTIONS sip:ping@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:" +
+           std::to_string(localPort()) + ";branch=z9hG4bK" + id +
+           "\r\nMax-Forwards: 70\r\nFrom: <sip:fuzz@fuzz.invalid>;tag=f\r\n"
+           "To: <sip:ping@127.0.0.1>\r\nCall-ID: " +
+           id + "@fuzz.invalid\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(kAnswerTimeoutMs);
+      for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              deadline - std::chrono::steady_clock::now())
+                              .count();
+        pollfd p{socket, POLLIN, 0};
+        if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) != 1) break;
+        char buf[65536];
+        const ssize_t got = ::recv(socket, buf, sizeof buf, 0);
+        if (got <= 0) continue;
+        std::string answer(buf, static_cast<std::size_t>(got));
+        if (answer.find(id + "@fuzz.invalid") != std::string::npos) {
+          FUZZ_CHECK(answer.starts_with("SIP/2.0 200 "), "OPTIONS answered %s",
+                     printable(answer.substr(0, 40)).c_str());
+          return answers;
+        }
+        if (answer.find(tag) == std::string::npos) answers.push_back(std::move(answer));
+      }
+    }
+    auto alive = std::make_shared<std::promise<void>>();
+    auto answered = alive->get_future();
+    sip->post([alive] { alive->set_value(); });
+    const bool running = answered.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+    FUZZ_CHECK(false, "beckond's SIP thread answered none of 3 OPTIONS in %d ms each (%s)",
+               kAnswerTimeoutMs, running ? "it runs, but does not answer" : "it is blocked");
+    return answers;
+  }
+
+  // On the SIP thread: every binding expires; none may be left behind.
+  void expireAll() {
+    std::promise<std::size_t> left;
+    auto result = left.get_future();
+    const bool posted = sip->post([this, &left] {
+      clock.advance(std::chrono::hours(48));
+      core->tick();
+      const std::size_t n = core->bindings().size();
+      clock.advance(-std::chrono::hours(48));
+      left.set_value(n);
+    });
+    FUZZ_CHECK(posted, "the SIP thread takes no work");
+    FUZZ_CHECK(
+        result.wait_for(std::chrono::milliseconds(kAnswerTimeoutMs)) == std::future_status::ready,
+        "the SIP thread did not run the expiry");
+    const std::size_t n = result.get();
+    FUZZ_CHECK(n == 0, "%zu bindings outlived their expiry", n);
+  }
+};
+
+// The To tag of an answer ("To:" or "t:" header, ";tag=").
+std::string toTag(const std::string& answer) {
+  for (const char* name : {"\r\nTo:", "\r\nt:", "\r\nTO:", "\r\nto:"}) {
+    const std::size_t at = answer.find(name);
+    if (at == std::string::npos) continue;
+    const std::size_t end = answer.find("\r\n", at + 2);
+    const std::string header = answer.substr(at, end - at);
+    const std::size_t tag = header.find(";tag=");
+    if (tag == std::string::npos) return "";
+    return header.substr(tag + 5, header.find_first_of(";, \t", tag + 5) - tag - 5);
+  }
+  return "";
+}
+
+struct World {
+  Server open{false};
+  Server guarded{true};
+  unsigned pings = 0;
+};
+
+World* world = nullptr;
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // BECKON_FUZZ_LOG=1: beckond's log on stderr, to see what an input does.
+  spdlog::set_level(std::getenv("BECKON_FUZZ_LOG") ? spdlog::level::debug : spdlog::level::off);
+  su_init();
+  world = new World;  // lives until the process ends
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view input = beckon::fuzz::asText(data, size);
+  std::size_t at = 0;
+  for (unsigned k = 0; at <= input.size() && k < 8; ++k) {
+    std::size_t end = input.find(kNext, at);
+    if (end == std::string_view::npos) end = input.size();
+    const std::string_view message = input.substr(at, end - at);
+    at = end + kNext.size();
+    for (Server* s : {&world->open, &world->guarded}) {
+      std::string datagram(message);
+      if (k > 0) {
+        // One pass: a tag may itself hold "$TAG".
+        for (std::size_t t = 0; (t = datagram.find("$TAG", t)) != std::string::npos;
+             t += s->lastTag.size())
+          datagram.replace(t, 4, s->lastTag);
+      }
+      s->send(datagram);
+      for (const std::string& answer : s->answersUntilPing(++world->pings)) {
+        // Sofia answers STUN binding requests on its UDP ports (the keep-alive
+        // of RFC 5626 4.4.2): a Binding success or error response.
+        if (answer.size() >= 20 && answer[0] == 0x01 && (answer[1] == 0x01 || answer[1] == 0x11))
+          continue;
+        FUZZ_CHECK(answer.size() > 12 && answer.starts_with("SIP/2.0 ") && answer[8] >= '1' &&
+                       answer[8] <= '6',
+                   "beckond sent something that is not a response: %s",
+                   printable(answer.substr(0, 200)).c_str());
+        if (const std::string tag = toTag(answer); !tag.empty()) s->lastTag = tag;
+      }
+    }
+  }
+  world->open.expireAll();
+  world->guarded.expireAll();
+  return 0;
+}

@@ -1,0 +1,165 @@
+"""TLS policy of both listeners, against beckond started for real: SIP over
+TLS (sips, [sip.tls]) and SOAP over HTTPS ([soap.tls]).
+
+- TLS 1.0 and 1.1 handshakes are refused (the client here allows them, at
+  OpenSSL security level 0, so the refusal is beckond's).
+- TLS 1.2 and 1.3 are accepted; TLS 1.2 negotiates ECDHE with an AEAD
+  cipher (AES-GCM or ChaCha20-Poly1305).
+- A TLS 1.2 client offering only CBC or CCM suites is refused.
+- After all that, the SOAP listener answers over HTTPS and a device
+  registers over SIP TLS.
+- At start: a key that does not belong to the certificate, or a missing
+  certificate, is refused with a message naming the configuration key
+  (sip.tls.key, soap.tls.cert, ...); beckond exits with status 2.
+  (Expired certificates: tests/unit/app/config_test.cpp.)
+
+The certificates (P-256) are made with the openssl CLI at test time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import unittest
+import uuid
+import warnings
+from pathlib import Path
+
+import harness
+from harness import LOOPBACK, Beckond, BeckondTestCase, Pki, free_port, new_user
+from test_flows import StreamDevice
+
+CBC_AND_CCM = ("ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-ECDSA-AES128-SHA256:"
+               "ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES128-CCM:ECDHE-ECDSA-AES256-CCM")
+
+
+class TlsEverywhere(Beckond):
+    """beckond with [soap.tls] (HTTPS) and a tls: SIP listener with [sip.tls]."""
+
+    def __init__(self, workdir, pki: Pki, sip_key: str | None = None, soap_key: str | None = None,
+                 sip_cert: str | None = None, soap_cert: str | None = None):
+        super().__init__(workdir, tls={"cert": soap_cert or pki.server.cert,
+                                       "key": soap_key or pki.server.key,
+                                       "ca": pki.ca, "client_certs": "none"})
+        self.tls_port = free_port(udp=False, tcp=True)
+        text = self.config.read_text().replace(
+            f'"tcp:{LOOPBACK}:{self.sip_port}"]',
+            f'"tcp:{LOOPBACK}:{self.sip_port}", "tls:{LOOPBACK}:{self.tls_port}"]')
+        text = text.replace("[soap]", f'[sip.tls]\ncert = "{sip_cert or pki.server.cert}"\n'
+                                      f'key = "{sip_key or pki.server.key}"\nca = "{pki.ca}"\n\n[soap]', 1)
+        self.config.write_text(text)
+
+
+def handshake(port: int, version: ssl.TLSVersion, ciphers: str = "ALL") -> tuple[str, str]:
+    """(protocol, cipher) of a handshake allowing only `version`, or raises."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # TLSv1, TLSv1_1 on purpose
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.minimum_version = ctx.maximum_version = version
+        ctx.set_ciphers(ciphers + ":@SECLEVEL=0")  # the client would try anything
+    raw = socket.create_connection((LOOPBACK, port), timeout=5)
+    try:
+        conn = ctx.wrap_socket(raw)
+        result = conn.version(), conn.cipher()[0]
+        conn.close()
+        return result
+    finally:
+        raw.close()
+
+
+class TlsPolicy(BeckondTestCase):
+    @classmethod
+    def make_beckond(cls, workdir):
+        cls.pki = Pki(workdir / "pki")
+        return TlsEverywhere(workdir, cls.pki)
+
+    def listeners(self):
+        return (("SIP TLS", self.beckond.tls_port), ("SOAP HTTPS", self.beckond.soap_port))
+
+    def test_tls_1_0_and_1_1_refused(self):
+        for name, port in self.listeners():
+            for version in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+                with self.subTest(listener=name, version=version.name):
+                    with self.assertRaises((ssl.SSLError, ConnectionError),
+                                           msg=f"{name} accepted {version.name}"):
+                        handshake(port, version)
+
+    def test_tls_1_2_with_ecdhe_and_aead_and_tls_1_3_accepted(self):
+        for name, port in self.listeners():
+            with self.subTest(listener=name):
+                protocol, cipher = handshake(port, ssl.TLSVersion.TLSv1_2)
+                self.assertEqual(protocol, "TLSv1.2")
+                self.assertTrue(cipher.startswith("ECDHE-") and ("GCM" in cipher or "CHACHA20" in cipher),
+                                f"{name} chose {cipher}")
+                for aead in ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"):
+                    self.assertEqual(handshake(port, ssl.TLSVersion.TLSv1_2, aead), ("TLSv1.2", aead))
+                protocol, cipher = handshake(port, ssl.TLSVersion.TLSv1_3)
+                self.assertEqual(protocol, "TLSv1.3")
+
+    def test_cbc_and_ccm_suites_refused(self):
+        for name, port in self.listeners():
+            with self.subTest(listener=name):
+                with self.assertRaises((ssl.SSLError, ConnectionError),
+                                       msg=f"{name} took a CBC or CCM suite"):
+                    handshake(port, ssl.TLSVersion.TLSv1_2, CBC_AND_CCM)
+
+    def test_zz_both_listeners_still_serve(self):
+        with harness.zeep_session(self.beckond) as s:
+            r = s.get(self.beckond.wsdl_url, timeout=10)
+        self.assertEqual(r.status_code, 200)
+        context = ssl.create_default_context(cafile=self.pki.ca)
+        raw = socket.create_connection((LOOPBACK, self.beckond.tls_port), timeout=10)
+        conn = context.wrap_socket(raw, server_hostname="localhost")
+        self.addCleanup(conn.close)
+        device = StreamDevice(conn, "tls", new_user(), f"urn:uuid:{uuid.uuid4()}")
+        self.assertEqual(device.register(), "SIP/2.0 200 OK")
+
+
+class TlsRefusedAtStart(unittest.TestCase):
+    """Each configuration is refused before beckond listens: exit status 2
+    and a message on stderr that names the key."""
+
+    @classmethod
+    def setUpClass(cls):
+        base = os.environ.get("BECKON_TEST_TMPDIR")
+        if base:
+            Path(base).mkdir(parents=True, exist_ok=True)
+        cls.workdir = Path(tempfile.mkdtemp(prefix="beckon-tls-start-", dir=base))
+        cls.pki = Pki(cls.workdir / "pki")
+        cls.other = cls.pki.issue("other", "/O=beckon test/CN=other",
+                                  ["subjectAltName=DNS:localhost", "extendedKeyUsage=serverAuth"])
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.workdir, ignore_errors=True)
+
+    def refused(self, name: str, **kw) -> str:
+        b = TlsEverywhere(self.workdir, self.pki, **kw)
+        b.config.rename(self.workdir / f"{name}.toml")
+        r = subprocess.run([harness.BECKOND, "--config", str(self.workdir / f"{name}.toml")],
+                           cwd=self.workdir, stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, timeout=20)
+        self.assertEqual(r.returncode, 2, f"{name}: exit {r.returncode}\n{r.stdout}\n{r.stderr}")
+        return r.stderr
+
+    def test_a_key_that_does_not_belong_to_the_certificate(self):
+        self.assertIn("sip.tls.key: does not belong to", self.refused("sipkey", sip_key=self.other.key))
+        self.assertIn("soap.tls.key: does not belong to",
+                      self.refused("soapkey", soap_key=self.other.key))
+
+    def test_a_missing_certificate(self):
+        missing = str(self.workdir / "missing.pem")
+        self.assertIn("sip.tls.cert: '" + missing + "' cannot be read",
+                      self.refused("sipcert", sip_cert=missing))
+        self.assertIn("soap.tls.cert: '" + missing + "' cannot be read",
+                      self.refused("soapcert", soap_cert=missing))
+
+
+if __name__ == "__main__":
+    unittest.main()
