@@ -237,20 +237,10 @@ void Proxy::reject(Inbound& in, int status, const char* phrase, const char* extr
   std::string auth;
   for (const auto& c : challenges ? *challenges : std::vector<std::string>{})
     auth += (auth.empty() ? "" : "\r\n") + std::string("Proxy-Authenticate: ") + c;
-  if (in.invite) {
-    // Through a server transaction: it absorbs the ACK of this answer and
-    // the INVITE's retransmissions.
-    nta_incoming_t* irq =
-        nta_incoming_create(agent_, nullptr, in.msg, in.sip,
-                            TAG_IF(in.source.tport, NTATAG_TPORT(in.source.tport)), TAG_END());
-    if (!irq) return;
-    nta_incoming_treply(irq, status, phrase, TAG_IF(extraHeader, SIPTAG_HEADER_STR(extraHeader)),
-                        TAG_IF(!auth.empty(), SIPTAG_HEADER_STR(auth.c_str())),
-                        SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
-    nta_incoming_destroy(irq);
-    return;
-  }
-  // Other requests statelessly, as the registrar does: nothing is kept.
+  // Statelessly, as the registrar answers (RFC 3261 8.2.7): nothing is
+  // kept for 32 s per refused request, a retransmission is refused again,
+  // and the ACK of a refused INVITE is dropped (forwardAck: not a dialog of
+  // ours).
   nta_msg_treply(agent_, in.msg, status, phrase,
                  TAG_IF(extraHeader, SIPTAG_HEADER_STR(extraHeader)),
                  TAG_IF(!auth.empty(), SIPTAG_HEADER_STR(auth.c_str())),
