@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_set>
 
@@ -19,8 +20,13 @@ std::int64_t ms(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+// A stored time, clamped to what a TimePoint (nanoseconds) can hold: a
+// damaged or hand-made row must not overflow.
 TimePoint at(std::int64_t ms) {
-  return TimePoint{std::chrono::duration_cast<TimePoint::duration>(std::chrono::milliseconds(ms))};
+  using std::chrono::milliseconds;
+  const auto limit = std::chrono::duration_cast<milliseconds>(TimePoint::duration::max()).count();
+  ms = std::clamp<std::int64_t>(ms, -limit, limit);
+  return TimePoint{std::chrono::duration_cast<TimePoint::duration>(milliseconds(ms))};
 }
 
 Transport transportOf(std::string_view s) {

@@ -6,6 +6,10 @@
 // against driver.cpp (g++, the CI smoke).
 #pragma once
 
+#include <poll.h>
+
+#include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -46,6 +50,23 @@ inline std::vector<std::string> fields(std::string_view text, std::size_t max) {
   }
   out.emplace_back(text.substr(at));
   return out;
+}
+
+// poll() for one descriptor, again after a signal (libFuzzer's timers
+// interrupt system calls): true when `events` came within `timeoutMs`.
+inline bool waitFor(int fd, short events, long timeoutMs) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) return false;
+    pollfd p{fd, events, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(left));
+    if (n == 1) return true;
+    if (n < 0 && errno == EINTR) continue;
+    return false;
+  }
 }
 
 // Printable, for messages of failed checks.
