@@ -248,8 +248,16 @@ void Proxy::reject(Inbound& in, int status, const char* phrase, const char* extr
 }
 
 // An OPTIONS for this server: answered as its final recipient would
-// (RFC 3261 11), a Require it cannot meet with 420 (8.2.2.3).
+// (RFC 3261 11), with the UAS checks of 8.2 the SIP server makes on
+// REGISTER and SUBSCRIBE: a header that does not parse 400, a Require it
+// cannot meet 420 (8.2.2.3).
 void Proxy::answerOptions(Inbound& in) {
+  if (in.sip->sip_error) {
+    const auto* h = reinterpret_cast<sip_header_t const*>(in.sip->sip_error);
+    const char* name = h->sh_class == sip_error_class ? h->sh_error->er_name : h->sh_class->hc_name;
+    const std::string phrase = std::string("Bad ") + (name && *name ? name : "Header") + " Header";
+    return reject(in, 400, phrase.c_str());
+  }
   if (in.sip->sip_require) {
     std::string unsupported = "Unsupported: ";
     bool first = true;
