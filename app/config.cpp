@@ -355,7 +355,7 @@ std::vector<sip::NotifyCredential> parseNotifyCredentials(const toml::table& roo
 // [sip.auth] and its [[sip.auth.user]]s.
 sip::SipAuthConfig parseSipAuth(const toml::table& t) {
   const std::string p = "sip.auth.";
-  onlyKeys(t, p, {"realm", "nonce_lifetime_s", "methods", "user"});
+  onlyKeys(t, p, {"realm", "nonce_lifetime_s", "methods", "algorithms", "user"});
   sip::SipAuthConfig out;
   sip::DigestConfig d;
   d.realm = getString(t, p, "realm", "");
@@ -373,6 +373,17 @@ sip::SipAuthConfig parseSipAuth(const toml::table& t) {
     if (m != "REGISTER" && m != "SUBSCRIBE") {
       bad(p + "methods", "'" + m + "' is not REGISTER or SUBSCRIBE");
     }
+  }
+  if (t.contains("algorithms")) {
+    d.algorithms.clear();
+    for (const auto& a : getStrings(t, p, "algorithms", {})) {
+      if (a != "MD5" && a != "SHA-256") bad(p + "algorithms", "'" + a + "' is not MD5 or SHA-256");
+      const auto algorithm = a == "MD5" ? sip::DigestAlgorithm::Md5 : sip::DigestAlgorithm::Sha256;
+      if (std::find(d.algorithms.begin(), d.algorithms.end(), algorithm) != d.algorithms.end())
+        bad(p + "algorithms", "'" + a + "' is named twice");
+      d.algorithms.push_back(algorithm);
+    }
+    if (d.algorithms.empty()) bad(p + "algorithms", "must name MD5, SHA-256 or both");
   }
   const toml::node* n = t.get("user");
   if (!n) bad(p + "user", "at least one [[sip.auth.user]] is required");
@@ -402,6 +413,15 @@ sip::SipAuthConfig parseSipAuth(const toml::table& t) {
     d.users.push_back(std::move(du));
   }
   if (d.users.empty()) bad(p + "user", "at least one [[sip.auth.user]] is required");
+  const auto offered = [&](sip::DigestAlgorithm a) {
+    return std::find(d.algorithms.begin(), d.algorithms.end(), a) != d.algorithms.end();
+  };
+  if (std::none_of(d.users.begin(), d.users.end(), [&](const sip::DigestUser& u) {
+        return (offered(sip::DigestAlgorithm::Md5) && !u.ha1Md5.empty()) ||
+               (offered(sip::DigestAlgorithm::Sha256) && !u.ha1Sha256.empty());
+      })) {
+    bad(p + "algorithms", "no [[sip.auth.user]] has an HA1 for the algorithms named");
+  }
   out.auth = std::move(d);
   return out;
 }

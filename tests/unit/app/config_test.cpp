@@ -246,6 +246,7 @@ domain = "example.com"
 realm = "example.com"
 nonce_lifetime_s = 120
 methods = ["REGISTER"]
+algorithms = ["SHA-256", "MD5"]
 [[sip.auth.user]]
 user = "7546658000"
 ha1_md5 = ")" + std::string(32, 'A') +
@@ -261,6 +262,9 @@ ha1_sha256 = ")" + std::string(64, 'c') +
   const auto& d = *c.sip.auth.auth;
   BOOST_TEST(d.realm == "example.com");
   BOOST_TEST(d.nonceLifetime.count() == 120);
+  BOOST_TEST((d.algorithms ==
+              std::vector<beckon::sip::DigestAlgorithm>{beckon::sip::DigestAlgorithm::Sha256,
+                                                        beckon::sip::DigestAlgorithm::Md5}));
   BOOST_TEST_REQUIRE(d.users.size() == 2u);
   BOOST_TEST(d.users[0].user == "7546658000");
   BOOST_TEST(d.users[0].ha1Md5 == std::string(32, 'a'));  // lowercased
@@ -275,6 +279,10 @@ ha1_sha256 = ")" + std::string(64, 'c') +
       std::string(32, '0') + "\"\n");
   BOOST_TEST(defaults.sip.auth.auth->nonceLifetime.count() == 300);
   BOOST_TEST(defaults.sip.auth.authMethods == (std::vector<std::string>{"REGISTER", "SUBSCRIBE"}));
+  // MD5 first: what SIPp's and sipvicious's digest clients can use.
+  BOOST_TEST((defaults.sip.auth.auth->algorithms ==
+              std::vector<beckon::sip::DigestAlgorithm>{beckon::sip::DigestAlgorithm::Md5,
+                                                        beckon::sip::DigestAlgorithm::Sha256}));
 }
 
 BOOST_AUTO_TEST_CASE(sip_digest_mistakes_name_the_key) {
@@ -290,6 +298,14 @@ BOOST_AUTO_TEST_CASE(sip_digest_mistakes_name_the_key) {
   BOOST_TEST(starts(refusal(head + "methods = [\"INVITE\"]\n" + user), "sip.auth.methods: "));
   BOOST_TEST(starts(refusal(head + "methods = []\n" + user), "sip.auth.methods: "));
   BOOST_TEST(starts(refusal(head + "password = \"x\"\n" + user), "sip.auth.password: unknown key"));
+  BOOST_TEST(starts(refusal(head + "algorithms = []\n" + user), "sip.auth.algorithms: "));
+  BOOST_TEST(
+      starts(refusal(head + "algorithms = [\"SHA-512\"]\n" + user), "sip.auth.algorithms: "));
+  BOOST_TEST(
+      starts(refusal(head + "algorithms = [\"MD5\", \"MD5\"]\n" + user), "sip.auth.algorithms: "));
+  // u has an MD5 HA1 only: nobody could answer a SHA-256 challenge.
+  BOOST_TEST(starts(refusal(head + "algorithms = [\"SHA-256\"]\n" + user),
+                    "sip.auth.algorithms: no [[sip.auth.user]]"));
   BOOST_TEST(starts(refusal(head + "[[sip.auth.user]]\nha1_md5 = \"" + std::string(32, '0') + "\""),
                     "sip.auth.user[0].user: required"));
   BOOST_TEST(starts(refusal(head + "[[sip.auth.user]]\nuser = \"u\"\npassword = \"x\""),
