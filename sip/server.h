@@ -21,6 +21,8 @@
 #include "ports.h"
 #include "authorizer.h"
 #include "event_server.h"
+#include "forking.h"
+#include "proxy.h"
 #include "registrar.h"
 #include "sofia.h"
 
@@ -44,6 +46,7 @@ struct SipConfig {
   std::vector<NotifyCredential> notifyCredentials;
   SipAuthConfig auth;  // [sip.auth]: digest authentication of REGISTER and SUBSCRIBE
   RegistrarConfig registrar;
+  ProxyConfig proxy;  // [proxy]: requests other than REGISTER and SUBSCRIBE
 };
 
 // "udp:127.0.0.1:5060" -> "sip:127.0.0.1:5060;transport=udp",
@@ -105,6 +108,7 @@ class SipServer final : public Executor {
   std::unique_ptr<RequestAuthorizer> authorizer_;
   std::unique_ptr<Registrar> registrar_;
   std::unique_ptr<EventServer> events_;
+  std::unique_ptr<Proxy> proxy_;  // null when [proxy] enabled = false
 };
 
 }  // namespace beckon::sip
