@@ -355,7 +355,7 @@ std::vector<sip::NotifyCredential> parseNotifyCredentials(const toml::table& roo
 // [sip.auth] and its [[sip.auth.user]]s.
 sip::SipAuthConfig parseSipAuth(const toml::table& t) {
   const std::string p = "sip.auth.";
-  onlyKeys(t, p, {"realm", "nonce_lifetime_s", "methods", "user"});
+  onlyKeys(t, p, {"realm", "nonce_lifetime_s", "methods", "algorithms", "user"});
   sip::SipAuthConfig out;
   sip::DigestConfig d;
   d.realm = getString(t, p, "realm", "");
@@ -373,6 +373,17 @@ sip::SipAuthConfig parseSipAuth(const toml::table& t) {
     if (m != "REGISTER" && m != "SUBSCRIBE") {
       bad(p + "methods", "'" + m + "' is not REGISTER or SUBSCRIBE");
     }
+  }
+  if (t.contains("algorithms")) {
+    d.algorithms.clear();
+    for (const auto& a : getStrings(t, p, "algorithms", {})) {
+      if (a != "MD5" && a != "SHA-256") bad(p + "algorithms", "'" + a + "' is not MD5 or SHA-256");
+      const auto algorithm = a == "MD5" ? sip::DigestAlgorithm::Md5 : sip::DigestAlgorithm::Sha256;
+      if (std::find(d.algorithms.begin(), d.algorithms.end(), algorithm) != d.algorithms.end())
+        bad(p + "algorithms", "'" + a + "' is named twice");
+      d.algorithms.push_back(algorithm);
+    }
+    if (d.algorithms.empty()) bad(p + "algorithms", "must name MD5, SHA-256 or both");
   }
   const toml::node* n = t.get("user");
   if (!n) bad(p + "user", "at least one [[sip.auth.user]] is required");
@@ -402,6 +413,15 @@ sip::SipAuthConfig parseSipAuth(const toml::table& t) {
     d.users.push_back(std::move(du));
   }
   if (d.users.empty()) bad(p + "user", "at least one [[sip.auth.user]] is required");
+  const auto offered = [&](sip::DigestAlgorithm a) {
+    return std::find(d.algorithms.begin(), d.algorithms.end(), a) != d.algorithms.end();
+  };
+  if (std::none_of(d.users.begin(), d.users.end(), [&](const sip::DigestUser& u) {
+        return (offered(sip::DigestAlgorithm::Md5) && !u.ha1Md5.empty()) ||
+               (offered(sip::DigestAlgorithm::Sha256) && !u.ha1Sha256.empty());
+      })) {
+    bad(p + "algorithms", "no [[sip.auth.user]] has an HA1 for the algorithms named");
+  }
   out.auth = std::move(d);
   return out;
 }
@@ -454,6 +474,104 @@ Limits parseLimits(const toml::table& t) {
   return l;
 }
 
+// An address of record in the configuration: a sip:/sips: URI, or a user
+// part alone (then in sip.domain).
+std::string configuredAor(const std::string& key, const std::string& value,
+                          const std::string& domain) {
+  std::string uri = value;
+  if (value.rfind("sip:", 0) != 0 && value.rfind("sips:", 0) != 0) {
+    if (domain.empty()) bad(key, "'" + value + "' needs sip.domain, or write sip:user@domain");
+    uri = "sip:" + value + "@" + domain;
+  }
+  const auto aor = normaliseAor(uri);
+  if (!aor || aor->find('@') == std::string::npos)
+    bad(key, "'" + value + "' is not an address of record (sip:user@domain)");
+  return *aor;
+}
+
+std::string configuredUri(const toml::table& t, const std::string& prefix, const char* key) {
+  const std::string uri = getString(t, prefix, key, "");
+  if (!uri.empty() && !sip::isSipUri(uri))
+    bad(prefix + key, "'" + uri + "' is not a sip: or sips: URI");
+  return uri;
+}
+
+// [proxy] and its [[proxy.user]]s, after [sip] (domain, auth).
+void parseProxy(const toml::table& t, Config& c) {
+  const std::string p = "proxy.";
+  onlyKeys(
+      t, p,
+      {"enabled", "record_route", "follow_redirects", "relay", "authenticate", "domains", "user"});
+  sip::ProxyConfig& x = c.sip.proxy;
+  x.enabled = getBool(t, p, "enabled", x.enabled);
+  x.recordRoute = getBool(t, p, "record_route", x.recordRoute);
+  x.followRedirects = getBool(t, p, "follow_redirects", x.followRedirects);
+  x.relay = getBool(t, p, "relay", x.relay);
+  x.authenticate = getBool(t, p, "authenticate", x.authenticate);
+  if (x.authenticate && !c.sip.auth.auth) bad(p + "authenticate", "needs [sip.auth]");
+  const std::string& domain = c.sip.registrar.domain;
+  x.domains = getStrings(t, p, "domains", {});
+  for (auto& d : x.domains) {
+    if (domain.empty()) bad(p + "domains", "needs sip.domain (without it every domain is served)");
+    if (d.empty() || d.find_first_of(" :;@<>\"") != std::string::npos)
+      bad(p + "domains", "'" + d + "' is not a domain name");
+    std::transform(d.begin(), d.end(), d.begin(),
+                   [](unsigned char ch) { return std::tolower(ch); });
+  }
+  auto ours = [&](const std::string& aor) {
+    if (domain.empty()) return true;
+    const std::string host = aor.substr(aor.rfind('@') + 1);  // lower case (normaliseAor)
+    std::string lowered = domain;
+    std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                   [](unsigned char ch) { return std::tolower(ch); });
+    return host == lowered ||
+           std::find(x.domains.begin(), x.domains.end(), host) != x.domains.end();
+  };
+  const toml::node* n = t.get("user");
+  if (!n) return;
+  if (!n->is_array_of_tables()) bad(p + "user", "must be an array of tables ([[proxy.user]])");
+  std::size_t i = 0;
+  for (const toml::node& e : *n->as_array()) {
+    const toml::table& u = *e.as_table();
+    std::string q = p + "user[" + std::to_string(i++) + "].";
+    onlyKeys(u, q,
+             {"aor", "fork", "ring_seconds", "targets", "forward_no_answer_seconds", "forward_to",
+              "voicemail"});
+    sip::ProxyUser user;
+    const std::string aor = getString(u, q, "aor", "");
+    if (aor.empty()) bad(q + "aor", "required");
+    user.aor = configuredAor(q + "aor", aor, domain);
+    if (!ours(user.aor)) bad(q + "aor", "'" + aor + "' is not in sip.domain or proxy.domains");
+    for (const auto& other : x.users) {
+      if (other.aor == user.aor) bad(q + "aor", "'" + aor + "' is used twice");
+    }
+    q = p + "user." + user.aor + ".";
+    const std::string fork = getString(u, q, "fork", "q");
+    const auto mode = sip::forkModeFrom(fork);
+    if (!mode) bad(q + "fork", "'" + fork + "' is not parallel, sequential or q");
+    user.fork = *mode;
+    user.ring = std::chrono::seconds(getInt(u, q, "ring_seconds", 0, 0, 3600));
+    user.targets = getStrings(u, q, "targets", {});
+    for (const auto& target : user.targets) {
+      if (!sip::isSipUri(target)) bad(q + "targets", "'" + target + "' is not a sip: or sips: URI");
+      if (normaliseAor(target) == user.aor)
+        bad(q + "targets", "'" + target + "' is the aor itself");
+    }
+    user.forwardNoAnswer =
+        std::chrono::seconds(getInt(u, q, "forward_no_answer_seconds", 0, 0, 3600));
+    user.forwardTo = configuredUri(u, q, "forward_to");
+    user.voicemail = configuredUri(u, q, "voicemail");
+    if (user.forwardNoAnswer.count() > 0 && user.forwardTo.empty() && user.voicemail.empty())
+      bad(q + "forward_no_answer_seconds", "needs forward_to or voicemail");
+    for (const std::string* to : {&user.forwardTo, &user.voicemail}) {
+      if (!to->empty() && normaliseAor(*to) == user.aor)
+        bad(q + (to == &user.forwardTo ? "forward_to" : "voicemail"),
+            "'" + *to + "' is the aor itself");
+    }
+    x.users.push_back(std::move(user));
+  }
+}
+
 }  // namespace
 
 void checkLogLevel(const std::string& level, const std::string& key) {
@@ -492,7 +610,7 @@ Config parseConfig(const std::string& text, const std::string& source) {
   }
   onlyKeys(root, "",
            {"sip", "soap", "store", "log", "contact_me", "app_server", "notices",
-            "notify_credentials", "limits"});
+            "notify_credentials", "proxy", "limits"});
   Config c;
 
   if (const toml::table* t = section(root, "sip")) {
@@ -539,6 +657,11 @@ Config parseConfig(const std::string& text, const std::string& source) {
                                                    c.core.keepEnded.count(), 3600, 30 * 86400));
   }
   c.sip.registrar.packages = c.core.packages;
+
+  // The proxy authenticates callers when devices authenticate ([sip.auth]),
+  // unless [proxy] says otherwise.
+  c.sip.proxy.authenticate = c.sip.auth.auth.has_value();
+  if (const toml::table* t = section(root, "proxy")) parseProxy(*t, c);
 
   if (const toml::table* t = section(root, "soap")) {
     onlyKeys(*t, "soap.",
@@ -639,6 +762,7 @@ std::vector<std::string> keysNeedingRestart(const Config& a, const Config& b) {
   check("store.synchronous", a.store.synchronous == b.store.synchronous);
   check("log.format", a.logFormat == b.logFormat);
   check("limits", a.limits == b.limits);
+  check("proxy", a.sip.proxy == b.sip.proxy);
   return keys;
 }
 

@@ -27,12 +27,20 @@ class RequestAuthorizer {
   // `aorUser`: the user part of the address of record the request is for;
   // credentials of another user may not act for it.
   Decision check(sip_t const* sip, const std::string& aorUser, const std::string& source) const;
+  // The proxy's check of a caller (RFC 3261 22.3): Proxy-Authorization for
+  // `user` (the user part of its From), 407 with Proxy-Authenticate
+  // challenges, whatever the method. Always asks: the proxy decides when.
+  Decision checkCaller(sip_t const* sip, const std::string& user, const std::string& source) const;
+  const std::string& realm() const;
 
   // The configuration given to the constructor has changed (SIGHUP, on the
   // SIP thread): follow it, keeping the nonce secret.
   void reload();
 
  private:
+  Decision verify(msg_auth_t const* credentialsList, const char* method, int status,
+                  const char* phrase, const std::string& user, const std::string& source) const;
+
   const SipAuthConfig& config_;
   const Clock& clock_;
   std::unique_ptr<DigestAuthenticator> digest_;

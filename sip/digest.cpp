@@ -319,7 +319,7 @@ std::optional<std::int64_t> DigestAuthenticator::nonceTime(const std::string& no
 std::vector<std::string> DigestAuthenticator::challenges(bool stale) const {
   const std::string nonce = makeNonce();
   std::vector<std::string> out;
-  for (DigestAlgorithm a : {DigestAlgorithm::Sha256, DigestAlgorithm::Md5}) {
+  for (DigestAlgorithm a : config_.algorithms) {
     if (a == DigestAlgorithm::Sha256 ? !offerSha256_ : !offerMd5_) continue;
     std::string c = "Digest realm=" + quoted(config_.realm) + ", nonce=\"" + nonce +
                     "\", algorithm=" + algorithmName(a) + ", qop=\"auth\"";
@@ -343,6 +343,10 @@ DigestAuthenticator::Verdict DigestAuthenticator::verify(const DigestResponse& r
     algorithm = DigestAlgorithm::Sha256;
   } else {
     return Verdict::Failed;
+  }
+  if (std::find(config_.algorithms.begin(), config_.algorithms.end(), algorithm) ==
+      config_.algorithms.end()) {
+    return Verdict::Failed;  // not offered
   }
   const std::string qop = lower(r.qop);
   if (qop == "auth") {

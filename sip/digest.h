@@ -1,5 +1,6 @@
 // Digest authentication of REGISTER and SUBSCRIBE (RFC 3261 section 22,
-// RFC 7616, RFC 8760: SHA-256 offered first, then MD5). Pure C++ and OpenSSL,
+// RFC 7616, RFC 8760: MD5 and SHA-256, offered in the configured order, MD5
+// first by default; docs/decisions.md says why). Pure C++ and OpenSSL,
 // no Sofia: the registrar hands it the fields of an Authorization header and
 // sends the challenges it makes.
 //
@@ -23,7 +24,8 @@
 //   against a random dummy HA1 and compared with CRYPTO_memcmp. Scanners
 //   (svwar, svcrack) learn nothing from the verdict or its timing.
 // - realm must be ours, uri and nonce present; algorithm absent means MD5;
-//   "MD5" and "SHA-256" (any case) accepted, "-sess" variants are not (never offered).
+//   "MD5" and "SHA-256" (any case) accepted when configured, "-sess"
+//   variants are not (never offered).
 // - qop: "auth" (with cnonce and nc) as offered. qop absent is accepted in the
 //   RFC 2069 form, response = H(HA1:nonce:HA2), for old devices (RFC 3261 22.4,
 //   RFC 2617 3.2.2.1). "auth-int" and anything else are Failed.
@@ -60,6 +62,11 @@ struct DigestConfig {
   std::string realm;
   std::vector<DigestUser> users;
   std::chrono::seconds nonceLifetime{300};
+  // Offered in this order (RFC 8760: most preferred first; clients take the
+  // first they can use) and the only ones accepted. MD5 first: SIPp and
+  // sipvicious give up on a list that starts with SHA-256 (Sofia-SIP's
+  // digest client on any list holding it: ["MD5"] for devices on nua).
+  std::vector<DigestAlgorithm> algorithms{DigestAlgorithm::Md5, DigestAlgorithm::Sha256};
 };
 
 // [sip.auth] of the configuration: whether, and for which requests.
@@ -87,9 +94,10 @@ class DigestAuthenticator {
   DigestAuthenticator& operator=(const DigestAuthenticator&) = delete;
 
   // WWW-Authenticate (or Proxy-Authenticate) header values, one fresh nonce
-  // shared by all: SHA-256 first, then MD5 (RFC 8760), each offered when at
-  // least one user has an HA1 for it (both when no user has any), e.g.
-  //   Digest realm="example.com", nonce="...", algorithm=SHA-256, qop="auth"
+  // shared by all, in the order of DigestConfig::algorithms (RFC 8760), each
+  // offered when at least one user has an HA1 for it (all when no user has
+  // any), e.g.
+  //   Digest realm="example.com", nonce="...", algorithm=MD5, qop="auth"
   // with ", stale=true" appended when `stale`.
   std::vector<std::string> challenges(bool stale = false) const;
 

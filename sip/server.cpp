@@ -281,6 +281,10 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   agent_ = nta_agent_create(
       root_, URL_STRING_MAKE(sockets.at(0).url.c_str()), &SipServer::onMessage, this,
       NTATAG_UDP_MTU(65535), NTATAG_SERVER_RPORT(2),
+      NTATAG_CLIENT_RPORT(1),  // our own Vias ask for rport too (RFC 3581)
+      // The proxy answers a CANCELled INVITE itself (RFC 3261 16.10), after
+      // CANCELling its branches; nta must not answer 487 on its own.
+      NTATAG_CANCEL_487(0),
       NTATAG_MAXSIZE(limits.sipMaxMessageBytes),  // larger: 413 (and a stream is closed)
       TPTAG_IDLE(idleMs),               // connections no binding holds, idle this long, are closed
       TPTAG_TIMEOUT(messageTimeoutMs),  // an incomplete message that stalls: 400, closed
@@ -332,6 +336,10 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   events_ =
       std::make_unique<EventServer>(config_.registrar, core, resources_, *authorizer_, sender_,
                                     clock, &SipServer::onDialogRequest, this, *requestLimits_);
+  if (config_.proxy.enabled) {
+    proxy_ = std::make_unique<Proxy>(config_.proxy, config_.registrar, config_.auth, core,
+                                     *authorizer_, clock, root_, agent_);
+  }
 
   tick_ = su_timer_create(su_root_task(root_), kTickMs);
   if (!tick_ || su_timer_run(tick_, &SipServer::onTick, nullptr) < 0) {
@@ -383,6 +391,7 @@ void SipServer::tearDown() {
     if (!root_) return;
   }
   sender_.detach();
+  proxy_.reset();  // its transactions go before the agent does
   registrar_.reset();
   events_.reset();
   authorizer_.reset();
@@ -476,8 +485,14 @@ void SipServer::onTick(SipServer* self, su_timer_t*, su_timer_arg_t*) {
 }
 
 int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t* sip) {
-  if (!sip || !sip->sip_request) {  // a stray response: nothing of ours
-    nta_msg_discard(agent, msg);
+  if (!sip || !sip->sip_request) {
+    // A response no transaction took: the proxy forwards it statelessly
+    // when it carries our Via (RFC 3261 16.11), else it is dropped.
+    if (sip && sip->sip_status && self->proxy_) {
+      self->proxy_->onResponse(msg, sip);
+    } else {
+      nta_msg_discard(agent, msg);
+    }
     return 0;
   }
   // Answers go where the request came from (RFC 3581, as nta does with the
@@ -512,20 +527,31 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
     case sip_method_subscribe:
       if (!refusedAsUas(agent, msg, sip)) self->events_->onSubscribe(agent, msg, sip);
       break;
-    case sip_method_options:
-      if (!refusedAsUas(agent, msg, sip)) reply(SIP_200_OK);
-      break;
-    case sip_method_ack:
-      nta_msg_discard(agent, msg);
-      break;
     case sip_method_cancel:
+      // A CANCEL that matched no server transaction: nothing to cancel (the
+      // proxy is stateful for every INVITE it forwards).
       reply(SIP_481_NO_TRANSACTION);
       break;
-    case sip_method_unknown:  // a method beckond does not know at all (RFC 3261 21.5.2)
-      reply(SIP_501_NOT_IMPLEMENTED);
-      break;
     default:
-      reply(SIP_405_METHOD_NOT_ALLOWED);
+      // Everything else, unknown methods included (RFC 3261 16: a proxy
+      // forwards what it does not understand), goes through the proxy.
+      if (self->proxy_) {
+        self->proxy_->onRequest(msg, sip);
+        break;
+      }
+      switch (sip->sip_request->rq_method) {
+        case sip_method_options:
+          if (!refusedAsUas(agent, msg, sip)) reply(SIP_200_OK);
+          break;
+        case sip_method_ack:
+          nta_msg_discard(agent, msg);
+          break;
+        case sip_method_unknown:  // a method beckond does not know at all (RFC 3261 21.5.2)
+          reply(SIP_501_NOT_IMPLEMENTED);
+          break;
+        default:
+          reply(SIP_405_METHOD_NOT_ALLOWED);
+      }
   }
   return 0;
 }

@@ -22,6 +22,8 @@
 #include "authorizer.h"
 #include "connection_guard.h"
 #include "event_server.h"
+#include "forking.h"
+#include "proxy.h"
 #include "registrar.h"
 #include "sofia.h"
 
@@ -45,7 +47,8 @@ struct SipConfig {
   std::vector<NotifyCredential> notifyCredentials;
   SipAuthConfig auth;  // [sip.auth]: digest authentication of REGISTER and SUBSCRIBE
   RegistrarConfig registrar;
-  Limits limits;  // [limits]: the sip_*, aor_*, bindings and subscriptions keys apply here
+  Limits limits;      // [limits]: the sip_*, aor_*, bindings and subscriptions keys apply here
+  ProxyConfig proxy;  // [proxy]: requests other than REGISTER and SUBSCRIBE
 };
 
 // "udp:127.0.0.1:5060" -> "sip:127.0.0.1:5060;transport=udp",
@@ -109,6 +112,7 @@ class SipServer final : public Executor {
   std::unique_ptr<RequestLimits> requestLimits_;
   std::unique_ptr<Registrar> registrar_;
   std::unique_ptr<EventServer> events_;
+  std::unique_ptr<Proxy> proxy_;  // null when [proxy] enabled = false
 };
 
 }  // namespace beckon::sip

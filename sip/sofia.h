@@ -6,12 +6,14 @@
 namespace beckon::sip {
 class SipServer;
 struct PendingNotify;
+class ResponseContext;
 }  // namespace beckon::sip
 
 #define SU_ROOT_MAGIC_T beckon::sip::SipServer
 #define NTA_AGENT_MAGIC_T beckon::sip::SipServer
 #define NTA_LEG_MAGIC_T beckon::sip::SipServer
 #define NTA_OUTGOING_MAGIC_T beckon::sip::PendingNotify
+#define NTA_INCOMING_MAGIC_T beckon::sip::ResponseContext
 
 #include <sofia-sip/su_config.h>
 #include <sofia-sip/su_wait.h>

@@ -1,5 +1,6 @@
 #include "agent.h"
 
+#include <strings.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -467,17 +468,31 @@ std::string Agent::credentialsFor(const sip_t* sip, const std::string& method,
   return digestAuthorization(*challenge, {o_.authUser, o_.password, method, uri, cnonce, 1});
 }
 
-bool Agent::authenticateCall(Call& c, const sip_t* sip) {
-  if (o_.authUser.empty() || c.authTries >= 2 || !sip) return false;
+bool Agent::nuaAuthenticates(nua_handle_t* nh, const sip_t* sip) {
+  if (o_.authUser.empty() || !sip) return false;
+  // nua's digest client (Sofia-SIP 1.12.11) takes the challenges only when
+  // every one is MD5; on any other algorithm it gave up and reported the
+  // 401/407 as final (docs/decisions.md, "Digest challenge order").
+  for (const msg_auth_t* list : {sip->sip_www_authenticate, sip->sip_proxy_authenticate}) {
+    for (const msg_auth_t* a = list; a; a = a->au_next) {
+      const char* algorithm = msg_params_find(a->au_params, "algorithm=");
+      if (algorithm && strcasecmp(algorithm, "MD5") != 0) return false;
+    }
+  }
   const msg_auth_t* challenge =
       sip->sip_proxy_authenticate ? sip->sip_proxy_authenticate : sip->sip_www_authenticate;
   const char* realm = challenge ? msg_params_find(challenge->au_params, "realm=") : nullptr;
   if (!realm) return false;
-  ++c.authTries;
   // nua's digest client: "scheme:\"realm\":user:password".
   const std::string credentials =
       std::string(challenge->au_scheme) + ":" + realm + ":" + o_.authUser + ":" + o_.password;
-  nua_authenticate(c.nh, NUTAG_AUTH(credentials.c_str()), TAG_END());
+  nua_authenticate(nh, NUTAG_AUTH(credentials.c_str()), TAG_END());
+  return true;
+}
+
+bool Agent::authenticateCall(Call& c, const sip_t* sip) {
+  if (c.authTries >= 2 || !nuaAuthenticates(c.nh, sip)) return false;
+  ++c.authTries;
   return true;
 }
 
@@ -492,6 +507,10 @@ void Agent::onEvent(nua_event_t event, int status, const char* phrase, nua_handl
     case nua_r_unsubscribe:
       if (nh == subscribe_) {
         if (event == nua_r_unsubscribe && (status == 401 || status == 407) && subscribeTries_ < 2) {
+          if (nuaAuthenticates(subscribe_, sip)) {
+            ++subscribeTries_;
+            break;
+          }
           const std::string credentials = credentialsFor(sip, "SUBSCRIBE", subscribeTarget_);
           if (!credentials.empty()) {
             ++subscribeTries_;
@@ -582,6 +601,10 @@ void Agent::onEvent(nua_event_t event, int status, const char* phrase, nua_handl
 void Agent::onRegister(nua_event_t event, int status, const char* phrase, const sip_t* sip) {
   if (status < 200) return;
   if ((status == 401 || status == 407) && event == nua_r_register && registerTries_ < 2) {
+    if (nuaAuthenticates(register_, sip)) {  // nua waits for credentials
+      ++registerTries_;
+      return;
+    }
     const std::string credentials = credentialsFor(sip, "REGISTER", o_.registrar);
     if (!credentials.empty()) {
       ++registerTries_;
@@ -624,6 +647,10 @@ void Agent::onRegister(nua_event_t event, int status, const char* phrase, const 
 void Agent::onSubscribe(int status, const char* phrase, const sip_t* sip) {
   if (status < 200) return;
   if ((status == 401 || status == 407) && subscribeTries_ < 2) {
+    if (nuaAuthenticates(subscribe_, sip)) {  // nua waits for credentials
+      ++subscribeTries_;
+      return;
+    }
     // A refresh goes to the dialog's remote target, the first SUBSCRIBE to
     // the address of record.
     const std::string credentials =

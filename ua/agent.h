@@ -110,6 +110,11 @@ class Agent {
   // The Authorization value answering the challenges in `sip`, or "".
   std::string credentialsFor(const sip_t* sip, const std::string& method, const std::string& uri);
   bool authenticateCall(Call& c, const sip_t* sip);
+  // When nua's own digest client took the challenges in `sip` (MD5 only)
+  // and waits for credentials: gives them (nua_authenticate) and returns
+  // true. Otherwise nua gave up, and the request is sent again with
+  // credentialsFor().
+  bool nuaAuthenticates(nua_handle_t* nh, const sip_t* sip);
 
   // Whether the request being handled came from the registrar; `source`
   // is where it came from.

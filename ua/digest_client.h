@@ -1,7 +1,8 @@
 // The client side of SIP digest authentication (RFC 3261 section 22.4, RFC
-// 7616, RFC 8760) for beckon-ua's REGISTER and SUBSCRIBE: beckond offers
-// SHA-256 first, then MD5, and Sofia-SIP 1.12.11's own client gives up on a
-// list that starts with an algorithm it does not know.
+// 7616, RFC 8760) for beckon-ua's REGISTER and SUBSCRIBE: beckond may offer
+// SHA-256 first ([sip.auth] algorithms), and Sofia-SIP 1.12.11's own client
+// gives up on a list that holds an algorithm it does not know. (Calls use
+// nua's client: they need MD5 offered alone, [sip.auth] algorithms = ["MD5"].)
 #pragma once
 
 #include <map>

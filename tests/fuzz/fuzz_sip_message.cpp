@@ -4,17 +4,23 @@
 // checks) and hands what it accepts to our onMessage: the registrar (device
 // ids, Accept and the body format, Contact parameters +sip.instance, reg-id,
 // expires, q, Path, GRUU, outbound), the event server (Event, Accept,
-// dialogs), the digest authorizer. One server has no authentication (so
-// requests reach the registrar), the other has [sip.auth] and a domain.
+// dialogs), the digest authorizer, and the proxy (everything else: INVITE,
+// ACK, CANCEL, BYE, OPTIONS for users, unknown methods; forwarded requests
+// go to the bindings the inputs made, 127.0.0.2 in the seeds, where nothing
+// answers). One server has no authentication (so requests reach the
+// registrar), the other has [sip.auth], a domain, and a proxy that
+// authenticates callers and has a hunt group (sip:hunt@example.com).
 //
 // Input: one or more messages separated by "\r\n\x1e\r\n"; in each message
 // after the first, "$TAG" becomes the To tag of that server's last answer
 // (so a SUBSCRIBE can refresh the dialog the one before it made).
 //
-// Must hold, after every message: the server still answers (an OPTIONS sent
-// after it gets its 200 within 5 s: nothing a message does stalls or kills
-// the SIP thread); every datagram it sent us is a SIP response (or a STUN
-// one, to a STUN request); and once
+// Must hold, after every message: the server still answers (an OPTIONS for
+// the server itself, no user part, sent after it gets its 200 within 5 s:
+// nothing a message does stalls or kills the SIP thread; an OPTIONS for a
+// user would go to the proxy); every datagram it sent us is a SIP response
+// (or a STUN one, to a STUN request), or a request its proxy forwarded to a
+// binding at our address; and once
 // every binding has expired (the servers' clocks are moved 48 h on and back)
 // the binding table is empty: nothing is lost in its indexes.
 #include <arpa/inet.h>
@@ -72,6 +78,16 @@ struct Server {
                          ""});
       config.auth.auth = d;
       config.registrar.domain = "example.com";
+      // Its proxy authenticates callers of example.com and has a hunt group
+      // with voicemail (forking.h), both reached by inputs for these AORs.
+      config.proxy.authenticate = true;
+      beckon::sip::ProxyUser hunt;
+      hunt.aor = "sip:hunt@example.com";
+      hunt.fork = beckon::sip::ForkMode::Sequential;
+      hunt.targets = {"sip:7546658000@example.com", "sip:7546658001@example.com"};
+      hunt.ring = std::chrono::seconds(1);
+      hunt.voicemail = "sip:vm@127.0.0.2:5998";
+      config.proxy.users.push_back(hunt);
     }
     sip = std::make_unique<beckon::sip::SipServer>(config);
     core = std::make_unique<beckon::Core>(clock, sender);
@@ -129,10 +145,10 @@ struct Server {
     std::vector<std::string> answers;
     for (int attempt = 0; attempt < 3; ++attempt) {
       const std::string id = tag + std::to_string(n) + "-" + std::to_string(attempt);
-      send("OPTIONS sip:ping@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:" +
+      send("OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:" +
            std::to_string(localPort()) + ";branch=z9hG4bK" + id +
            "\r\nMax-Forwards: 70\r\nFrom: <sip:fuzz@fuzz.invalid>;tag=f\r\n"
-           "To: <sip:ping@127.0.0.1>\r\nCall-ID: " +
+           "To: <sip:127.0.0.1>\r\nCall-ID: " +
            id + "@fuzz.invalid\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
       const auto deadline =
           std::chrono::steady_clock::now() + std::chrono::milliseconds(kAnswerTimeoutMs);
@@ -196,6 +212,21 @@ std::string toTag(const std::string& answer) {
   return "";
 }
 
+bool isResponse(const std::string& m) {
+  return m.size() > 12 && m.starts_with("SIP/2.0 ") && m[8] >= '1' && m[8] <= '6';
+}
+
+// A request the proxy forwarded (a binding the input made points at us):
+// "METHOD uri SIP/2.0" on its first line.
+bool isRequest(const std::string& m) {
+  const std::size_t eol = m.find("\r\n");
+  if (eol == std::string::npos) return false;
+  const std::string_view line(m.data(), eol);
+  const std::size_t sp = line.find(' ');
+  return sp > 0 && sp != std::string_view::npos && line.ends_with(" SIP/2.0") &&
+         line.find(' ', sp + 1) + 8 == line.size();
+}
+
 struct World {
   Server open{false};
   Server guarded{true};
@@ -235,9 +266,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         // Sofia answers STUN binding requests on its UDP ports (the keep-alive
         // of RFC 5626 4.4.2): an error response of the request's type.
         if (answer.size() >= 20 && answer[0] == 0x01) continue;  // STUN types 0x01xx
-        FUZZ_CHECK(answer.size() > 12 && answer.starts_with("SIP/2.0 ") && answer[8] >= '1' &&
-                       answer[8] <= '6',
-                   "beckond sent something that is not a response: %s",
+        FUZZ_CHECK(isResponse(answer) || isRequest(answer),
+                   "beckond sent something that is not SIP: %s",
                    printable(answer.substr(0, 200)).c_str());
         if (const std::string tag = toTag(answer); !tag.empty()) s->lastTag = tag;
       }

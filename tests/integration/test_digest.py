@@ -11,22 +11,23 @@ Most devices here are a small Python UDP client (`UdpPhone`) that computes
 the digest itself, exactly, for either algorithm (RFC 7616 3.4.1:
 response = H(H(user:realm:password):nonce:nc:cnonce:qop:H(method:uri))):
 
-- no credentials: 401 with two WWW-Authenticate, SHA-256 first then MD5, one
+- no credentials: 401 with two WWW-Authenticate, MD5 first then SHA-256 (the
+  default order of [sip.auth] algorithms, docs/decisions.md), one
   nonce, realm, qop="auth", no stale (REGISTER and SUBSCRIBE)
 - the right password, SHA-256 and MD5: 200 listing the Contact
 - a wrong password and an unknown user: 403, the same status line, reason
   and header names, no challenge; logged with the source
 - the right credentials for another user's address of record: 403
 - a stale nonce: 11 s after a REGISTER authenticated on nonce N, the right
-  digest on N gets 401 with stale=true and a fresh nonce (SHA-256 and MD5);
+  digest on N gets 401 with stale=true and a fresh nonce (MD5 and SHA-256);
   a wrong password on N gets 403, not stale; the fresh nonce gets 200
 - SUBSCRIBE with credentials: 200, the NOTIFY `state: idle` follows in the
   dialog; Expires: 0 with credentials ends it; a wrong password gets 403
 
 SIPp's own digest (scenarios/auth_register*.xml) against a beckond whose
 user has only ha1_md5, so that it offers MD5 alone: SIPp 3.6.1 computes MD5
-only and takes the first WWW-Authenticate, and with SHA-256 offered first it
-gives up ("authentication must use MD5 or AKAv1-MD5"). The right password
+only and takes the first WWW-Authenticate, and with SHA-256 offered first
+(algorithms = ["SHA-256", "MD5"]) it gives up ("authentication must use MD5 or AKAv1-MD5"). The right password
 gets 200, a wrong one 403.
 
 Run with /usr/bin/python3 (see harness.py for the environment).
@@ -241,7 +242,7 @@ class DigestTestCase(RulesTestCase):
         return p
 
     def assertChallenge(self, r: SipMessage, stale: bool = False,
-                        algorithms: tuple[str, ...] = ("SHA-256", "MD5")) -> str:
+                        algorithms: tuple[str, ...] = ("MD5", "SHA-256")) -> str:
         """r is a 401 with one WWW-Authenticate per algorithm, in this order,
         sharing one nonce; returns the nonce."""
         self.assertEqual(r.first_line, "SIP/2.0 401 Unauthorized", r.raw)
@@ -466,6 +467,33 @@ class DigestSipp(DigestTestCase):
         self.assertChallenge(self.response_to(s, "1 REGISTER"), algorithms=("MD5",))
         self.assertEqual(self.authorization_of(s).get("algorithm"), "MD5")
         self.assertForbidden(self.response_to(s, "2 REGISTER"))
+
+
+
+class ConfiguredOrder(DigestTestCase):
+    """[sip.auth] algorithms = ["SHA-256"]: only SHA-256 offered, and an MD5
+    answer refused even with the right password."""
+
+    auth_users = [auth_user(USER, PASSWORD)]
+
+    @classmethod
+    def make_beckond(cls, workdir):
+        return AuthBeckond(workdir, notify_timeout_ms=cls.notify_timeout_ms,
+                           sip=dict(cls.sip_config),
+                           auth={"realm": REALM, "algorithms": ["SHA-256"]},
+                           users=cls.auth_users)
+
+    def test_only_sha256(self):
+        p = self.phone(contact_port=5030)
+        uri = f"sip:{DOMAIN}"
+        nonce = self.assertChallenge(p.request("REGISTER", uri), algorithms=("SHA-256",))
+        md5 = p.request("REGISTER", uri, authorization=credentials("MD5", USER, PASSWORD, nonce,
+                                                                    "REGISTER", uri))
+        self.assertForbidden(md5)
+        nonce = self.assertChallenge(p.request("REGISTER", uri), algorithms=("SHA-256",))
+        sha = p.request("REGISTER", uri, authorization=credentials("SHA-256", USER, PASSWORD, nonce,
+                                                                    "REGISTER", uri, nc=2))
+        self.assertEqual(status_of(sha), 200, sha.raw)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ started for real on loopback:
 - Afterwards a device registered with credentials still gets its NOTIFY.
 
 The users have MD5 HA1s only, so that beckond offers MD5 alone: sipvicious
-computes MD5 only (with SHA-256 offered first, as by default, svcrack stops
-at once on "Unknown algorithm: sha-256"). That is the attacker's best case.
+computes MD5 only (with SHA-256 offered first, algorithms = ["SHA-256",
+"MD5"], svcrack stops at once on "Unknown algorithm: sha-256"). That is the attacker's best case.
 
 Every scanner run is bounded (--maximumtime, and a subprocess timeout) and
 uses a source port of its own (-P); the runs of one test go in parallel

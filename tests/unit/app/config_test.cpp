@@ -246,6 +246,7 @@ domain = "example.com"
 realm = "example.com"
 nonce_lifetime_s = 120
 methods = ["REGISTER"]
+algorithms = ["SHA-256", "MD5"]
 [[sip.auth.user]]
 user = "7546658000"
 ha1_md5 = ")" + std::string(32, 'A') +
@@ -261,6 +262,9 @@ ha1_sha256 = ")" + std::string(64, 'c') +
   const auto& d = *c.sip.auth.auth;
   BOOST_TEST(d.realm == "example.com");
   BOOST_TEST(d.nonceLifetime.count() == 120);
+  BOOST_TEST((d.algorithms ==
+              std::vector<beckon::sip::DigestAlgorithm>{beckon::sip::DigestAlgorithm::Sha256,
+                                                        beckon::sip::DigestAlgorithm::Md5}));
   BOOST_TEST_REQUIRE(d.users.size() == 2u);
   BOOST_TEST(d.users[0].user == "7546658000");
   BOOST_TEST(d.users[0].ha1Md5 == std::string(32, 'a'));  // lowercased
@@ -275,6 +279,10 @@ ha1_sha256 = ")" + std::string(64, 'c') +
       std::string(32, '0') + "\"\n");
   BOOST_TEST(defaults.sip.auth.auth->nonceLifetime.count() == 300);
   BOOST_TEST(defaults.sip.auth.authMethods == (std::vector<std::string>{"REGISTER", "SUBSCRIBE"}));
+  // MD5 first: what SIPp's and sipvicious's digest clients can use.
+  BOOST_TEST((defaults.sip.auth.auth->algorithms ==
+              std::vector<beckon::sip::DigestAlgorithm>{beckon::sip::DigestAlgorithm::Md5,
+                                                        beckon::sip::DigestAlgorithm::Sha256}));
 }
 
 BOOST_AUTO_TEST_CASE(sip_digest_mistakes_name_the_key) {
@@ -290,6 +298,14 @@ BOOST_AUTO_TEST_CASE(sip_digest_mistakes_name_the_key) {
   BOOST_TEST(starts(refusal(head + "methods = [\"INVITE\"]\n" + user), "sip.auth.methods: "));
   BOOST_TEST(starts(refusal(head + "methods = []\n" + user), "sip.auth.methods: "));
   BOOST_TEST(starts(refusal(head + "password = \"x\"\n" + user), "sip.auth.password: unknown key"));
+  BOOST_TEST(starts(refusal(head + "algorithms = []\n" + user), "sip.auth.algorithms: "));
+  BOOST_TEST(
+      starts(refusal(head + "algorithms = [\"SHA-512\"]\n" + user), "sip.auth.algorithms: "));
+  BOOST_TEST(
+      starts(refusal(head + "algorithms = [\"MD5\", \"MD5\"]\n" + user), "sip.auth.algorithms: "));
+  // u has an MD5 HA1 only: nobody could answer a SHA-256 challenge.
+  BOOST_TEST(starts(refusal(head + "algorithms = [\"SHA-256\"]\n" + user),
+                    "sip.auth.algorithms: no [[sip.auth.user]]"));
   BOOST_TEST(starts(refusal(head + "[[sip.auth.user]]\nha1_md5 = \"" + std::string(32, '0') + "\""),
                     "sip.auth.user[0].user: required"));
   BOOST_TEST(starts(refusal(head + "[[sip.auth.user]]\nuser = \"u\"\npassword = \"x\""),
@@ -303,6 +319,93 @@ BOOST_AUTO_TEST_CASE(sip_digest_mistakes_name_the_key) {
                     "sip.auth.user.u.ha1_sha256: "));
   BOOST_TEST(starts(refusal(head + user + user), "sip.auth.user[1].user: "));
   BOOST_TEST(starts(refusal("[sip]\nauth = 1"), "sip.auth: "));
+}
+
+BOOST_AUTO_TEST_CASE(proxy_defaults) {
+  const Config c = parseConfig("");
+  BOOST_TEST(c.sip.proxy.enabled);
+  BOOST_TEST(c.sip.proxy.recordRoute);
+  BOOST_TEST(!c.sip.proxy.followRedirects);
+  BOOST_TEST(!c.sip.proxy.relay);
+  BOOST_TEST(!c.sip.proxy.authenticate);
+  BOOST_TEST(c.sip.proxy.users.empty());
+  // With [sip.auth], callers are authenticated unless [proxy] says otherwise.
+  const std::string auth =
+      "[sip.auth]\nrealm = \"r\"\n[[sip.auth.user]]\nuser = \"u\"\nha1_md5 = \"" +
+      std::string(32, '0') + "\"\n";
+  BOOST_TEST(parseConfig(auth).sip.proxy.authenticate);
+  BOOST_TEST(!parseConfig(auth + "[proxy]\nauthenticate = false\n").sip.proxy.authenticate);
+}
+
+BOOST_AUTO_TEST_CASE(proxy_users_are_read) {
+  const Config c = parseConfig(R"(
+[sip]
+domain = "Example.com"
+[proxy]
+record_route = false
+follow_redirects = true
+relay = true
+domains = ["Example.NET"]
+[[proxy.user]]
+aor = "sales"
+fork = "sequential"
+ring_seconds = 15
+targets = ["sip:alice@example.com", "sip:+15551234@gw.example.org;user=phone"]
+forward_no_answer_seconds = 40
+forward_to = "sip:reception@example.com"
+voicemail = "sip:vm@10.0.0.5:5070"
+[[proxy.user]]
+aor = "sips:Bob@EXAMPLE.net;transport=tls"
+fork = "parallel"
+)");
+  const auto& p = c.sip.proxy;
+  BOOST_TEST(!p.recordRoute);
+  BOOST_TEST(p.followRedirects);
+  BOOST_TEST(p.relay);
+  BOOST_TEST(p.domains == std::vector<std::string>{"example.net"});
+  BOOST_REQUIRE(p.users.size() == 2u);
+  BOOST_TEST(p.users[0].aor == "sip:sales@example.com");
+  BOOST_TEST((p.users[0].fork == beckon::sip::ForkMode::Sequential));
+  BOOST_TEST(p.users[0].ring.count() == 15);
+  BOOST_TEST(p.users[0].targets.size() == 2u);
+  BOOST_TEST(p.users[0].forwardNoAnswer.count() == 40);
+  BOOST_TEST(p.users[0].forwardTo == "sip:reception@example.com");
+  BOOST_TEST(p.users[0].voicemail == "sip:vm@10.0.0.5:5070");
+  BOOST_TEST(p.users[1].aor == "sip:Bob@example.net");
+  BOOST_TEST((p.users[1].fork == beckon::sip::ForkMode::Parallel));
+  BOOST_TEST(p.users[1].ring.count() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(proxy_mistakes_name_the_key) {
+  const std::string sip = "[sip]\ndomain = \"example.com\"\n";
+  const std::string user = "[[proxy.user]]\naor = \"bob\"\n";
+  BOOST_TEST(starts(refusal("[proxy]\nrelay = 1"), "proxy.relay: "));
+  BOOST_TEST(starts(refusal("[proxy]\nrecord_routes = true"), "proxy.record_routes: unknown key"));
+  BOOST_TEST(
+      starts(refusal("[proxy]\nauthenticate = true"), "proxy.authenticate: needs [sip.auth]"));
+  BOOST_TEST(
+      starts(refusal("[proxy]\ndomains = [\"example.net\"]"), "proxy.domains: needs sip.domain"));
+  BOOST_TEST(starts(refusal(sip + "[proxy]\ndomains = [\"a b\"]"), "proxy.domains: "));
+  BOOST_TEST(starts(refusal("[proxy]\nuser = 1"), "proxy.user: "));
+  BOOST_TEST(starts(refusal("[[proxy.user]]\nfork = \"q\""), "proxy.user[0].aor: required"));
+  BOOST_TEST(starts(refusal(user), "proxy.user[0].aor: 'bob' needs sip.domain"));
+  BOOST_TEST(starts(refusal("[[proxy.user]]\naor = \"tel:+1555\""), "proxy.user[0].aor: "));
+  BOOST_TEST(starts(refusal(sip + "[[proxy.user]]\naor = \"sip:bob@other.org\""),
+                    "proxy.user[0].aor: 'sip:bob@other.org' is not in sip.domain"));
+  BOOST_TEST(starts(refusal(sip + user + user), "proxy.user[1].aor: 'bob' is used twice"));
+  const std::string named = "proxy.user.sip:bob@example.com.";
+  BOOST_TEST(starts(refusal(sip + user + "fork = \"random\""), named + "fork: "));
+  BOOST_TEST(starts(refusal(sip + user + "ring_seconds = -1"), named + "ring_seconds: "));
+  BOOST_TEST(starts(refusal(sip + user + "ring_seconds = 3601"), named + "ring_seconds: "));
+  BOOST_TEST(starts(refusal(sip + user + "targets = [\"alice\"]"), named + "targets: "));
+  BOOST_TEST(starts(refusal(sip + user + "targets = [\"sip:bob@example.com\"]"),
+                    named + "targets: 'sip:bob@example.com' is the aor itself"));
+  BOOST_TEST(starts(refusal(sip + user + "forward_no_answer_seconds = 20"),
+                    named + "forward_no_answer_seconds: needs forward_to or voicemail"));
+  BOOST_TEST(starts(refusal(sip + user + "forward_to = \"mailto:x@y\""), named + "forward_to: "));
+  BOOST_TEST(
+      starts(refusal(sip + user + "voicemail = \"sip:bob@example.com\""), named + "voicemail: "));
+  BOOST_TEST(starts(refusal(sip + user + "ring = 3"), "proxy.user[0].ring: unknown key"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -322,8 +425,10 @@ BOOST_AUTO_TEST_CASE(keys_that_need_a_restart_are_named) {
       "[log]\nformat = \"json\"\n");
   BOOST_TEST(keysNeedingRestart(a, c) ==
              (std::vector<std::string>{"sip.listen", "soap.workers", "store.path", "log.format"}));
-  const Config d = parseConfig("[limits]\naor_rate = 5.0\n");
-  BOOST_TEST(keysNeedingRestart(a, d) == (std::vector<std::string>{"limits"}));
+  const Config d = parseConfig("[log]\nlevel = \"info\"\n[proxy]\nrelay = true\n");
+  BOOST_TEST(keysNeedingRestart(a, d) == std::vector<std::string>{"proxy"});
+  const Config e = parseConfig("[limits]\naor_rate = 5.0\n");
+  BOOST_TEST(keysNeedingRestart(a, e) == (std::vector<std::string>{"limits"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -100,14 +100,14 @@ BOOST_AUTO_TEST_CASE(rfc2617_example_and_rfc2069_form) {
                             "/dir/index.html") == "670fd8c2df070c60b045671b8b24ff02");
 }
 
-BOOST_FIXTURE_TEST_CASE(challenges_offer_sha256_first_then_md5, Fixture) {
+BOOST_FIXTURE_TEST_CASE(challenges_offer_md5_first_then_sha256_by_default, Fixture) {
   const auto c = auth.challenges();
   BOOST_REQUIRE(c.size() == 2u);
   const std::string n = nonceOf(c[0]);
   BOOST_TEST(c[0] ==
-             "Digest realm=\"example.com\", nonce=\"" + n + "\", algorithm=SHA-256, qop=\"auth\"");
-  BOOST_TEST(c[1] ==
              "Digest realm=\"example.com\", nonce=\"" + n + "\", algorithm=MD5, qop=\"auth\"");
+  BOOST_TEST(c[1] ==
+             "Digest realm=\"example.com\", nonce=\"" + n + "\", algorithm=SHA-256, qop=\"auth\"");
   BOOST_TEST(
       n.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
       std::string::npos);
@@ -117,6 +117,27 @@ BOOST_FIXTURE_TEST_CASE(challenges_offer_sha256_first_then_md5, Fixture) {
   BOOST_TEST(s[0].ends_with(", stale=true"));
   BOOST_TEST(s[1].ends_with(", stale=true"));
   BOOST_TEST(auth.realm() == kRealm);
+}
+
+BOOST_AUTO_TEST_CASE(the_configured_algorithms_in_their_order_and_no_other) {
+  beckon::ManualClock clock;
+  DigestConfig c = config();
+  c.algorithms = {DigestAlgorithm::Sha256, DigestAlgorithm::Md5};
+  const DigestAuthenticator shaFirst(c, clock);
+  const auto both = shaFirst.challenges();
+  BOOST_REQUIRE(both.size() == 2u);
+  BOOST_TEST(both[0].find("algorithm=SHA-256") != std::string::npos);
+  BOOST_TEST(both[1].find("algorithm=MD5") != std::string::npos);
+
+  c.algorithms = {DigestAlgorithm::Sha256};
+  const DigestAuthenticator shaOnly(c, clock);
+  BOOST_REQUIRE(shaOnly.challenges().size() == 1u);
+  const std::string n = nonceOf(shaOnly.challenges().front());
+  BOOST_TEST(shaOnly.verify(answer(n, "alice", "secret", DigestAlgorithm::Sha256), "REGISTER") ==
+             DigestAuthenticator::Verdict::Ok);
+  // Right, but with an algorithm not offered.
+  BOOST_TEST(shaOnly.verify(answer(n, "alice", "secret", DigestAlgorithm::Md5), "REGISTER") ==
+             DigestAuthenticator::Verdict::Failed);
 }
 
 BOOST_AUTO_TEST_CASE(only_algorithms_some_user_has_are_offered) {
