@@ -227,6 +227,9 @@ class Beckond:
         self.app_servers = list(app_servers or [])
         self.proc: subprocess.Popen | None = None
         self.returncode: int | None = None
+        # Stops that did not end with status 0: a crash before the stop, or
+        # (in the ASan build) a sanitizer report at exit. The test class fails.
+        self.bad_exits: list[int] = []
         lines = [
             "[sip]",
             f'listen = ["udp:{LOOPBACK}:{self.sip_port}", "tcp:{LOOPBACK}:{self.sip_port}"]',
@@ -302,6 +305,8 @@ class Beckond:
     def stop(self) -> int | None:
         if self.proc is not None and self.returncode is None:
             self.returncode = stop_process(self.proc)
+            if self.returncode != 0:
+                self.bad_exits.append(self.returncode)
         return self.returncode
 
     def kill(self) -> int | None:
@@ -982,13 +987,17 @@ class BeckondTestCase(unittest.TestCase):
         if getattr(cls, "_zeep", None) is not None:
             cls._zeep.transport.session.close()
             cls._zeep = None
-        rc = cls.beckond.stop() if cls.beckond else None
-        if rc not in (0, None):
-            sys.stderr.write(f"harness: beckond exited with status {rc} after SIGTERM\n")
-        if cls.failed or cls._keep:
+        if cls.beckond:
+            cls.beckond.stop()
+        bad = cls.beckond.bad_exits if cls.beckond else []
+        if cls.failed or cls._keep or bad:
             sys.stderr.write(f"harness: work directory kept: {cls.workdir}\n")
         else:
             shutil.rmtree(cls.workdir, ignore_errors=True)
+        if bad:
+            raise AssertionError(f"beckond exited with status {bad} when stopped (0 expected: a"
+                                 f" crash, or a sanitizer report); its log ends:\n"
+                                 f"{cls.beckond.log()[-4000:]}")
 
     def setUp(self):
         self.sipps: list[Sipp] = []
