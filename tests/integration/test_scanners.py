@@ -30,7 +30,7 @@ import subprocess
 import unittest
 import uuid
 
-from harness import DOMAIN, LOOPBACK, free_port
+from harness import DOMAIN, LOOPBACK, free_port, wait_until
 from test_digest import DigestTestCase, UdpPhone, auth_user, credentials
 from sip_rules import status_of
 
@@ -131,8 +131,15 @@ class Scanners(DigestTestCase):
             f'Digest username="{evil}", realm="example.com", nonce="{nonce}",'
             f' uri="sip:{DOMAIN}", response="00000000000000000000000000000000", algorithm=MD5'))
         self.assertEqual(status_of(r), 403, r.raw)
+        line = "auth failed user=x\\x1b[2J\\x08\\x7f method=REGISTER"
+        # The log is written by its own thread: the line may follow the 403.
+        try:
+            wait_until(lambda: line in self.beckond.log()[offset:], 5,
+                       what="the failure in the log")
+        except TimeoutError:
+            pass
         log = self.beckond.log()[offset:]
-        self.assertIn("auth failed user=x\\x1b[2J\\x08\\x7f method=REGISTER", log)
+        self.assertIn(line, log)
         for c in ("\x1b", "\x08", "\x7f"):
             self.assertNotIn(c, log)
 
