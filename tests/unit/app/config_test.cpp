@@ -9,26 +9,12 @@
 #include <fstream>
 
 #include "config.h"
+#include "refusal.h"
 
 using namespace beckon::app;
 
-namespace {
-
-// The message a configuration is refused with ("" when it is taken).
-std::string refusal(const std::string& text) {
-  try {
-    parseConfig(text, "test.toml");
-    return "";
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-}
-
-bool starts(const std::string& s, const std::string& prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
-
-}  // namespace
+using beckon::app::test::refusal;
+using beckon::app::test::starts;
 
 BOOST_AUTO_TEST_SUITE(config)
 
