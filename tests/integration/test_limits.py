@@ -151,6 +151,20 @@ def closed_within(sock: socket.socket, seconds: float) -> bool:
             return True
 
 
+def trickle_until_cut(sock: socket.socket, data: bytes) -> float | None:
+    """Sends `data` a byte every 50 ms; the seconds until beckond cut the
+    connection off, or None if it took the whole of it."""
+    started = time.monotonic()
+    for i in range(len(data)):
+        try:
+            sock.sendall(data[i:i + 1])
+        except OSError:
+            return time.monotonic() - started
+        if closed_within(sock, 0.05):
+            return time.monotonic() - started
+    return None
+
+
 def split_closed(socks: list[socket.socket], settle: float = 0.3, limit: float = 2.0):
     """(still open, closed or reset by the peer), once no more closed for
     `settle` seconds (at most `limit` seconds)."""
@@ -501,18 +515,8 @@ class SipConnections(LimitsTestCase):
         self.assertIsNotNone(s)
         self.socks.append(s)
         data = register_bytes(new_user(), "127.0.0.2:5999", "TCP")
-        started = time.monotonic()
-        cut = None
         # a byte every 50 ms: far below any per-read timeout, 13+ s in all
-        for i in range(len(data)):
-            try:
-                s.sendall(data[i:i + 1])
-            except OSError:
-                cut = time.monotonic() - started
-                break
-            if closed_within(s, 0.05):
-                cut = time.monotonic() - started
-                break
+        cut = trickle_until_cut(s, data)
         self.assertIsNotNone(cut, "the trickling client was never cut off")
         self.assertGreater(cut, FIRST_MESSAGE_S - 0.3)
         self.assertLess(cut, FIRST_MESSAGE_S + 1.5)
@@ -672,18 +676,8 @@ class SoapLimits(LimitsTestCase):
                 self.assertOk(d.register())
                 served.append(self.contact_me_answered(d.aor, rid("slow-soap"), d)[1])
             other = pool.submit(others)
-            started = time.monotonic()
-            cut = None
             try:
-                for i in range(len(data)):  # a byte every 50 ms: 15+ s in all
-                    try:
-                        s.sendall(data[i:i + 1])
-                    except OSError:
-                        cut = time.monotonic() - started
-                        break
-                    if closed_within(s, 0.05):
-                        cut = time.monotonic() - started
-                        break
+                cut = trickle_until_cut(s, data)  # a byte every 50 ms: 15+ s in all
             finally:
                 s.close()
             other.result(timeout=30)
