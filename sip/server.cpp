@@ -292,8 +292,9 @@ void SipServer::setUp(Core& core, const Clock& clock) {
       TPTAG_IDENT(sockets[0].ident.c_str()),  // NOTIFYs leave from the one a device used
       TPTAG_UDP_RMEM(config_.udpReceiveBuffer),
       // Sofia's STUN server leaks memory on every malformed STUN request and
-      // prints every request to stderr: off (STUN requests get Sofia's
-      // "600 Not Implemented" instead of a Binding response).
+      // prints every request to stderr, so it is off: a STUN Binding request
+      // gets Sofia's error response, not a mapped address (a known gap:
+      // docs/security.md, "STUN"; docs/decisions.md).
       TPTAG_STUN_SERVER(0), TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())),
       TAG_END());
   if (!agent_) {
