@@ -264,7 +264,7 @@ class Notice:
     answered: int = 0              # HTTP status the stub answered
 
 
-class NoticeStub:
+class NoticeStub(harness.HttpStub):
     """An application server's notice endpoint on 127.0.0.1:port (a free port
     unless given). POST `path` with a SOAP DeviceRegistered: recorded in
     `notices`; the first `fail_first` calls are answered `fail_status` (a SOAP
@@ -283,8 +283,6 @@ class NoticeStub:
         self.response_element = response_element
         self.notices: list[Notice] = []
         self.lock = threading.Lock()
-        self.server: http.server.ThreadingHTTPServer | None = None
-        self.thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -317,18 +315,8 @@ class NoticeStub:
 
         self.server = http.server.ThreadingHTTPServer((LOOPBACK, self.port), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.1},
-                                       name=f"notice-stub-{self.port}", daemon=True)
-        self.thread.start()
+        self.serve(self.server, f"notice-stub-{self.port}")
         return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.thread.join(timeout=5)
-            self.server = None
 
     def _handle(self, h: http.server.BaseHTTPRequestHandler) -> None:
         length = int(h.headers.get("Content-Length") or 0)

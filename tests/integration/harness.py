@@ -38,6 +38,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import uuid
@@ -127,6 +128,30 @@ def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "c
         if time.monotonic() >= deadline:
             raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+# --------------------------------------------------------------------------
+# HTTP stubs (application servers, notice receivers) that tests start
+
+
+class HttpStub:
+    """An HTTP server a test runs on a thread of its own."""
+
+    server = None
+    thread = None
+
+    def serve(self, server, name: str) -> None:
+        self.server = server
+        self.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                       name=name, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.thread.join(timeout=5)
+            self.server = None
 
 
 # --------------------------------------------------------------------------

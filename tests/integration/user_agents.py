@@ -198,7 +198,7 @@ class Callback:
     headers: dict[str, str] = field(default_factory=dict)  # names lower-case
 
 
-class AppServerStub:
+class AppServerStub(harness.HttpStub):
     """An application server on 127.0.0.1:port answering every request with
     `status`; HTTPS with `cert` (CertFiles) . Records each request. Bounded:
     5 s per connection; stop() shuts it down and joins its thread."""
@@ -209,8 +209,6 @@ class AppServerStub:
         self.cert = cert
         self.requests: list[Callback] = []
         self.lock = threading.Lock()
-        self.server: http.server.ThreadingHTTPServer | None = None
-        self.thread: threading.Thread | None = None
 
     @property
     def scheme(self) -> str:
@@ -251,18 +249,8 @@ class AppServerStub:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(self.cert.cert, self.cert.key)
             self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.1},
-                                       name=f"app-server-stub-{self.port}", daemon=True)
-        self.thread.start()
+        self.serve(self.server, f"app-server-stub-{self.port}")
         return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.thread.join(timeout=5)
-            self.server = None
 
     def received(self, request_id: str | None = None) -> list[Callback]:
         with self.lock:
