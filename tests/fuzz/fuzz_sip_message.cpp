@@ -36,25 +36,19 @@
 #include <memory>
 #include <random>
 
+#include "answering_sender.h"
 #include "core.h"
 #include "fuzz.h"
 #include "server.h"
 
 using beckon::fuzz::printable;
 
+using beckon::fuzz::AnsweringSender;
+
 namespace {
 
 constexpr std::string_view kNext = "\r\n\x1e\r\n";
 constexpr int kAnswerTimeoutMs = 5000;
-
-// NOTIFYs of the core go nowhere: answered 200 at once.
-class AnsweringSender final : public beckon::NotifySender {
- public:
-  void send(const beckon::Binding&, const beckon::OutgoingNotify&,
-            std::function<void(const beckon::NotifyOutcome&)> done) override {
-    done({200, "OK"});
-  }
-};
 
 struct Server {
   beckon::ManualClock clock;  // read and moved on the SIP thread only

@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 
+#include "answering_sender.h"
 #include "core.h"
 #include "fuzz.h"
 #include "service.h"
@@ -36,19 +37,13 @@
 
 using beckon::fuzz::printable;
 
+using beckon::fuzz::AnsweringSender;
+
 namespace {
 
 // The server reads with a 2 s timeout and sees EOF at once; 20 s leaves room
 // for a machine busy with other work.
 constexpr int kAnswerTimeoutMs = 20000;
-
-class AnsweringSender final : public beckon::NotifySender {
- public:
-  void send(const beckon::Binding&, const beckon::OutgoingNotify&,
-            std::function<void(const beckon::NotifyOutcome&)> done) override {
-    done({200, "OK"});
-  }
-};
 
 // The core's thread, played inline.
 class InlineExecutor final : public beckon::Executor {
