@@ -348,6 +348,20 @@ class Beckond:
             return ""
 
 
+class TlsBeckond(Beckond):
+    """beckond listening on UDP, TCP and TLS ([sip.tls] from `pki`)."""
+
+    def __init__(self, workdir: Path, pki: "Pki", **kw):
+        super().__init__(workdir, **kw)
+        self.tls_port = free_port(udp=False, tcp=True)
+        text = self.config.read_text().replace(
+            f'"tcp:{LOOPBACK}:{self.sip_port}"]',
+            f'"tcp:{LOOPBACK}:{self.sip_port}", "tls:{LOOPBACK}:{self.tls_port}"]')
+        text = text.replace("[soap]", f'[sip.tls]\ncert = "{pki.server.cert}"\n'
+                                      f'key = "{pki.server.key}"\nca = "{pki.ca}"\n\n[soap]', 1)
+        self.config.write_text(text)
+
+
 # --------------------------------------------------------------------------
 # certificates (openssl CLI, made at test time, never kept in the tree)
 

@@ -5,14 +5,13 @@ The devices here are small user agents on Python's ssl and socket modules
 answers the NOTIFY that beckond must send back over it.
 """
 import concurrent.futures
-import re
 import socket
 import ssl
 import time
 import unittest
 import uuid
 
-from harness import DOMAIN, LOOPBACK, Beckond, BeckondTestCase, Pki, free_port, new_user
+from harness import DOMAIN, LOOPBACK, BeckondTestCase, Pki, TlsBeckond, new_user
 
 PACKAGE = "application-server-contact-me"
 
@@ -77,20 +76,6 @@ class StreamDevice:
         reply = "".join(f"{h}: {headers[h.lower()]}\r\n" for h in ("Via", "From", "To", "Call-ID", "CSeq"))
         self.sock.sendall(f"SIP/2.0 {status}\r\n{reply}Content-Length: 0\r\n\r\n".encode())
         return start, headers, body
-
-
-class TlsBeckond(Beckond):
-    """beckond with a TLS SIP listener ([sip.tls]) beside UDP and TCP."""
-
-    def __init__(self, workdir, pki: Pki):
-        super().__init__(workdir)
-        self.tls_port = free_port(udp=False, tcp=True)
-        text = self.config.read_text().replace(
-            f'"tcp:{LOOPBACK}:{self.sip_port}"]',
-            f'"tcp:{LOOPBACK}:{self.sip_port}", "tls:{LOOPBACK}:{self.tls_port}"]')
-        text = text.replace("[soap]", f'[sip.tls]\ncert = "{pki.server.cert}"\n'
-                                      f'key = "{pki.server.key}"\nca = "{pki.ca}"\n\n[soap]', 1)
-        self.config.write_text(text)
 
 
 class SipOverTls(BeckondTestCase):

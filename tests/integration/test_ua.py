@@ -18,7 +18,8 @@ import uuid
 import harness
 from devices import ConfiguredBeckond
 from harness import DOMAIN, LOOPBACK, PACKAGE, BeckondTestCase, Pki, new_user, run_beckon
-from user_agents import AppServerStub, BeckonUa, BuiltinSipp, TlsBeckond
+from harness import TlsBeckond
+from user_agents import AppServerStub, BeckonUa, BuiltinSipp
 
 
 class UaTestCase(BeckondTestCase):

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import harness
-from harness import DOMAIN, LOOPBACK, Beckond, free_port, wait_until
+from harness import LOOPBACK, free_port, wait_until
 
 BECKON_UA = os.path.abspath(os.environ.get("BECKON_UA")
                             or str(harness.HERE.parent.parent / "build" / "bin" / "beckon-ua"))
@@ -165,24 +165,6 @@ class BuiltinSipp(harness.Sipp):
         super().__init__(workdir, name, f"({builtin})", remote_port, **kw)
         i = self.cmd.index("-sf")
         self.cmd[i:i + 2] = ["-sn", builtin]
-
-
-# --------------------------------------------------------------------------
-# beckond with a SIP TLS listener
-
-
-class TlsBeckond(Beckond):
-    """beckond listening on UDP, TCP and TLS ([sip.tls] from `pki`)."""
-
-    def __init__(self, workdir: Path, pki: harness.Pki, **kw):
-        super().__init__(workdir, **kw)
-        self.tls_port = free_port(udp=False, tcp=True)
-        text = self.config.read_text().replace(
-            f'"tcp:{LOOPBACK}:{self.sip_port}"]',
-            f'"tcp:{LOOPBACK}:{self.sip_port}", "tls:{LOOPBACK}:{self.tls_port}"]')
-        text = text.replace("[soap]", f'[sip.tls]\ncert = "{pki.server.cert}"\n'
-                                      f'key = "{pki.server.key}"\nca = "{pki.ca}"\n\n[soap]', 1)
-        self.config.write_text(text)
 
 
 # --------------------------------------------------------------------------
