@@ -57,10 +57,10 @@ int main(int argc, char** argv) {
     r.params.requestId = "queued-" + std::to_string(i);
     r.params.server = "crm.example.com";
     r.params.queueSeconds = 3600;
-    r.state = beckon::RequestState::Queued;
+    r.progress.state = beckon::RequestState::Queued;
     r.createdAt = now;
     r.queueUntil = now + 3600s;
-    r.nextAttempt = now + 3600s;
+    r.progress.nextAttempt = now + 3600s;
     store.saveRequest(std::move(r));
   }
   store.stop();  // commits what is queued, in one transaction

@@ -26,6 +26,7 @@ struct Core::Request {
   bool cancelled = false;             // cancelled while NOTIFYs were out
   bool inQueue = false;               // counted in queued_ and in waitingFor_
   bool open = false;                  // counted in openTotal_ and openByAppServer_
+  bool stored = false;                // saved once: later saves are updates
   std::set<std::uint64_t> refusedBy;  // bindings that answered a final 4xx: not tried again
   std::vector<StatusListener> listeners;
 };
@@ -149,26 +150,32 @@ void Core::saveBinding(std::uint64_t id) {
   if (const Binding* b = bindings_.get(id); b && store_) store_->saveBinding(*b);
 }
 
-void Core::save(const Request& r) {
+void Core::save(Request& r) {
   if (!store_) return;
-  RequestRecord rec;
-  rec.appServer = r.key.first;
-  rec.params = r.params;
-  rec.state = r.status.state;
-  rec.deliveries = r.status.deliveries;
-  rec.createdAt = r.createdAt;
-  rec.queueUntil = r.queueUntil;
-  rec.nextAttempt = r.nextAttempt;
-  rec.endedAt = r.endedAt;
-  rec.rounds = r.rounds;
-  rec.cancelled = r.cancelled;
-  rec.refusedBy.assign(r.refusedBy.begin(), r.refusedBy.end());
-  store_->saveRequest(std::move(rec));
+  RequestProgress p;
+  p.state = r.status.state;
+  p.deliveries = r.status.deliveries;
+  p.nextAttempt = r.nextAttempt;
+  p.endedAt = r.endedAt;
+  p.rounds = r.rounds;
+  p.cancelled = r.cancelled;
+  p.refusedBy.assign(r.refusedBy.begin(), r.refusedBy.end());
+  if (r.stored) return store_->updateRequest(r.key.first, r.key.second, std::move(p));
+  r.stored = true;
+  store_->saveRequest({r.key.first, r.params, r.createdAt, r.queueUntil, std::move(p)});
 }
 
 void Core::afterCommit(std::function<void(bool committed)> done) {
   if (store_) {
     store_->afterCommit(std::move(done));
+  } else {
+    done(true);
+  }
+}
+
+void Core::whenCommitted(std::function<void(bool committed)> done) {
+  if (store_) {
+    store_->whenCommitted(std::move(done));
   } else {
     done(true);
   }
@@ -569,15 +576,17 @@ void Core::restore(StoredState state, const std::function<void(Binding&)>& attac
   std::size_t queued = 0, ended = 0;
   for (RequestRecord& rec : state.requests) {
     RequestKey key{rec.appServer, rec.params.requestId};
-    if (isFinal(rec.state) && now - rec.endedAt >= config_.keepEnded) {
+    RequestProgress& p = rec.progress;
+    if (isFinal(p.state) && now - p.endedAt >= config_.keepEnded) {
       if (store_) store_->removeRequest(key.first, key.second);
       continue;
     }
     auto r = std::make_unique<Request>();
     r->key = key;
+    r->stored = true;
     r->params = std::move(rec.params);
     prepare(*r);
-    r->status.deliveries = std::move(rec.deliveries);
+    r->status.deliveries = std::move(p.deliveries);
     for (Delivery& d : r->status.deliveries) {
       if (!d.inFlight) continue;
       d.inFlight = false;
@@ -585,16 +594,16 @@ void Core::restore(StoredState state, const std::function<void(Binding&)>& attac
     }
     r->createdAt = rec.createdAt;
     r->queueUntil = rec.queueUntil;
-    r->nextAttempt = rec.nextAttempt;
-    r->endedAt = rec.endedAt;
-    r->rounds = rec.rounds;
-    r->cancelled = rec.cancelled;
-    r->refusedBy.insert(rec.refusedBy.begin(), rec.refusedBy.end());
+    r->nextAttempt = p.nextAttempt;
+    r->endedAt = p.endedAt;
+    r->rounds = p.rounds;
+    r->cancelled = p.cancelled;
+    r->refusedBy.insert(p.refusedBy.begin(), p.refusedBy.end());
     Request& req = *r;
     requests_.emplace(key, std::move(r));
-    if (metrics_) metrics_->requestRestored(isFinal(rec.state) ? rec.state : RequestState::Queued);
-    if (isFinal(rec.state)) {
-      req.status.state = rec.state;
+    if (metrics_) metrics_->requestRestored(isFinal(p.state) ? p.state : RequestState::Queued);
+    if (isFinal(p.state)) {
+      req.status.state = p.state;
       req.status.settled = true;
       ended_.emplace_back(req.endedAt, key);
       ++ended;
@@ -602,7 +611,7 @@ void Core::restore(StoredState state, const std::function<void(Binding&)>& attac
     }
     setState(req, RequestState::Queued);
     ++queued;
-    if (rec.state == RequestState::Notifying) interrupted.push_back(key);
+    if (p.state == RequestState::Notifying) interrupted.push_back(key);
   }
   std::sort(ended_.begin(), ended_.end());
 

@@ -77,6 +77,8 @@ class Core {
   // Runs `done` once every change made so far is committed: at once, with
   // true, without a store. What beckond acknowledges waits for this.
   void afterCommit(std::function<void(bool committed)> done);
+  // Store::whenCommitted: `done` may run on another thread (at once without a store).
+  void whenCommitted(std::function<void(bool committed)> done);
   // Puts back what a previous run saved, dropping what expired meanwhile:
   // the bindings first (`attach` gives each its flow and dialog again, or
   // marks it unreachable), then the requests. A request whose NOTIFYs were
@@ -122,7 +124,7 @@ class Core {
   void setState(Request& r, RequestState s);
   Request& find(const Caller& caller, const std::string& requestId) const;
   // The store's side of every change.
-  void save(const Request& r);
+  void save(Request& r);
   void saveBinding(std::uint64_t id);
 
   const Clock& clock_;

@@ -63,7 +63,7 @@ auto ContactService::onCore(F work, bool durable) -> decltype(work()) {
       R value = work();
       if (!durable) return promise->set_value(std::move(value));
       // A change is answered only once it is stored.
-      core_.afterCommit([promise, value = std::move(value)](bool committed) mutable {
+      core_.whenCommitted([promise, value = std::move(value)](bool committed) mutable {
         if (committed) return promise->set_value(std::move(value));
         promise->set_exception(std::make_exception_ptr(
             Fault(FaultCode::Unavailable, "the change could not be stored")));
@@ -111,7 +111,7 @@ ContactStatus ContactService::contactMe(const Caller& caller, const ContactMePar
         pending->changedLocked();
       });
       // Acknowledged only once stored: nothing acknowledged is lost.
-      core_.afterCommit([pending](bool stored) {
+      core_.whenCommitted([pending](bool stored) {
         std::lock_guard lock(pending->mutex);
         pending->committed = true;
         pending->stored = stored;

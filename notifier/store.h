@@ -16,19 +16,24 @@
 
 namespace beckon {
 
-// A contact request as the core keeps it, without its listeners.
-struct RequestRecord {
-  std::string appServer;
-  ContactMeParams params;
+// What changes while a contact request is handled.
+struct RequestProgress {
   RequestState state = RequestState::Queued;
   std::vector<Delivery> deliveries;
-  TimePoint createdAt;
-  TimePoint queueUntil;
   TimePoint nextAttempt;
   TimePoint endedAt;  // when final
   unsigned rounds = 0;
   bool cancelled = false;                // cancelled while NOTIFYs were out
   std::vector<std::uint64_t> refusedBy;  // bindings that refused it with a 4xx
+};
+
+// A contact request as the core keeps it, without its listeners.
+struct RequestRecord {
+  std::string appServer;
+  ContactMeParams params;
+  TimePoint createdAt;
+  TimePoint queueUntil;
+  RequestProgress progress;
 };
 
 // Everything a store held at its last commit.
@@ -47,12 +52,20 @@ class Store {
 
   virtual void saveBinding(const Binding& binding) = 0;
   virtual void removeBinding(std::uint64_t id) = 0;
+  // A request not saved before: all of it.
   virtual void saveRequest(RequestRecord request) = 0;
+  // A request saved before: only what changes (its parameters never do).
+  virtual void updateRequest(const std::string& appServer, const std::string& requestId,
+                             RequestProgress progress) = 0;
   virtual void removeRequest(const std::string& appServer, const std::string& requestId) = 0;
   virtual void setAccessibleSince(TimePoint since) = 0;
   // `done` runs on the core's thread once everything written before this
   // call is committed (true), or could not be (false: the write failed).
   virtual void afterCommit(std::function<void(bool committed)> done) = 0;
+  // As afterCommit, but `done` runs on the store's own thread as soon as the
+  // commit ends, one trip through the core's thread sooner. For a caller that
+  // only hands the outcome to a waiting thread: `done` must not touch the core.
+  virtual void whenCommitted(std::function<void(bool committed)> done) = 0;
 };
 
 }  // namespace beckon

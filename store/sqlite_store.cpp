@@ -6,7 +6,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <unordered_set>
+#include <unordered_map>
+#include <utility>
 
 #include "schema.h"
 
@@ -174,6 +175,10 @@ class SqliteStore::Statements {
                             "state, deliveries, created_ms, queue_until_ms, next_attempt_ms, "
                             "ended_ms, rounds, cancelled, refused_by) VALUES (?1, ?2, ?3, ?4, ?5, "
                             "?6, ?7, ?8, ?9, ?10, ?11, ?12)")),
+        updateRequest(prepare(db,
+                              "UPDATE requests SET state = ?3, deliveries = ?4, "
+                              "next_attempt_ms = ?5, ended_ms = ?6, rounds = ?7, cancelled = ?8, "
+                              "refused_by = ?9 WHERE app_server = ?1 AND request_id = ?2")),
         removeRequest(
             prepare(db, "DELETE FROM requests WHERE app_server = ?1 AND request_id = ?2")),
         setMeta(prepare(db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")),
@@ -181,15 +186,15 @@ class SqliteStore::Statements {
         commit(prepare(db, "COMMIT")),
         rollback(prepare(db, "ROLLBACK")) {}
   ~Statements() {
-    for (sqlite3_stmt* s :
-         {saveBinding, removeBinding, saveRequest, removeRequest, setMeta, begin, commit, rollback})
+    for (sqlite3_stmt* s : {saveBinding, removeBinding, saveRequest, updateRequest, removeRequest,
+                            setMeta, begin, commit, rollback})
       sqlite3_finalize(s);
   }
   Statements(const Statements&) = delete;
   Statements& operator=(const Statements&) = delete;
 
-  sqlite3_stmt *saveBinding, *removeBinding, *saveRequest, *removeRequest, *setMeta, *begin,
-      *commit, *rollback;
+  sqlite3_stmt *saveBinding, *removeBinding, *saveRequest, *updateRequest, *removeRequest, *setMeta,
+      *begin, *commit, *rollback;
 
  private:
   static sqlite3_stmt* prepare(sqlite3* db, const char* sql) {
@@ -316,15 +321,16 @@ StoredState SqliteStore::load() {
       RequestRecord r;
       r.appServer = text(stmt, 0);
       r.params = decodeParams(json::parse(text(stmt, 1)));
-      r.state = stateOf(text(stmt, 2));
-      r.deliveries = decodeDeliveries(json::parse(text(stmt, 3)));
       r.createdAt = at(sqlite3_column_int64(stmt, 4));
       r.queueUntil = at(sqlite3_column_int64(stmt, 5));
-      r.nextAttempt = at(sqlite3_column_int64(stmt, 6));
-      r.endedAt = at(sqlite3_column_int64(stmt, 7));
-      r.rounds = static_cast<unsigned>(sqlite3_column_int(stmt, 8));
-      r.cancelled = sqlite3_column_int(stmt, 9) != 0;
-      r.refusedBy = json::parse(text(stmt, 10)).get<std::vector<std::uint64_t>>();
+      RequestProgress& p = r.progress;
+      p.state = stateOf(text(stmt, 2));
+      p.deliveries = decodeDeliveries(json::parse(text(stmt, 3)));
+      p.nextAttempt = at(sqlite3_column_int64(stmt, 6));
+      p.endedAt = at(sqlite3_column_int64(stmt, 7));
+      p.rounds = static_cast<unsigned>(sqlite3_column_int(stmt, 8));
+      p.cancelled = sqlite3_column_int(stmt, 9) != 0;
+      p.refusedBy = json::parse(text(stmt, 10)).get<std::vector<std::uint64_t>>();
       state.requests.push_back(std::move(r));
     }
     sqlite3_finalize(stmt);
@@ -359,7 +365,7 @@ void SqliteStore::stop() {
     std::lock_guard lock(mutex_);
     rest.swap(queue_);
   }
-  if (!rest.empty()) commit(rest);
+  if (!rest.empty()) tell(rest, commit(rest));
 }
 
 namespace {
@@ -403,6 +409,11 @@ void SqliteStore::saveRequest(RequestRecord request) {
   push(std::move(request));
 }
 
+void SqliteStore::updateRequest(const std::string& appServer, const std::string& requestId,
+                                RequestProgress progress) {
+  push(UpdateRequest{appServer, requestId, std::move(progress)});
+}
+
 void SqliteStore::removeRequest(const std::string& appServer, const std::string& requestId) {
   push(RemoveRequest{appServer, requestId});
 }
@@ -413,6 +424,10 @@ void SqliteStore::setAccessibleSince(TimePoint since) {
 
 void SqliteStore::afterCommit(std::function<void(bool committed)> done) {
   push(Barrier(std::move(done)));
+}
+
+void SqliteStore::whenCommitted(std::function<void(bool committed)> done) {
+  push(Notice{std::move(done)});
 }
 
 bool SqliteStore::healthy() const {
@@ -444,10 +459,7 @@ void SqliteStore::run() {
     const bool ok = commit(batch);
     lastCommit = std::chrono::steady_clock::now();
     CommitReport report{lastCommit - started, batch.size(), 0, ok};
-    std::vector<Barrier> barriers;
-    for (Write& w : batch) {
-      if (auto* b = std::get_if<Barrier>(&w)) barriers.push_back(std::move(*b));
-    }
+    tell(batch, ok);
     batch.clear();
     {
       std::lock_guard lock(mutex_);
@@ -455,39 +467,73 @@ void SqliteStore::run() {
       report.queued = queue_.size();
     }
     if (report_) report_(report);
-    // If the core's thread is gone (beckond stops), nobody waits any more.
-    if (!barriers.empty()) {
-      executor_.post([barriers = std::move(barriers), ok]() mutable {
-        for (auto& done : barriers)
-          done(ok);
-      });
-    }
   }
 }
 
+void SqliteStore::tell(std::vector<Write>& batch, bool ok) {
+  std::vector<Barrier> barriers;
+  for (Write& w : batch) {
+    if (auto* n = std::get_if<Notice>(&w)) n->done(ok);
+    if (auto* b = std::get_if<Barrier>(&w)) barriers.push_back(std::move(*b));
+  }
+  // If the core's thread is gone (beckond stops), nobody waits any more.
+  if (!barriers.empty()) {
+    executor_.post([barriers = std::move(barriers), ok]() mutable {
+      for (auto& done : barriers)
+        done(ok);
+    });
+  }
+}
+
+namespace {
+
+std::string requestKey(const std::string& appServer, const std::string& requestId) {
+  return appServer + '\n' + requestId;
+}
+
+}  // namespace
+
 bool SqliteStore::commit(std::vector<Write>& batch) {
-  // A binding or request saved twice in one group: only its last state is
-  // written (a request is typically saved when sent and again when answered).
-  std::vector<bool> superseded(batch.size(), false);
+  // A binding or request written more than once in one group is written
+  // once, in its last state: a request is typically saved when sent and
+  // updated when answered, and then only its insert is written.
+  std::vector<bool> skip(batch.size(), false);
   {
-    std::unordered_set<std::uint64_t> bindings;
-    std::unordered_set<std::string> requests;
-    for (std::size_t i = batch.size(); i-- > 0;) {
-      if (const auto* b = std::get_if<Binding>(&batch[i])) {
-        superseded[i] = !bindings.insert(b->id).second;
-      } else if (const auto* rb = std::get_if<RemoveBinding>(&batch[i])) {
-        superseded[i] = !bindings.insert(rb->id).second;
-      } else if (const auto* r = std::get_if<RequestRecord>(&batch[i])) {
-        superseded[i] = !requests.insert(r->appServer + '\n' + r->params.requestId).second;
-      } else if (const auto* rr = std::get_if<RemoveRequest>(&batch[i])) {
-        superseded[i] = !requests.insert(rr->appServer + '\n' + rr->requestId).second;
+    std::unordered_map<std::uint64_t, std::size_t> bindingAt;
+    std::unordered_map<std::string, std::size_t> requestAt;
+    auto last = [&](auto& at, auto key, std::size_t i) {
+      const auto [it, first] = at.try_emplace(std::move(key), i);
+      if (!first) skip[std::exchange(it->second, i)] = true;
+    };
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      Write& w = batch[i];
+      if (const auto* b = std::get_if<Binding>(&w)) {
+        last(bindingAt, b->id, i);
+      } else if (const auto* rb = std::get_if<RemoveBinding>(&w)) {
+        last(bindingAt, rb->id, i);
+      } else if (const auto* r = std::get_if<RequestRecord>(&w)) {
+        last(requestAt, requestKey(r->appServer, r->params.requestId), i);
+      } else if (const auto* rr = std::get_if<RemoveRequest>(&w)) {
+        last(requestAt, requestKey(rr->appServer, rr->requestId), i);
+      } else if (auto* u = std::get_if<UpdateRequest>(&w)) {
+        std::string key = requestKey(u->appServer, u->requestId);
+        const auto it = requestAt.find(key);
+        Write* earlier = it == requestAt.end() ? nullptr : &batch[it->second];
+        if (auto* saved = earlier ? std::get_if<RequestRecord>(earlier) : nullptr) {
+          saved->progress = std::move(u->progress);  // inserted in its last state
+          skip[i] = true;
+        } else if (earlier && std::holds_alternative<RemoveRequest>(*earlier)) {
+          skip[i] = true;  // nothing left to update
+        } else {
+          last(requestAt, std::move(key), i);
+        }
       }
     }
   }
   Statements& s = *statements_;
   bool ok = step(s.begin);
   for (std::size_t i = 0; i < batch.size() && ok; ++i) {
-    if (superseded[i]) continue;
+    if (skip[i]) continue;
     const Write& w = batch[i];
     if (const auto* b = std::get_if<Binding>(&w)) {
       ok = step(s.saveBinding, i64(b->id), i64(b->updated), b->aor, b->contact, b->instance,
@@ -499,11 +545,16 @@ bool SqliteStore::commit(std::vector<Write>& batch) {
     } else if (const auto* rb = std::get_if<RemoveBinding>(&w)) {
       ok = step(s.removeBinding, i64(rb->id));
     } else if (const auto* r = std::get_if<RequestRecord>(&w)) {
-      json refused = r->refusedBy;
+      const RequestProgress& p = r->progress;
       ok = step(s.saveRequest, r->appServer, r->params.requestId, encodeParams(r->params).dump(),
-                std::string(toString(r->state)), encodeDeliveries(r->deliveries).dump(),
-                ms(r->createdAt), ms(r->queueUntil), ms(r->nextAttempt), ms(r->endedAt),
-                std::int64_t{r->rounds}, std::int64_t{r->cancelled}, refused.dump());
+                std::string(toString(p.state)), encodeDeliveries(p.deliveries).dump(),
+                ms(r->createdAt), ms(r->queueUntil), ms(p.nextAttempt), ms(p.endedAt),
+                std::int64_t{p.rounds}, std::int64_t{p.cancelled}, json(p.refusedBy).dump());
+    } else if (const auto* u = std::get_if<UpdateRequest>(&w)) {
+      const RequestProgress& p = u->progress;
+      ok = step(s.updateRequest, u->appServer, u->requestId, std::string(toString(p.state)),
+                encodeDeliveries(p.deliveries).dump(), ms(p.nextAttempt), ms(p.endedAt),
+                std::int64_t{p.rounds}, std::int64_t{p.cancelled}, json(p.refusedBy).dump());
     } else if (const auto* rr = std::get_if<RemoveRequest>(&w)) {
       ok = step(s.removeRequest, rr->appServer, rr->requestId);
     } else if (const auto* a = std::get_if<SetAccessible>(&w)) {

@@ -66,9 +66,12 @@ class SqliteStore final : public Store {
   void saveBinding(const Binding& binding) override;
   void removeBinding(std::uint64_t id) override;
   void saveRequest(RequestRecord request) override;
+  void updateRequest(const std::string& appServer, const std::string& requestId,
+                     RequestProgress progress) override;
   void removeRequest(const std::string& appServer, const std::string& requestId) override;
   void setAccessibleSince(TimePoint since) override;
   void afterCommit(std::function<void(bool committed)> done) override;
+  void whenCommitted(std::function<void(bool committed)> done) override;
 
   // Called on the writer thread after every group commit.
   void onCommit(std::function<void(const CommitReport&)> report) { report_ = std::move(report); }
@@ -80,20 +83,29 @@ class SqliteStore final : public Store {
   struct RemoveBinding {
     std::uint64_t id;
   };
+  struct UpdateRequest {
+    std::string appServer, requestId;
+    RequestProgress progress;
+  };
   struct RemoveRequest {
     std::string appServer, requestId;
   };
   struct SetAccessible {
     TimePoint since;
   };
-  using Barrier = std::function<void(bool)>;
-  using Write =
-      std::variant<Binding, RemoveBinding, RequestRecord, RemoveRequest, SetAccessible, Barrier>;
+  using Barrier = std::function<void(bool)>;  // run on the core's thread
+  struct Notice {                             // run on the writer's thread
+    std::function<void(bool)> done;
+  };
+  using Write = std::variant<Binding, RemoveBinding, RequestRecord, UpdateRequest, RemoveRequest,
+                             SetAccessible, Barrier, Notice>;
   class Statements;
 
   void push(Write w);
   void run();
   bool commit(std::vector<Write>& batch);
+  // Runs the batch's notices and posts its barriers to the core's thread.
+  void tell(std::vector<Write>& batch, bool ok);
 
   SqliteOptions options_;
   Executor& executor_;

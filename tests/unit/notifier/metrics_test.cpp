@@ -345,12 +345,12 @@ BOOST_AUTO_TEST_CASE(restored_requests_count_where_they_are_not_as_created) {
     r.params.deviceId = id == "sent" ? "100" : "999";
     r.params.requestId = id;
     r.params.queueSeconds = 60;
-    r.state = state;
+    r.progress.state = state;
     r.createdAt = clock.now() - 1s;
     r.queueUntil = clock.now() + 59s;
-    r.nextAttempt = clock.now() + 10s;
-    r.endedAt = state == RequestState::Delivered ? clock.now() - 1s : TimePoint{};
-    r.rounds = state == RequestState::Queued ? 0 : 1;
+    r.progress.nextAttempt = clock.now() + 10s;
+    r.progress.endedAt = state == RequestState::Delivered ? clock.now() - 1s : TimePoint{};
+    r.progress.rounds = state == RequestState::Queued ? 0 : 1;
     return r;
   };
   saved.requests = {record("waiting", RequestState::Queued),

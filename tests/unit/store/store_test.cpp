@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -153,14 +154,15 @@ BOOST_AUTO_TEST_CASE(bindings_and_requests_come_back_as_saved) {
   RequestRecord r;
   r.appServer = "crm";
   r.params = params("100", "r1", 60);
-  r.state = RequestState::Notifying;
-  r.deliveries = {{7, saved.contact, Transport::Tcp, 0, "waiting for answer", clock.now(), true}};
+  r.progress.state = RequestState::Notifying;
+  r.progress.deliveries = {
+      {7, saved.contact, Transport::Tcp, 0, "waiting for answer", clock.now(), true}};
   r.createdAt = clock.now();
   r.queueUntil = clock.now() + 60s;
-  r.nextAttempt = clock.now() + 2s;
-  r.rounds = 2;
-  r.cancelled = true;
-  r.refusedBy = {3, 5};
+  r.progress.nextAttempt = clock.now() + 2s;
+  r.progress.rounds = 2;
+  r.progress.cancelled = true;
+  r.progress.refusedBy = {3, 5};
   {
     auto s = open();
     s->start();
@@ -208,15 +210,15 @@ BOOST_AUTO_TEST_CASE(bindings_and_requests_come_back_as_saved) {
   BOOST_TEST(q.appServer == "crm");
   BOOST_TEST(q.params.sameContent(r.params));
   BOOST_TEST(q.params.waitMs == 1500u);
-  BOOST_TEST(q.state == RequestState::Notifying);
-  BOOST_TEST_REQUIRE(q.deliveries.size() == 1u);
-  BOOST_TEST(q.deliveries[0].bindingId == 7u);
-  BOOST_TEST(q.deliveries[0].inFlight);
+  BOOST_TEST(q.progress.state == RequestState::Notifying);
+  BOOST_TEST_REQUIRE(q.progress.deliveries.size() == 1u);
+  BOOST_TEST(q.progress.deliveries[0].bindingId == 7u);
+  BOOST_TEST(q.progress.deliveries[0].inFlight);
   BOOST_TEST((q.queueUntil == r.queueUntil));
-  BOOST_TEST((q.nextAttempt == r.nextAttempt));
-  BOOST_TEST(q.rounds == 2u);
-  BOOST_TEST(q.cancelled);
-  BOOST_TEST(q.refusedBy == r.refusedBy);
+  BOOST_TEST((q.progress.nextAttempt == r.progress.nextAttempt));
+  BOOST_TEST(q.progress.rounds == 2u);
+  BOOST_TEST(q.progress.cancelled);
+  BOOST_TEST(q.progress.refusedBy == r.progress.refusedBy);
   BOOST_TEST_REQUIRE(state.accessibleSince.has_value());
   BOOST_TEST((*state.accessibleSince == clock.now()));
 }
@@ -242,6 +244,56 @@ BOOST_AUTO_TEST_CASE(after_commit_runs_once_the_writes_before_it_are_on_disk) {
   BOOST_TEST(count("bindings") == 499);
 }
 
+BOOST_AUTO_TEST_CASE(when_committed_runs_on_the_writer_once_the_writes_before_it_are_on_disk) {
+  ManualClock clock;
+  auto s = open();
+  s->start();
+  Binding b = subscription(clock.now());
+  for (std::uint64_t id = 1; id <= 200; ++id) {
+    b.id = id;
+    s->saveBinding(b);
+  }
+  std::promise<std::pair<int, std::thread::id>> seen;
+  s->whenCommitted([&](bool committed) {
+    seen.set_value({committed ? count("bindings") : -1, std::this_thread::get_id()});
+  });
+  // Nobody pumps the core's executor: the writer itself tells.
+  auto result = seen.get_future();
+  BOOST_TEST_REQUIRE((result.wait_for(10s) == std::future_status::ready));
+  const auto [rows, thread] = result.get();
+  BOOST_TEST(rows == 200);
+  BOOST_TEST((thread != std::this_thread::get_id()));
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_commit_is_reported_to_every_waiter) {
+  ManualClock clock;
+  auto s = open();
+  s->start();
+  flush(*s);
+  {
+    // The table goes away under the store (a damaged or tampered file).
+    sqlite3* db = nullptr;
+    sqlite3_open(options.path.c_str(), &db);
+    BOOST_TEST_REQUIRE(sqlite3_exec(db, "DROP TABLE requests", nullptr, nullptr, nullptr) ==
+                       SQLITE_OK);
+    sqlite3_close(db);
+  }
+  RequestRecord r;
+  r.appServer = "crm";
+  r.params = params("100", "r1");
+  s->saveRequest(r);
+  std::promise<bool> told;
+  bool done = false, committed = true;
+  s->whenCommitted([&](bool ok) { told.set_value(ok); });
+  s->afterCommit([&](bool ok) { done = true, committed = ok; });
+  BOOST_TEST_REQUIRE(executor.pumpUntil([&] { return done; }));
+  BOOST_TEST(!committed);
+  auto result = told.get_future();
+  BOOST_TEST_REQUIRE((result.wait_for(10s) == std::future_status::ready));
+  BOOST_TEST(!result.get());
+  BOOST_TEST(!s->healthy());
+}
+
 BOOST_AUTO_TEST_CASE(the_last_write_of_a_group_wins) {
   ManualClock clock;
   auto s = open();
@@ -254,8 +306,18 @@ BOOST_AUTO_TEST_CASE(the_last_write_of_a_group_wins) {
   r.appServer = "crm";
   r.params = params("100", "r1");
   s->saveRequest(r);
-  r.state = RequestState::Delivered;
+  RequestProgress sent;
+  sent.state = RequestState::Notifying;
+  sent.rounds = 1;
+  s->updateRequest("crm", "r1", sent);
+  RequestProgress answered = sent;
+  answered.state = RequestState::Delivered;
+  s->updateRequest("crm", "r1", answered);
+  r.params.requestId = "gone";
   s->saveRequest(r);
+  s->updateRequest("crm", "gone", sent);
+  s->removeRequest("crm", "gone");
+  s->updateRequest("crm", "gone", answered);  // after its removal: nothing to update
   s->start();
   flush(*s);
   s.reset();
@@ -263,7 +325,46 @@ BOOST_AUTO_TEST_CASE(the_last_write_of_a_group_wins) {
   BOOST_TEST_REQUIRE(state.bindings.size() == 1u);
   BOOST_TEST(state.bindings[0].id == 8u);
   BOOST_TEST_REQUIRE(state.requests.size() == 1u);
-  BOOST_TEST(state.requests[0].state == RequestState::Delivered);
+  BOOST_TEST(state.requests[0].params.requestId == "r1");
+  BOOST_TEST(state.requests[0].progress.state == RequestState::Delivered);
+  BOOST_TEST(state.requests[0].progress.rounds == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_update_changes_the_progress_and_keeps_the_parameters) {
+  ManualClock clock;
+  RequestRecord r;
+  r.appServer = "crm";
+  r.params = params("100", "r1", 60);
+  r.createdAt = clock.now();
+  r.queueUntil = clock.now() + 60s;
+  RequestProgress answered;
+  answered.state = RequestState::Delivered;
+  answered.deliveries = {{7, "sip:100@127.0.0.2", Transport::Udp, 200, "OK", clock.now(), false}};
+  answered.endedAt = clock.now() + 1s;
+  answered.rounds = 1;
+  answered.refusedBy = {4};
+  {
+    auto s = open();
+    s->start();
+    s->saveRequest(r);
+    flush(*s);  // the insert and the update in two groups
+    s->updateRequest("crm", "r1", answered);
+    s->updateRequest("crm", "unknown", answered);  // no such row: changes nothing
+    flush(*s);
+  }
+  const StoredState state = open()->load();
+  BOOST_TEST_REQUIRE(state.requests.size() == 1u);
+  const RequestRecord& q = state.requests[0];
+  BOOST_TEST(q.params.sameContent(r.params));
+  BOOST_TEST((q.createdAt == r.createdAt));
+  BOOST_TEST((q.queueUntil == r.queueUntil));
+  BOOST_TEST(q.progress.state == RequestState::Delivered);
+  BOOST_TEST_REQUIRE(q.progress.deliveries.size() == 1u);
+  BOOST_TEST(q.progress.deliveries[0].sipStatus == 200);
+  BOOST_TEST(!q.progress.deliveries[0].inFlight);
+  BOOST_TEST((q.progress.endedAt == answered.endedAt));
+  BOOST_TEST(q.progress.rounds == 1u);
+  BOOST_TEST(q.progress.refusedBy == answered.refusedBy);
 }
 
 BOOST_AUTO_TEST_CASE(a_version_1_store_is_migrated) {
