@@ -3,7 +3,8 @@
 # -> SOAP answer, against SIPp devices on loopback; all on this machine.
 #   bench/contact_me.sh [BUILD_DIR]      (default: build)
 # Needs wrk (Debian package). Env: DEVICES (1000), SIPP_PROCS (2), DURATION (20 s),
-# CONNECTIONS (16), FIXED_RATE (2000; 0: no fixed-rate run), LOG_LEVEL (info:
+# CONNECTIONS (16; 0: no wrk run), FIXED_RATE (2000; a list is run in turn; 0: none),
+# LOAD_THREADS (8: contact_me_load connections a process), LOG_LEVEL (info:
 # every request is logged, as in production), STORE ("full" (default),
 # "normal", or "none": no store), BENCH_TMP (/tmp: where the store file goes).
 set -euo pipefail
@@ -15,6 +16,9 @@ seconds=${DURATION:-20}
 connections=${CONNECTIONS:-16}
 fixed=${FIXED_RATE:-2000}
 store=${STORE:-full}
+load_threads=${LOAD_THREADS:-8}
+# SOAP clients at once: wrk's connections or the fixed-rate loads', whichever is more.
+clients=$((connections > procs * load_threads ? connections : procs * load_threads))
 work=$(mktemp -d ${BENCH_TMP:-/tmp}/beckon-bench.XXXXXX)
 source "$root/bench/common.sh"
 
@@ -25,15 +29,15 @@ cat > "$work/beckond.toml" <<CONF
 listen = ["udp:127.0.0.1:$sip"]
 [soap]
 listen = "127.0.0.1:$soap"
-workers = $((connections + 4))
+workers = $((clients + 4))
 [store]
 path = "$([ "$store" = none ] || echo "$work/beckon.db")"
 synchronous = "$([ "$store" = normal ] && echo normal || echo full)"
 [log]
 level = "${LOG_LEVEL:-info}"
 [limits]
-soap_connections = $((connections + 64))
-soap_connections_per_source = $((connections + 64))
+soap_connections = $((clients + 64))
+soap_connections_per_source = $((clients + 64))
 CONF
 "$build/bin/beckond" --config "$work/beckond.toml" 2> "$work/beckond.log" &
 pids+=($!)
@@ -61,29 +65,39 @@ echo "devices registered: $(metric beckon_bindings)"
 beckond_ticks() { awk '{ print $14 + $15 }' "/proc/${pids[0]}/stat"; }
 idle_ticks() { awk '$1 == "cpu" { print $5 + $6 }' /proc/stat; }
 
-echo "== maximum throughput (wrk, $connections connections, ${seconds}s)"
-b0=$(beckond_ticks) i0=$(idle_ticks) t0=$(date +%s.%N)
-DEVICES=$per PREFIXES=$(seq -s, -f "d%gx" 1 "$procs") RUN="max-$RANDOM" \
-  wrk -t 2 -c "$connections" -d "${seconds}s" --timeout 5s -s "$root/bench/contact_me.lua" \
-  "http://127.0.0.1:$soap/" | grep -E '^wrk:' | tee "$work/wrk.out"
-b1=$(beckond_ticks) i1=$(idle_ticks) t1=$(date +%s.%N)
-delivered=$(sed -n 's/.* delivered=\([0-9]*\).*/\1/p' "$work/wrk.out")
-awk -v b=$((b1 - b0)) -v i=$((i1 - i0)) -v t0="$t0" -v t1="$t1" -v n="${delivered:-0}" -v cores="$(nproc)" \
-  'BEGIN { s = t1 - t0; printf "beckond: %.0f%% of a core, %.0f us CPU a request; machine idle %.0f%%\n",
-           b / s, n ? 1e4 * b / n : 0, i / (s * cores) }'
+if [ "$connections" -gt 0 ]; then
+  echo "== maximum throughput (wrk, $connections connections, ${seconds}s)"
+  b0=$(beckond_ticks) i0=$(idle_ticks) t0=$(date +%s.%N)
+  DEVICES=$per PREFIXES=$(seq -s, -f "d%gx" 1 "$procs") RUN="max-$RANDOM" \
+    wrk -t 2 -c "$connections" -d "${seconds}s" --timeout 5s -s "$root/bench/contact_me.lua" \
+    "http://127.0.0.1:$soap/" | grep -E '^wrk:' | tee "$work/wrk.out"
+  b1=$(beckond_ticks) i1=$(idle_ticks) t1=$(date +%s.%N)
+  delivered=$(sed -n 's/.* delivered=\([0-9]*\).*/\1/p' "$work/wrk.out")
+  awk -v b=$((b1 - b0)) -v i=$((i1 - i0)) -v t0="$t0" -v t1="$t1" -v n="${delivered:-0}" -v cores="$(nproc)" \
+    'BEGIN { s = t1 - t0; printf "beckond: %.0f%% of a core, %.0f us CPU a request; machine idle %.0f%%\n",
+             b / s, n ? 1e4 * b / n : 0, i / (s * cores) }'
+fi
 
-if [ "$fixed" -gt 0 ]; then
-  echo "== fixed rate $fixed/s (contact_me_load, one per SIPp process, ${seconds}s)"
+# Each fixed rate in turn (open loop: a request is sent when it is due, on
+# one of LOAD_THREADS connections a process, whatever the answers before).
+for rate in $fixed; do
+  [ "$rate" -gt 0 ] || continue
+  echo "== fixed rate $rate/s (contact_me_load, one per SIPp process, ${seconds}s)"
   loads=()
   for i in $(seq "$procs"); do
     "$build/bin/contact_me_load" --server "http://127.0.0.1:$soap/" --device-prefix "d${i}x" \
-      --devices "$per" --threads 8 --rate "$(awk "BEGIN{print $fixed/$procs}")" \
-      --seconds "$seconds" --run-id "fixed-$i-$RANDOM" > "$work/load$i.out" &
+      --devices "$per" --threads "$load_threads" --rate "$(awk "BEGIN{print $rate/$procs}")" \
+      --seconds "$seconds" --run-id "fixed-$rate-$i-$RANDOM" > "$work/load$i.out" &
     loads+=($!)
   done
   for p in "${loads[@]}"; do wait "$p" || true; done
   cat "$work"/load*.out
-fi
+  awk '{ for (f = 1; f <= NF; f++) { split($f, kv, "="); v[kv[1]] = kv[2] }
+         sum += v["delivered_per_s"]; failed += v["not_delivered"] + v["errors"]
+         if (v["p99_ms"] > p99) p99 = v["p99_ms"] }
+       END { printf "fixed: asked=%d delivered_per_s=%d failed=%d p99_ms=%.2f (worst process)\n", '"$rate"', sum, failed, p99 }' \
+    "$work"/load*.out
+done
 if [ "$store" != none ]; then
   commits=$(metric beckon_store_commit_duration_seconds_count)
   writes=$(metric beckon_store_writes_total)
