@@ -349,16 +349,19 @@ class Beckond:
 
 
 class TlsBeckond(Beckond):
-    """beckond listening on UDP, TCP and TLS ([sip.tls] from `pki`)."""
+    """beckond listening on UDP, TCP and TLS ([sip.tls] from `pki`, or
+    `sip_cert` / `sip_key` in its place)."""
 
-    def __init__(self, workdir: Path, pki: "Pki", **kw):
+    def __init__(self, workdir: Path, pki: "Pki", sip_cert: str | None = None,
+                 sip_key: str | None = None, **kw):
         super().__init__(workdir, **kw)
         self.tls_port = free_port(udp=False, tcp=True)
         text = self.config.read_text().replace(
             f'"tcp:{LOOPBACK}:{self.sip_port}"]',
             f'"tcp:{LOOPBACK}:{self.sip_port}", "tls:{LOOPBACK}:{self.tls_port}"]')
-        text = text.replace("[soap]", f'[sip.tls]\ncert = "{pki.server.cert}"\n'
-                                      f'key = "{pki.server.key}"\nca = "{pki.ca}"\n\n[soap]', 1)
+        text = text.replace("[soap]", f'[sip.tls]\ncert = "{sip_cert or pki.server.cert}"\n'
+                                      f'key = "{sip_key or pki.server.key}"\nca = "{pki.ca}"\n\n'
+                                      f'[soap]', 1)
         self.config.write_text(text)
 
 

@@ -30,28 +30,22 @@ import warnings
 from pathlib import Path
 
 import harness
-from harness import LOOPBACK, Beckond, BeckondTestCase, Pki, free_port, new_user
+from harness import LOOPBACK, BeckondTestCase, Pki, TlsBeckond, new_user
 from test_flows import StreamDevice
 
 CBC_AND_CCM = ("ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-ECDSA-AES128-SHA256:"
                "ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES128-CCM:ECDHE-ECDSA-AES256-CCM")
 
 
-class TlsEverywhere(Beckond):
+class TlsEverywhere(TlsBeckond):
     """beckond with [soap.tls] (HTTPS) and a tls: SIP listener with [sip.tls]."""
 
     def __init__(self, workdir, pki: Pki, sip_key: str | None = None, soap_key: str | None = None,
                  sip_cert: str | None = None, soap_cert: str | None = None):
-        super().__init__(workdir, tls={"cert": soap_cert or pki.server.cert,
-                                       "key": soap_key or pki.server.key,
-                                       "ca": pki.ca, "client_certs": "none"})
-        self.tls_port = free_port(udp=False, tcp=True)
-        text = self.config.read_text().replace(
-            f'"tcp:{LOOPBACK}:{self.sip_port}"]',
-            f'"tcp:{LOOPBACK}:{self.sip_port}", "tls:{LOOPBACK}:{self.tls_port}"]')
-        text = text.replace("[soap]", f'[sip.tls]\ncert = "{sip_cert or pki.server.cert}"\n'
-                                      f'key = "{sip_key or pki.server.key}"\nca = "{pki.ca}"\n\n[soap]', 1)
-        self.config.write_text(text)
+        super().__init__(workdir, pki, sip_cert=sip_cert, sip_key=sip_key,
+                         tls={"cert": soap_cert or pki.server.cert,
+                              "key": soap_key or pki.server.key,
+                              "ca": pki.ca, "client_certs": "none"})
 
 
 def handshake(port: int, version: ssl.TLSVersion, ciphers: str = "ALL") -> tuple[str, str]:
