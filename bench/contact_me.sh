@@ -61,7 +61,8 @@ done
 echo "store: $store"
 echo "devices registered: $(metric beckon_bindings)"
 
-# CPU ticks (1/100 s) spent by beckond, and by the whole machine idle.
+# CPU ticks (1/hz s) spent by beckond, and by the whole machine idle.
+hz=$(getconf CLK_TCK)
 beckond_ticks() { awk '{ print $14 + $15 }' "/proc/${pids[0]}/stat"; }
 idle_ticks() { awk '$1 == "cpu" { print $5 + $6 }' /proc/stat; }
 
@@ -73,9 +74,9 @@ if [ "$connections" -gt 0 ]; then
     "http://127.0.0.1:$soap/" | grep -E '^wrk:' | tee "$work/wrk.out"
   b1=$(beckond_ticks) i1=$(idle_ticks) t1=$(date +%s.%N)
   delivered=$(sed -n 's/.* delivered=\([0-9]*\).*/\1/p' "$work/wrk.out")
-  awk -v b=$((b1 - b0)) -v i=$((i1 - i0)) -v t0="$t0" -v t1="$t1" -v n="${delivered:-0}" -v cores="$(nproc)" \
+  awk -v b=$((b1 - b0)) -v i=$((i1 - i0)) -v t0="$t0" -v t1="$t1" -v n="${delivered:-0}" -v cores="$(nproc)" -v hz="$hz" \
     'BEGIN { s = t1 - t0; printf "beckond: %.0f%% of a core, %.0f us CPU a request; machine idle %.0f%%\n",
-             b / s, n ? 1e4 * b / n : 0, i / (s * cores) }'
+             100 * b / (hz * s), n ? 1e6 * b / (hz * n) : 0, 100 * i / (hz * s * cores) }'
 fi
 
 # Each fixed rate in turn (open loop: a request is sent when it is due, on

@@ -68,7 +68,6 @@ int main(int argc, char** argv) {
   cli.add_option("--synchronous", synchronous, "full or normal");
   cli.add_option("--concurrency", concurrency, "requests open at once");
   cli.add_option("--seconds", seconds, "how long");
-
   CLI11_PARSE(cli, argc, argv);
 
   Loop loop;

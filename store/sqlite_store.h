@@ -1,8 +1,8 @@
 // The embedded store: one SQLite file in WAL mode. The core's thread only
 // queues writes; one writer thread commits them in groups (all that queued
 // while the previous commit ran, and under load what comes within a short
-// delay), then tells the core's thread which afterCommit() callbacks it may
-// run.
+// delay), then runs the whenCommitted() callbacks itself and tells the
+// core's thread which afterCommit() callbacks it may run.
 #pragma once
 
 #include <chrono>

@@ -41,9 +41,8 @@
 #include "fuzz.h"
 #include "server.h"
 
-using beckon::fuzz::printable;
-
 using beckon::fuzz::AnsweringSender;
+using beckon::fuzz::printable;
 
 namespace {
 

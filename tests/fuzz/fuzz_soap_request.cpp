@@ -35,9 +35,8 @@
 #include "service.h"
 #include "soap_server.h"
 
-using beckon::fuzz::printable;
-
 using beckon::fuzz::AnsweringSender;
+using beckon::fuzz::printable;
 
 namespace {
 

@@ -17,8 +17,8 @@ import uuid
 
 import harness
 from devices import ConfiguredBeckond
-from harness import DOMAIN, LOOPBACK, PACKAGE, BeckondTestCase, Pki, new_user, run_beckon
-from harness import TlsBeckond
+from harness import (DOMAIN, LOOPBACK, PACKAGE, BeckondTestCase, Pki, TlsBeckond, new_user,
+                     run_beckon)
 from user_agents import AppServerStub, BeckonUa, BuiltinSipp
 
 
