@@ -91,20 +91,24 @@ DialogState decodeDialog(std::string_view s) {
   return d;
 }
 
-json encodeParams(const ContactMeParams& p) {
-  return {{"deviceId", p.deviceId},
-          {"requestId", p.requestId},
-          {"server", p.server},
-          {"port", p.port ? json(*p.port) : json(nullptr)},
-          {"protocol", p.protocol},
-          {"path", p.path},
-          {"alternateServers", p.alternateServers},
-          {"function", p.function},
-          {"timeSlot", p.timeSlot},
-          {"package", p.package},
-          {"queueSeconds", p.queueSeconds},
-          {"waitMs", p.waitMs},
-          {"onBehalfOf", p.onBehalfOf}};
+// Objects are filled key by key: nlohmann's initializer lists copy every
+// value twice, and these run for every write of a request.
+std::string encodeParams(const ContactMeParams& p) {
+  json j = json::object();
+  j["deviceId"] = p.deviceId;
+  j["requestId"] = p.requestId;
+  j["server"] = p.server;
+  j["port"] = p.port ? json(*p.port) : json(nullptr);
+  j["protocol"] = p.protocol;
+  j["path"] = p.path;
+  j["alternateServers"] = p.alternateServers;
+  j["function"] = p.function;
+  j["timeSlot"] = p.timeSlot;
+  j["package"] = p.package;
+  j["queueSeconds"] = p.queueSeconds;
+  j["waitMs"] = p.waitMs;
+  j["onBehalfOf"] = p.onBehalfOf;
+  return j.dump();
 }
 
 ContactMeParams decodeParams(const json& j) {
@@ -125,18 +129,23 @@ ContactMeParams decodeParams(const json& j) {
   return p;
 }
 
-json encodeDeliveries(const std::vector<Delivery>& deliveries) {
+std::string encodeDeliveries(const std::vector<Delivery>& deliveries) {
   json out = json::array();
   for (const Delivery& d : deliveries) {
-    out.push_back({{"bindingId", d.bindingId},
-                   {"contact", d.contact},
-                   {"transport", toString(d.transport)},
-                   {"sipStatus", d.sipStatus},
-                   {"reason", d.reason},
-                   {"at", ms(d.at)},
-                   {"inFlight", d.inFlight}});
+    json& j = out.emplace_back(json::object());
+    j["bindingId"] = d.bindingId;
+    j["contact"] = d.contact;
+    j["transport"] = toString(d.transport);
+    j["sipStatus"] = d.sipStatus;
+    j["reason"] = d.reason;
+    j["at"] = ms(d.at);
+    j["inFlight"] = d.inFlight;
   }
-  return out;
+  return out.dump();
+}
+
+std::string encodeRefusedBy(const std::vector<std::uint64_t>& ids) {
+  return ids.empty() ? "[]" : json(ids).dump();
 }
 
 std::vector<Delivery> decodeDeliveries(const json& j) {
@@ -546,15 +555,15 @@ bool SqliteStore::commit(std::vector<Write>& batch) {
       ok = step(s.removeBinding, i64(rb->id));
     } else if (const auto* r = std::get_if<RequestRecord>(&w)) {
       const RequestProgress& p = r->progress;
-      ok = step(s.saveRequest, r->appServer, r->params.requestId, encodeParams(r->params).dump(),
-                std::string(toString(p.state)), encodeDeliveries(p.deliveries).dump(),
-                ms(r->createdAt), ms(r->queueUntil), ms(p.nextAttempt), ms(p.endedAt),
-                std::int64_t{p.rounds}, std::int64_t{p.cancelled}, json(p.refusedBy).dump());
+      ok = step(s.saveRequest, r->appServer, r->params.requestId, encodeParams(r->params),
+                std::string(toString(p.state)), encodeDeliveries(p.deliveries), ms(r->createdAt),
+                ms(r->queueUntil), ms(p.nextAttempt), ms(p.endedAt), std::int64_t{p.rounds},
+                std::int64_t{p.cancelled}, encodeRefusedBy(p.refusedBy));
     } else if (const auto* u = std::get_if<UpdateRequest>(&w)) {
       const RequestProgress& p = u->progress;
       ok = step(s.updateRequest, u->appServer, u->requestId, std::string(toString(p.state)),
-                encodeDeliveries(p.deliveries).dump(), ms(p.nextAttempt), ms(p.endedAt),
-                std::int64_t{p.rounds}, std::int64_t{p.cancelled}, json(p.refusedBy).dump());
+                encodeDeliveries(p.deliveries), ms(p.nextAttempt), ms(p.endedAt),
+                std::int64_t{p.rounds}, std::int64_t{p.cancelled}, encodeRefusedBy(p.refusedBy));
     } else if (const auto* rr = std::get_if<RemoveRequest>(&w)) {
       ok = step(s.removeRequest, rr->appServer, rr->requestId);
     } else if (const auto* a = std::get_if<SetAccessible>(&w)) {
