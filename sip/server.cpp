@@ -19,6 +19,7 @@
 
 #include "metrics.h"
 #include "name_lookups.h"
+#include "thread_name.h"
 #include "tls_policy.h"
 
 namespace beckon::sip {
@@ -231,6 +232,7 @@ void SipServer::start(Core& core, const Clock& clock, StoredState restored) {
 
 void SipServer::run(Core* core, const Clock* clock, StoredState* restored,
                     std::promise<void>* ready) {
+  nameThisThread("sip");
   try {
     setUp(*core, *clock);
     // What a previous run saved, before any request is read.

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "soapContactMeProxy.h"
+#include "thread_name.h"
 
 namespace beckon::soap {
 
@@ -306,8 +307,12 @@ void NoticeSender::start() {
     m.workers = std::move(workers);
     m.started = true;
   }
-  for (auto& w : m.workers)
-    w->thread = std::thread([&m, wp = w.get()] { m.run(*wp); });
+  for (std::size_t i = 0; i < m.workers.size(); ++i) {
+    m.workers[i]->thread = std::thread([&m, wp = m.workers[i].get(), i] {
+      nameThisThread("notice-" + std::to_string(i));
+      m.run(*wp);
+    });
+  }
   std::size_t targets = 0;
   {
     std::lock_guard lock(m.mutex);

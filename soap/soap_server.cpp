@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "service.h"
 #include "soapContactMeService.h"
+#include "thread_name.h"
 #include "tls.h"
 
 namespace beckon::soap {
@@ -859,9 +860,16 @@ void SoapServer::start() {
     w->service->soap->user = w.get();
     m.workers.push_back(std::move(w));
   }
-  for (auto& w : m.workers)
-    w->thread = std::thread([&m, wp = w.get()] { m.workerLoop(*wp); });
-  m.acceptThread = std::thread([&m] { m.acceptLoop(); });
+  for (std::size_t i = 0; i < m.workers.size(); ++i) {
+    m.workers[i]->thread = std::thread([&m, wp = m.workers[i].get(), i] {
+      nameThisThread("soap-" + std::to_string(i));
+      m.workerLoop(*wp);
+    });
+  }
+  m.acceptThread = std::thread([&m] {
+    nameThisThread("soap-accept");
+    m.acceptLoop();
+  });
   m.running = true;
   const bool v6 = c.host.find(':') != std::string::npos;
   spdlog::info("soap: listening on {}://{}{}{}:{} ({} workers, {} application servers)",

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "schema.h"
+#include "thread_name.h"
 
 namespace beckon::store {
 
@@ -358,7 +359,11 @@ StoredState SqliteStore::load() {
 }
 
 void SqliteStore::start() {
-  if (!writer_.joinable()) writer_ = std::thread([this] { run(); });
+  if (!writer_.joinable())
+    writer_ = std::thread([this] {
+      nameThisThread("store");
+      run();
+    });
 }
 
 void SqliteStore::stop() {

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import time
 import unittest
@@ -156,6 +157,18 @@ class MetricsAndHealth(BeckondTestCase):
         self.assertRegex(body, r"(?m)^sip: ok \(answered in [0-9.]+ ms\)$")
         self.assertRegex(body, r"(?m)^soap: ok ")
         self.assertRegex(body, r"(?m)^store: ok \([0-9]+ writes queued\)$")
+
+    def test_threads_are_named_for_operators(self):
+        # top -H, ps -L and gdb show which part of beckond a thread is.
+        tasks = f"/proc/{self.beckond.proc.pid}/task"
+        names = []
+        for tid in os.listdir(tasks):
+            with open(f"{tasks}/{tid}/comm") as f:
+                names.append(f.read().strip())
+        for name in ("sip", "store", "soap-accept", "soap-0"):
+            self.assertIn(name, names)
+        workers = sorted(n for n in names if re.fullmatch(r"soap-[0-9]+", n))
+        self.assertEqual(workers, sorted(f"soap-{i}" for i in range(len(workers))), names)
 
     def test_every_family_is_beckon_and_documented(self):
         status, _, body = http_get(self.scraper.url + "/metrics")
