@@ -32,7 +32,9 @@ than the devices (127.0.0.1), as from other hosts.
   it get HTTP 413; a client trickling its request is cut off after
   soap_request_timeout_ms in all while zeep is served; a flood from one
   source keeps soap_connections_per_source and the rest are reset, zeep
-  served meanwhile, and a new connection is served after the flood.
+  served meanwhile, and a new connection is served after the flood; two
+  sources together keep no more than soap_connections (less what the
+  tests' own clients hold), each reset counted, and then are served again.
 - Queued requests (QueueLimits, two application servers over HTTPS): past
   queued_requests_per_app_server, and past queued_requests in all, a
   ContactMe is an Overloaded fault; every request acknowledged before is
@@ -79,6 +81,7 @@ sip_connections_per_source = 8
 sip_first_message_ms = 1500
 sip_message_timeout_ms = 1000
 sip_idle_ms = 3000
+soap_connections = 10
 soap_connections_per_source = 6
 soap_request_timeout_ms = 2000
 """
@@ -705,6 +708,24 @@ class SoapLimits(LimitsTestCase):
         self.assertEqual(self.post(100, False, source="127.0.0.2"),
                          b"HTTP/1.1 500 Internal Server Error UnknownDevice")
         self.counted(before, {"limits.soap_connections_per_source": 4})
+
+    def test_connections_in_all(self):
+        before = refusals(self.beckond)
+        kept2, reset2 = flood(self.beckond.soap_port, "127.0.0.2", 6)
+        kept3, reset3 = flood(self.beckond.soap_port, "127.0.0.3", 6)
+        try:
+            self.assertEqual((len(kept2), reset2), (6, 0))
+            # soap_connections 10 in all; the tests' own SOAP clients
+            # (127.0.0.1) may still hold up to two idle keep-alive ones.
+            self.assertIn(len(kept3), (2, 3, 4), "soap_connections 10 in all")
+            self.assertEqual(len(kept3) + reset3, 6)
+        finally:
+            for s in kept2 + kept3:
+                s.close()
+        time.sleep(0.3)
+        self.assertEqual(self.post(100, False, source="127.0.0.3"),
+                         b"HTTP/1.1 500 Internal Server Error UnknownDevice")
+        self.counted(before, {"limits.soap_connections": reset3})
 
 
 APP_A = ("app-a", "secret-a")
