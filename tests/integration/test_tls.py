@@ -8,6 +8,10 @@ TLS (sips, [sip.tls]) and SOAP over HTTPS ([soap.tls]).
 - A TLS 1.2 client offering only CBC or CCM suites is refused.
 - After all that, the SOAP listener answers over HTTPS and a device
   registers over SIP TLS.
+- Clients that stall in the SIP TLS handshake (silent after connecting, or
+  after half a ClientHello) hold up nothing: OPTIONS over UDP is answered
+  and a TLS device registers meanwhile; each stalled connection is closed
+  after limits.sip_first_message_ms and counted in /metrics.
 - At start: a key that does not belong to the certificate, or a missing
   certificate, is refused with a message naming the configuration key
   (sip.tls.key, soap.tls.cert, ...); beckond exits with status 2.
@@ -24,6 +28,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import time
 import unittest
 import uuid
 import warnings
@@ -31,7 +36,9 @@ from pathlib import Path
 
 import harness
 from harness import LOOPBACK, BeckondTestCase, Pki, TlsBeckond, new_user
+from test_config import sip_options
 from test_flows import StreamDevice
+from test_limits import closed_within, refusals
 
 CBC_AND_CCM = ("ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-ECDSA-AES128-SHA256:"
                "ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES128-CCM:ECDHE-ECDSA-AES256-CCM")
@@ -140,6 +147,50 @@ class TlsPolicy(BeckondTestCase):
         self.addCleanup(conn.close)
         device = StreamDevice(conn, "tls", new_user(), f"urn:uuid:{uuid.uuid4()}")
         self.assertEqual(device.register(), "SIP/2.0 200 OK")
+
+
+class TlsSlowClients(BeckondTestCase):
+    FIRST_MESSAGE_S = 1.5
+
+    @classmethod
+    def make_beckond(cls, workdir):
+        cls.pki = Pki(workdir / "pki")
+        b = TlsBeckond(workdir, cls.pki)
+        b.config.write_text(b.config.read_text() + "\n[limits]\nsip_first_message_ms = 1500\n")
+        return b
+
+    def tls_device(self) -> StreamDevice:
+        context = ssl.create_default_context(cafile=self.pki.ca)
+        raw = socket.create_connection((LOOPBACK, self.beckond.tls_port), timeout=10)
+        conn = context.wrap_socket(raw, server_hostname="localhost")
+        self.addCleanup(conn.close)
+        return StreamDevice(conn, "tls", new_user(), f"urn:uuid:{uuid.uuid4()}")
+
+    def test_stalled_handshakes_hold_nothing_and_are_closed(self):
+        before = refusals(self.beckond)
+        started = time.monotonic()
+        stalled = []
+        for _ in range(4):  # connect, then say nothing
+            stalled.append(socket.create_connection((LOOPBACK, self.beckond.tls_port), timeout=5))
+        half = socket.create_connection((LOOPBACK, self.beckond.tls_port), timeout=5)
+        half.sendall(bytes.fromhex("16030102000100"))  # a record of 512 bytes, 2 sent
+        stalled.append(half)
+        for s in stalled:
+            self.addCleanup(s.close)
+        for _ in range(3):
+            asked = time.monotonic()
+            self.assertEqual(sip_options(self.beckond.sip_port, timeout=2.0), "SIP/2.0 200 OK")
+            self.assertLess(time.monotonic() - asked, 0.5, "OPTIONS waited for a handshake")
+        self.assertEqual(self.tls_device().register(), "SIP/2.0 200 OK")
+        self.assertLess(time.monotonic() - started, self.FIRST_MESSAGE_S - 0.3, "too slow to judge")
+        for s in stalled:
+            self.assertTrue(closed_within(s, started + self.FIRST_MESSAGE_S + 2 - time.monotonic()),
+                            "a stalled handshake outlived sip_first_message_ms")
+        self.assertGreater(time.monotonic() - started, self.FIRST_MESSAGE_S - 0.3,
+                           "stalled handshakes were closed before sip_first_message_ms")
+        after = refusals(self.beckond)
+        self.assertEqual(after.get("limits.sip_first_message_ms", 0)
+                         - before.get("limits.sip_first_message_ms", 0), 5)
 
 
 class TlsRefusedAtStart(unittest.TestCase):
