@@ -9,6 +9,8 @@ packages=(
   # build
   cmake g++ make pkg-config
   gsoap libgsoap-dev            # SOAP: soapcpp2 and libgsoapssl++
+  zlib1g-dev                    # stdsoap2.h includes zlib.h (pkg-config's -DWITH_GZIP);
+                                # libgsoap-dev does not depend on it
   libsofia-sip-ua-dev           # SIP: nta, tport
   libssl-dev                    # TLS
   libsqlite3-dev sqlite3        # the store (sqlite3: backups, and the tests look inside)
