@@ -472,7 +472,12 @@ void SqliteStore::run() {
     const auto started = std::chrono::steady_clock::now();
     const bool ok = commit(batch);
     lastCommit = std::chrono::steady_clock::now();
-    CommitReport report{lastCommit - started, batch.size(), 0, ok};
+    // Writes are changes to the rows; the callbacks waiting for them are not.
+    const auto writes =
+        static_cast<std::size_t>(std::count_if(batch.begin(), batch.end(), [](const Write& w) {
+          return !std::holds_alternative<Barrier>(w) && !std::holds_alternative<Notice>(w);
+        }));
+    CommitReport report{lastCommit - started, writes, 0, ok};
     tell(batch, ok);
     batch.clear();
     {

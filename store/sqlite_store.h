@@ -42,7 +42,7 @@ struct SqliteOptions {
 // What one group commit did, for the metrics.
 struct CommitReport {
   std::chrono::nanoseconds duration{0};
-  std::size_t writes = 0;
+  std::size_t writes = 0;  // saves and removals (afterCommit/whenCommitted callbacks are not)
   std::size_t queued = 0;  // writes waiting when it ended
   bool ok = true;
 };
