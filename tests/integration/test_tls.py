@@ -74,6 +74,16 @@ def handshake(port: int, version: ssl.TLSVersion, ciphers: str = "ALL") -> tuple
         raw.close()
 
 
+def tls_device(case: unittest.TestCase, port: int, ca: str) -> StreamDevice:
+    """A device connected over TLS to `port`, verifying beckond against
+    `ca`; the connection closes when `case` ends."""
+    context = ssl.create_default_context(cafile=ca)
+    raw = socket.create_connection((LOOPBACK, port), timeout=10)
+    conn = context.wrap_socket(raw, server_hostname="localhost")
+    case.addCleanup(conn.close)
+    return StreamDevice(conn, "tls", new_user(), f"urn:uuid:{uuid.uuid4()}")
+
+
 class TlsPolicy(BeckondTestCase):
     @classmethod
     def make_beckond(cls, workdir):
@@ -141,11 +151,7 @@ class TlsPolicy(BeckondTestCase):
         with harness.zeep_session(self.beckond) as s:
             r = s.get(self.beckond.wsdl_url, timeout=10)
         self.assertEqual(r.status_code, 200)
-        context = ssl.create_default_context(cafile=self.pki.ca)
-        raw = socket.create_connection((LOOPBACK, self.beckond.tls_port), timeout=10)
-        conn = context.wrap_socket(raw, server_hostname="localhost")
-        self.addCleanup(conn.close)
-        device = StreamDevice(conn, "tls", new_user(), f"urn:uuid:{uuid.uuid4()}")
+        device = tls_device(self, self.beckond.tls_port, self.pki.ca)
         self.assertEqual(device.register(), "SIP/2.0 200 OK")
 
 
@@ -158,13 +164,6 @@ class TlsSlowClients(BeckondTestCase):
         b = TlsBeckond(workdir, cls.pki)
         b.config.write_text(b.config.read_text() + "\n[limits]\nsip_first_message_ms = 1500\n")
         return b
-
-    def tls_device(self) -> StreamDevice:
-        context = ssl.create_default_context(cafile=self.pki.ca)
-        raw = socket.create_connection((LOOPBACK, self.beckond.tls_port), timeout=10)
-        conn = context.wrap_socket(raw, server_hostname="localhost")
-        self.addCleanup(conn.close)
-        return StreamDevice(conn, "tls", new_user(), f"urn:uuid:{uuid.uuid4()}")
 
     def test_stalled_handshakes_hold_nothing_and_are_closed(self):
         before = refusals(self.beckond)
@@ -181,7 +180,8 @@ class TlsSlowClients(BeckondTestCase):
             asked = time.monotonic()
             self.assertEqual(sip_options(self.beckond.sip_port, timeout=2.0), "SIP/2.0 200 OK")
             self.assertLess(time.monotonic() - asked, 0.5, "OPTIONS waited for a handshake")
-        self.assertEqual(self.tls_device().register(), "SIP/2.0 200 OK")
+        self.assertEqual(tls_device(self, self.beckond.tls_port, self.pki.ca).register(),
+                         "SIP/2.0 200 OK")
         self.assertLess(time.monotonic() - started, self.FIRST_MESSAGE_S - 0.3, "too slow to judge")
         for s in stalled:
             self.assertTrue(closed_within(s, started + self.FIRST_MESSAGE_S + 2 - time.monotonic()),
