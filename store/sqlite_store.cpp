@@ -378,6 +378,7 @@ void SqliteStore::stop() {
   {
     std::lock_guard lock(mutex_);
     rest.swap(queue_);
+    queuedWrites_ = 0;
   }
   if (!rest.empty()) tell(rest, commit(rest));
 }
@@ -400,6 +401,7 @@ void SqliteStore::push(Write w) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
+    if (isChange(w)) ++queuedWrites_;
     queue_.push_back(std::move(w));
     // Waking the writer for each write would cost a context switch each.
     wake = writerIdle_ || queue_.size() == kGroupSize;
@@ -451,11 +453,12 @@ bool SqliteStore::healthy() const {
 
 std::size_t SqliteStore::queued() const {
   std::lock_guard lock(mutex_);
-  return queue_.size();
+  return queuedWrites_;
 }
 
 void SqliteStore::run() {
   std::vector<Write> batch;
+  std::size_t writes = 0;  // the changes in batch
   auto lastCommit = std::chrono::steady_clock::now() - kBusy;
   for (;;) {
     {
@@ -468,22 +471,18 @@ void SqliteStore::run() {
         wake_.wait_for(lock, kGroupDelay, [&] { return stopping_ || queue_.size() >= kGroupSize; });
       }
       batch.swap(queue_);
+      writes = std::exchange(queuedWrites_, 0);
     }
     const auto started = std::chrono::steady_clock::now();
     const bool ok = commit(batch);
     lastCommit = std::chrono::steady_clock::now();
-    // Writes are changes to the rows; the callbacks waiting for them are not.
-    const auto writes =
-        static_cast<std::size_t>(std::count_if(batch.begin(), batch.end(), [](const Write& w) {
-          return !std::holds_alternative<Barrier>(w) && !std::holds_alternative<Notice>(w);
-        }));
     CommitReport report{lastCommit - started, writes, 0, ok};
     tell(batch, ok);
     batch.clear();
     {
       std::lock_guard lock(mutex_);
       healthy_ = ok;
-      report.queued = queue_.size();
+      report.queued = queuedWrites_;
     }
     if (report_) report_(report);
   }

@@ -101,6 +101,11 @@ class SqliteStore final : public Store {
                              SetAccessible, Barrier, Notice>;
   class Statements;
 
+  // A change to the rows, as counted in CommitReport and queued(); the
+  // callbacks waiting for a commit are not.
+  static bool isChange(const Write& w) {
+    return !std::holds_alternative<Barrier>(w) && !std::holds_alternative<Notice>(w);
+  }
   void push(Write w);
   void run();
   bool commit(std::vector<Write>& batch);
@@ -114,6 +119,7 @@ class SqliteStore final : public Store {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<Write> queue_;
+  std::size_t queuedWrites_ = 0;  // of queue_, the changes (not the callbacks)
   bool stopping_ = false;
   bool writerIdle_ = false;  // the writer waits for a first write
   bool healthy_ = true;
