@@ -29,10 +29,18 @@ struct Pending {
 
   // What the caller waits for until its deadline.
   bool answered() const { return error || (accepted && committed && status.settled); }
-  // Called with the mutex held after a change: the caller is woken only when
-  // what it waits for has come (a wake-up costs a context switch).
-  void changedLocked() {
-    if (late || answered()) changed.notify_all();
+  // Makes a change. The caller is woken only when what it waits for has
+  // come (a wake-up costs a context switch), and after the mutex is free:
+  // woken while it is held, the caller would only block on it again.
+  template <class F>
+  void change(F f) {
+    bool wake = false;
+    {
+      std::lock_guard lock(mutex);
+      f();
+      wake = late || answered();
+    }
+    if (wake) changed.notify_all();
   }
 };
 
@@ -106,24 +114,22 @@ ContactStatus ContactService::contactMe(const Caller& caller, const ContactMePar
     std::exception_ptr error;
     try {
       core_.contactMe(owner, params, [pending](const ContactStatus& s) {
-        std::lock_guard lock(pending->mutex);
-        pending->status = s;
-        pending->changedLocked();
+        pending->change([&] { pending->status = s; });
       });
       // Acknowledged only once stored: nothing acknowledged is lost.
       core_.whenCommitted([pending](bool stored) {
-        std::lock_guard lock(pending->mutex);
-        pending->committed = true;
-        pending->stored = stored;
-        pending->changedLocked();
+        pending->change([&] {
+          pending->committed = true;
+          pending->stored = stored;
+        });
       });
     } catch (...) {
       error = std::current_exception();
     }
-    std::lock_guard lock(pending->mutex);
-    pending->error = error;
-    pending->accepted = true;
-    pending->changedLocked();
+    pending->change([&] {
+      pending->error = error;
+      pending->accepted = true;
+    });
   });
   if (!posted) throw Fault(FaultCode::Unavailable, "beckond is not running its SIP core");
 
