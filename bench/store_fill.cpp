@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   }
   for (unsigned i = 1; i <= requests; ++i) {
     beckon::RequestRecord r;
+    r.id = i;
     r.appServer = "local";
     r.params.deviceId = "sip:absent" + std::to_string(i) + "@example.com";
     r.params.requestId = "queued-" + std::to_string(i);

@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
   std::uint64_t next = 0, done = 0;
   std::function<void()> open = [&] {
     beckon::RequestRecord r;
+    r.id = next + 1;
     r.appServer = "crm";
     r.params.deviceId = "sip:" + std::to_string(next % 1000) + "@example.com";
     r.params.requestId = "load-" + std::to_string(next++);
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
     p.rounds = 1;
     p.deliveries = {{next % 1000, "sip:device@127.0.0.2:5060", beckon::Transport::Udp, 0,
                      "waiting for answer", now, true}};
-    const std::string id = r.params.requestId;
+    const std::uint64_t id = r.id;
     beckon::RequestProgress answered = p;
     store.saveRequest(std::move(r));
     store.afterCommit([&, id, answered](bool) mutable {
@@ -107,7 +108,7 @@ int main(int argc, char** argv) {
       answered.deliveries[0].reason = "OK";
       answered.deliveries[0].inFlight = false;
       answered.endedAt = now;
-      store.updateRequest("crm", id, std::move(answered));
+      store.updateRequest(id, std::move(answered));
       ++done;
       open();
     });

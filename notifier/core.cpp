@@ -26,7 +26,7 @@ struct Core::Request {
   bool cancelled = false;             // cancelled while NOTIFYs were out
   bool inQueue = false;               // counted in queued_ and in waitingFor_
   bool open = false;                  // counted in openTotal_ and openByAppServer_
-  bool stored = false;                // saved once: later saves are updates
+  std::uint64_t storeId = 0;          // from its first save; later saves are updates
   std::set<std::uint64_t> refusedBy;  // bindings that answered a final 4xx: not tried again
   std::vector<StatusListener> listeners;
 };
@@ -160,9 +160,9 @@ void Core::save(Request& r) {
   p.rounds = r.rounds;
   p.cancelled = r.cancelled;
   p.refusedBy.assign(r.refusedBy.begin(), r.refusedBy.end());
-  if (r.stored) return store_->updateRequest(r.key.first, r.key.second, std::move(p));
-  r.stored = true;
-  store_->saveRequest({r.key.first, r.params, r.createdAt, r.queueUntil, std::move(p)});
+  if (r.storeId) return store_->updateRequest(r.storeId, std::move(p));
+  r.storeId = nextStoreId_++;
+  store_->saveRequest({r.storeId, r.key.first, r.params, r.createdAt, r.queueUntil, std::move(p)});
 }
 
 void Core::afterCommit(std::function<void(bool committed)> done) {
@@ -552,7 +552,7 @@ void Core::tick() {
     ended_.pop_front();
     if (it != requests_.end() && it->second->inFlight == 0) {
       if (metrics_) metrics_->requestDropped(it->second->status.state);
-      if (store_) store_->removeRequest(it->first.first, it->first.second);
+      if (store_ && it->second->storeId) store_->removeRequest(it->second->storeId);
       requests_.erase(it);
     }
   }
@@ -577,13 +577,16 @@ void Core::restore(StoredState state, const std::function<void(Binding&)>& attac
   for (RequestRecord& rec : state.requests) {
     RequestKey key{rec.appServer, rec.params.requestId};
     RequestProgress& p = rec.progress;
-    if (isFinal(p.state) && now - p.endedAt >= config_.keepEnded) {
-      if (store_) store_->removeRequest(key.first, key.second);
+    nextStoreId_ = std::max(nextStoreId_, rec.id + 1);
+    // The store keys requests by number: a second row for the same request
+    // (not written by beckond) would never be dropped otherwise.
+    if ((isFinal(p.state) && now - p.endedAt >= config_.keepEnded) || requests_.count(key)) {
+      if (store_) store_->removeRequest(rec.id);
       continue;
     }
     auto r = std::make_unique<Request>();
     r->key = key;
-    r->stored = true;
+    r->storeId = rec.id;
     r->params = std::move(rec.params);
     prepare(*r);
     r->status.deliveries = std::move(p.deliveries);

@@ -132,6 +132,7 @@ class Core {
   CoreConfig config_;
   BindingTable bindings_;
   std::map<RequestKey, std::unique_ptr<Request>> requests_;
+  std::uint64_t nextStoreId_ = 1;  // the next request's key in the store
   // Queued requests: how many, when the timers look at each next (entries
   // are not removed when a request changes: tick() skips stale ones), and
   // the device keys they wait for ("kind:value"), so that a REGISTER and the

@@ -29,6 +29,9 @@ struct RequestProgress {
 
 // A contact request as the core keeps it, without its listeners.
 struct RequestRecord {
+  // The store's key for it: the core numbers requests as it first saves
+  // them, and never reuses a number that is in the store.
+  std::uint64_t id = 0;
   std::string appServer;
   ContactMeParams params;
   TimePoint createdAt;
@@ -55,9 +58,8 @@ class Store {
   // A request not saved before: all of it.
   virtual void saveRequest(RequestRecord request) = 0;
   // A request saved before: only what changes (its parameters never do).
-  virtual void updateRequest(const std::string& appServer, const std::string& requestId,
-                             RequestProgress progress) = 0;
-  virtual void removeRequest(const std::string& appServer, const std::string& requestId) = 0;
+  virtual void updateRequest(std::uint64_t id, RequestProgress progress) = 0;
+  virtual void removeRequest(std::uint64_t id) = 0;
   virtual void setAccessibleSince(TimePoint since) = 0;
   // `done` runs on the core's thread once everything written before this
   // call is committed (true), or could not be (false: the write failed).

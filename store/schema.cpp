@@ -53,6 +53,36 @@ const std::vector<std::string_view>& migrations() {
       // did not know it: their UDP bindings use the first UDP listener of
       // their address family.
       R"(ALTER TABLE bindings ADD COLUMN listener TEXT NOT NULL DEFAULT '';)",
+      // 2 -> 3: requests are keyed by the number the core gives each as it
+      // first saves it, instead of by (app_server, request_id). Rows keyed by
+      // request id went wherever their id sorted: a commit of a few requests
+      // rewrote as many scattered pages (about 17 pages, 70 KB, a commit of 8
+      // ContactMe). Numbered, a commit's new rows share the table's last page
+      // or two, and its updates the pages of the commit before. The core
+      // keeps (app_server, request_id) unique; no index is kept on it, since
+      // its inserts would scatter again and the store never looks a request
+      // up by it. Old rows are numbered in the order they were made.
+      R"(CREATE TABLE requests_by_id (
+           id INTEGER PRIMARY KEY,
+           app_server TEXT NOT NULL,
+           request_id TEXT NOT NULL,
+           params TEXT NOT NULL,
+           state TEXT NOT NULL,
+           deliveries TEXT NOT NULL,
+           created_ms INTEGER NOT NULL,
+           queue_until_ms INTEGER NOT NULL,
+           next_attempt_ms INTEGER NOT NULL,
+           ended_ms INTEGER NOT NULL,
+           rounds INTEGER NOT NULL,
+           cancelled INTEGER NOT NULL,
+           refused_by TEXT NOT NULL);
+         INSERT INTO requests_by_id (app_server, request_id, params, state, deliveries,
+             created_ms, queue_until_ms, next_attempt_ms, ended_ms, rounds, cancelled, refused_by)
+           SELECT app_server, request_id, params, state, deliveries, created_ms, queue_until_ms,
+               next_attempt_ms, ended_ms, rounds, cancelled, refused_by
+           FROM requests ORDER BY created_ms, app_server, request_id;
+         DROP TABLE requests;
+         ALTER TABLE requests_by_id RENAME TO requests;)",
   };
   return all;
 }
@@ -82,7 +112,7 @@ int userVersion(sqlite3* db) {
 
 }  // namespace
 
-void migrate(sqlite3* db, int target) {
+int migrate(sqlite3* db, int target) {
   const int latest = static_cast<int>(migrations().size());
   if (target < 0) target = latest;
   const int version = userVersion(db);
@@ -91,13 +121,14 @@ void migrate(sqlite3* db, int target) {
                      " is newer than this beckond knows (" + std::to_string(latest) +
                      "): upgrade beckond or restore a backup");
   }
-  if (version >= target) return;
+  if (version >= target) return version;
   exec(db, "BEGIN IMMEDIATE");
   try {
     for (int v = version; v < target; ++v)
       exec(db, std::string(migrations()[v]));
     exec(db, "PRAGMA user_version = " + std::to_string(target));
     exec(db, "COMMIT");
+    return version;
   } catch (const StoreError& e) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     throw StoreError("migrating it from version " + std::to_string(version) +

@@ -14,7 +14,8 @@ namespace beckon::store {
 const std::vector<std::string_view>& migrations();
 
 // Runs the migrations from the store's version up to `target` (all of them
-// by default). Throws StoreError; a store newer than this build is refused.
-void migrate(sqlite3* db, int target = -1);
+// by default) and returns the version the store had. Throws StoreError; a
+// store newer than this build is refused.
+int migrate(sqlite3* db, int target = -1);
 
 }  // namespace beckon::store

@@ -181,16 +181,15 @@ class SqliteStore::Statements {
                             "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")),
         removeBinding(prepare(db, "DELETE FROM bindings WHERE id = ?1")),
         saveRequest(prepare(db,
-                            "INSERT OR REPLACE INTO requests (app_server, request_id, params, "
+                            "INSERT OR REPLACE INTO requests (id, app_server, request_id, params, "
                             "state, deliveries, created_ms, queue_until_ms, next_attempt_ms, "
                             "ended_ms, rounds, cancelled, refused_by) VALUES (?1, ?2, ?3, ?4, ?5, "
-                            "?6, ?7, ?8, ?9, ?10, ?11, ?12)")),
+                            "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")),
         updateRequest(prepare(db,
-                              "UPDATE requests SET state = ?3, deliveries = ?4, "
-                              "next_attempt_ms = ?5, ended_ms = ?6, rounds = ?7, cancelled = ?8, "
-                              "refused_by = ?9 WHERE app_server = ?1 AND request_id = ?2")),
-        removeRequest(
-            prepare(db, "DELETE FROM requests WHERE app_server = ?1 AND request_id = ?2")),
+                              "UPDATE requests SET state = ?2, deliveries = ?3, "
+                              "next_attempt_ms = ?4, ended_ms = ?5, rounds = ?6, cancelled = ?7, "
+                              "refused_by = ?8 WHERE id = ?1")),
+        removeRequest(prepare(db, "DELETE FROM requests WHERE id = ?1")),
         setMeta(prepare(db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")),
         begin(prepare(db, "BEGIN")),
         commit(prepare(db, "COMMIT")),
@@ -269,7 +268,12 @@ SqliteStore::SqliteStore(SqliteOptions options, Executor& executor)
       sqlite3_free(error);
       throw StoreError(why);
     }
-    migrate(db_);
+    if (const int was = migrate(db_); was == 0) {
+      spdlog::info("store '{}': created (schema version {})", options_.path, kSchemaVersion);
+    } else if (was < kSchemaVersion) {
+      spdlog::info("store '{}': migrated from schema version {} to {}", options_.path, was,
+                   kSchemaVersion);
+    }
     statements_ = std::make_unique<Statements>(db_);
   } catch (const StoreError& e) {
     statements_.reset();
@@ -325,22 +329,23 @@ StoredState SqliteStore::load() {
     sqlite3_finalize(stmt);
 
     prepare(
-        "SELECT app_server, params, state, deliveries, created_ms, queue_until_ms, "
-        "next_attempt_ms, ended_ms, rounds, cancelled, refused_by FROM requests");
+        "SELECT id, app_server, params, state, deliveries, created_ms, queue_until_ms, "
+        "next_attempt_ms, ended_ms, rounds, cancelled, refused_by FROM requests ORDER BY id");
     while (sqlite3_step(stmt) == SQLITE_ROW) {
       RequestRecord r;
-      r.appServer = text(stmt, 0);
-      r.params = decodeParams(json::parse(text(stmt, 1)));
-      r.createdAt = at(sqlite3_column_int64(stmt, 4));
-      r.queueUntil = at(sqlite3_column_int64(stmt, 5));
+      r.id = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0));
+      r.appServer = text(stmt, 1);
+      r.params = decodeParams(json::parse(text(stmt, 2)));
+      r.createdAt = at(sqlite3_column_int64(stmt, 5));
+      r.queueUntil = at(sqlite3_column_int64(stmt, 6));
       RequestProgress& p = r.progress;
-      p.state = stateOf(text(stmt, 2));
-      p.deliveries = decodeDeliveries(json::parse(text(stmt, 3)));
-      p.nextAttempt = at(sqlite3_column_int64(stmt, 6));
-      p.endedAt = at(sqlite3_column_int64(stmt, 7));
-      p.rounds = static_cast<unsigned>(sqlite3_column_int(stmt, 8));
-      p.cancelled = sqlite3_column_int(stmt, 9) != 0;
-      p.refusedBy = json::parse(text(stmt, 10)).get<std::vector<std::uint64_t>>();
+      p.state = stateOf(text(stmt, 3));
+      p.deliveries = decodeDeliveries(json::parse(text(stmt, 4)));
+      p.nextAttempt = at(sqlite3_column_int64(stmt, 7));
+      p.endedAt = at(sqlite3_column_int64(stmt, 8));
+      p.rounds = static_cast<unsigned>(sqlite3_column_int(stmt, 9));
+      p.cancelled = sqlite3_column_int(stmt, 10) != 0;
+      p.refusedBy = json::parse(text(stmt, 11)).get<std::vector<std::uint64_t>>();
       state.requests.push_back(std::move(r));
     }
     sqlite3_finalize(stmt);
@@ -425,13 +430,12 @@ void SqliteStore::saveRequest(RequestRecord request) {
   push(std::move(request));
 }
 
-void SqliteStore::updateRequest(const std::string& appServer, const std::string& requestId,
-                                RequestProgress progress) {
-  push(UpdateRequest{appServer, requestId, std::move(progress)});
+void SqliteStore::updateRequest(std::uint64_t id, RequestProgress progress) {
+  push(UpdateRequest{id, std::move(progress)});
 }
 
-void SqliteStore::removeRequest(const std::string& appServer, const std::string& requestId) {
-  push(RemoveRequest{appServer, requestId});
+void SqliteStore::removeRequest(std::uint64_t id) {
+  push(RemoveRequest{id});
 }
 
 void SqliteStore::setAccessibleSince(TimePoint since) {
@@ -503,14 +507,6 @@ void SqliteStore::tell(std::vector<Write>& batch, bool ok) {
   }
 }
 
-namespace {
-
-std::string requestKey(const std::string& appServer, const std::string& requestId) {
-  return appServer + '\n' + requestId;
-}
-
-}  // namespace
-
 bool SqliteStore::commit(std::vector<Write>& batch) {
   // A binding or request written more than once in one group is written
   // once, in its last state: a request is typically saved when sent and
@@ -518,7 +514,7 @@ bool SqliteStore::commit(std::vector<Write>& batch) {
   std::vector<bool> skip(batch.size(), false);
   {
     std::unordered_map<std::uint64_t, std::size_t> bindingAt;
-    std::unordered_map<std::string, std::size_t> requestAt;
+    std::unordered_map<std::uint64_t, std::size_t> requestAt;
     auto last = [&](auto& at, auto key, std::size_t i) {
       const auto [it, first] = at.try_emplace(std::move(key), i);
       if (!first) skip[std::exchange(it->second, i)] = true;
@@ -530,12 +526,11 @@ bool SqliteStore::commit(std::vector<Write>& batch) {
       } else if (const auto* rb = std::get_if<RemoveBinding>(&w)) {
         last(bindingAt, rb->id, i);
       } else if (const auto* r = std::get_if<RequestRecord>(&w)) {
-        last(requestAt, requestKey(r->appServer, r->params.requestId), i);
+        last(requestAt, r->id, i);
       } else if (const auto* rr = std::get_if<RemoveRequest>(&w)) {
-        last(requestAt, requestKey(rr->appServer, rr->requestId), i);
+        last(requestAt, rr->id, i);
       } else if (auto* u = std::get_if<UpdateRequest>(&w)) {
-        std::string key = requestKey(u->appServer, u->requestId);
-        const auto it = requestAt.find(key);
+        const auto it = requestAt.find(u->id);
         Write* earlier = it == requestAt.end() ? nullptr : &batch[it->second];
         if (auto* saved = earlier ? std::get_if<RequestRecord>(earlier) : nullptr) {
           saved->progress = std::move(u->progress);  // inserted in its last state
@@ -543,7 +538,7 @@ bool SqliteStore::commit(std::vector<Write>& batch) {
         } else if (earlier && std::holds_alternative<RemoveRequest>(*earlier)) {
           skip[i] = true;  // nothing left to update
         } else {
-          last(requestAt, std::move(key), i);
+          last(requestAt, u->id, i);
         }
       }
     }
@@ -564,17 +559,18 @@ bool SqliteStore::commit(std::vector<Write>& batch) {
       ok = step(s.removeBinding, i64(rb->id));
     } else if (const auto* r = std::get_if<RequestRecord>(&w)) {
       const RequestProgress& p = r->progress;
-      ok = step(s.saveRequest, r->appServer, r->params.requestId, encodeParams(r->params),
-                std::string(toString(p.state)), encodeDeliveries(p.deliveries), ms(r->createdAt),
-                ms(r->queueUntil), ms(p.nextAttempt), ms(p.endedAt), std::int64_t{p.rounds},
-                std::int64_t{p.cancelled}, encodeRefusedBy(p.refusedBy));
+      ok = step(s.saveRequest, i64(r->id), r->appServer, r->params.requestId,
+                encodeParams(r->params), std::string(toString(p.state)),
+                encodeDeliveries(p.deliveries), ms(r->createdAt), ms(r->queueUntil),
+                ms(p.nextAttempt), ms(p.endedAt), std::int64_t{p.rounds}, std::int64_t{p.cancelled},
+                encodeRefusedBy(p.refusedBy));
     } else if (const auto* u = std::get_if<UpdateRequest>(&w)) {
       const RequestProgress& p = u->progress;
-      ok = step(s.updateRequest, u->appServer, u->requestId, std::string(toString(p.state)),
+      ok = step(s.updateRequest, i64(u->id), std::string(toString(p.state)),
                 encodeDeliveries(p.deliveries), ms(p.nextAttempt), ms(p.endedAt),
                 std::int64_t{p.rounds}, std::int64_t{p.cancelled}, encodeRefusedBy(p.refusedBy));
     } else if (const auto* rr = std::get_if<RemoveRequest>(&w)) {
-      ok = step(s.removeRequest, rr->appServer, rr->requestId);
+      ok = step(s.removeRequest, i64(rr->id));
     } else if (const auto* a = std::get_if<SetAccessible>(&w)) {
       ok = step(s.setMeta, std::string("accessible_since"), std::to_string(ms(a->since)));
     }

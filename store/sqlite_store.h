@@ -25,7 +25,7 @@ struct sqlite3;
 namespace beckon::store {
 
 // The schema this build writes; older stores are migrated when opened.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 class StoreError : public std::runtime_error {
  public:
@@ -66,9 +66,8 @@ class SqliteStore final : public Store {
   void saveBinding(const Binding& binding) override;
   void removeBinding(std::uint64_t id) override;
   void saveRequest(RequestRecord request) override;
-  void updateRequest(const std::string& appServer, const std::string& requestId,
-                     RequestProgress progress) override;
-  void removeRequest(const std::string& appServer, const std::string& requestId) override;
+  void updateRequest(std::uint64_t id, RequestProgress progress) override;
+  void removeRequest(std::uint64_t id) override;
   void setAccessibleSince(TimePoint since) override;
   void afterCommit(std::function<void(bool committed)> done) override;
   void whenCommitted(std::function<void(bool committed)> done) override;
@@ -84,11 +83,11 @@ class SqliteStore final : public Store {
     std::uint64_t id;
   };
   struct UpdateRequest {
-    std::string appServer, requestId;
+    std::uint64_t id;
     RequestProgress progress;
   };
   struct RemoveRequest {
-    std::string appServer, requestId;
+    std::uint64_t id;
   };
   struct SetAccessible {
     TimePoint since;

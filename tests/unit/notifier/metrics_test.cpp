@@ -339,8 +339,10 @@ BOOST_AUTO_TEST_CASE(restored_requests_count_where_they_are_not_as_created) {
   Binding b = binding("100", clock);
   b.id = 7;
   saved.bindings.push_back(b);
+  std::uint64_t ids = 0;
   auto record = [&](const std::string& id, RequestState state) {
     RequestRecord r;
+    r.id = ++ids;
     r.appServer = "crm";
     r.params.deviceId = id == "sent" ? "100" : "999";
     r.params.requestId = id;

@@ -152,6 +152,7 @@ BOOST_AUTO_TEST_CASE(bindings_and_requests_come_back_as_saved) {
   ManualClock clock;
   const Binding saved = subscription(clock.now());
   RequestRecord r;
+  r.id = 42;
   r.appServer = "crm";
   r.params = params("100", "r1", 60);
   r.progress.state = RequestState::Notifying;
@@ -207,6 +208,7 @@ BOOST_AUTO_TEST_CASE(bindings_and_requests_come_back_as_saved) {
 
   BOOST_TEST_REQUIRE(state.requests.size() == 1u);
   const RequestRecord& q = state.requests[0];
+  BOOST_TEST(q.id == 42u);
   BOOST_TEST(q.appServer == "crm");
   BOOST_TEST(q.params.sameContent(r.params));
   BOOST_TEST(q.params.waitMs == 1500u);
@@ -239,7 +241,7 @@ BOOST_AUTO_TEST_CASE(after_commit_runs_once_the_writes_before_it_are_on_disk) {
   BOOST_TEST_REQUIRE(executor.pumpUntil([&] { return done; }));
   BOOST_TEST(seen == 500);
   s->removeBinding(1);
-  s->removeRequest("crm", "none");
+  s->removeRequest(77);  // no such request
   flush(*s);
   BOOST_TEST(count("bindings") == 499);
 }
@@ -318,21 +320,23 @@ BOOST_AUTO_TEST_CASE(the_last_write_of_a_group_wins) {
   b.id = 8;
   s->saveBinding(b);
   RequestRecord r;
+  r.id = 1;
   r.appServer = "crm";
   r.params = params("100", "r1");
   s->saveRequest(r);
   RequestProgress sent;
   sent.state = RequestState::Notifying;
   sent.rounds = 1;
-  s->updateRequest("crm", "r1", sent);
+  s->updateRequest(1, sent);
   RequestProgress answered = sent;
   answered.state = RequestState::Delivered;
-  s->updateRequest("crm", "r1", answered);
+  s->updateRequest(1, answered);
+  r.id = 2;
   r.params.requestId = "gone";
   s->saveRequest(r);
-  s->updateRequest("crm", "gone", sent);
-  s->removeRequest("crm", "gone");
-  s->updateRequest("crm", "gone", answered);  // after its removal: nothing to update
+  s->updateRequest(2, sent);
+  s->removeRequest(2);
+  s->updateRequest(2, answered);  // after its removal: nothing to update
   s->start();
   flush(*s);
   s.reset();
@@ -348,6 +352,7 @@ BOOST_AUTO_TEST_CASE(the_last_write_of_a_group_wins) {
 BOOST_AUTO_TEST_CASE(an_update_changes_the_progress_and_keeps_the_parameters) {
   ManualClock clock;
   RequestRecord r;
+  r.id = 5;
   r.appServer = "crm";
   r.params = params("100", "r1", 60);
   r.createdAt = clock.now();
@@ -363,8 +368,8 @@ BOOST_AUTO_TEST_CASE(an_update_changes_the_progress_and_keeps_the_parameters) {
     s->start();
     s->saveRequest(r);
     flush(*s);  // the insert and the update in two groups
-    s->updateRequest("crm", "r1", answered);
-    s->updateRequest("crm", "unknown", answered);  // no such row: changes nothing
+    s->updateRequest(5, answered);
+    s->updateRequest(6, answered);  // no such row: changes nothing
     flush(*s);
   }
   const StoredState state = open()->load();
@@ -409,6 +414,64 @@ BOOST_AUTO_TEST_CASE(a_version_1_store_is_migrated) {
   BOOST_TEST(sqlite3_column_int(stmt, 0) == store::kSchemaVersion);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
+}
+
+BOOST_AUTO_TEST_CASE(a_version_2_store_numbers_its_requests_in_the_order_they_were_made) {
+  {
+    sqlite3* db = nullptr;
+    BOOST_TEST_REQUIRE(sqlite3_open(options.path.c_str(), &db) == SQLITE_OK);
+    store::migrate(db, 2);
+    // Keyed by request id in version 2: "a-late" sorts first, was made last.
+    const char* rows =
+        "INSERT INTO requests VALUES ('crm', 'a-late', "
+        "'{\"deviceId\":\"100\",\"requestId\":\"a-late\"}', 'queued', '[]', 2000, 9000, 2000, "
+        "0, 0, 0, '[]');"
+        "INSERT INTO requests VALUES ('crm', 'z-early', "
+        "'{\"deviceId\":\"100\",\"requestId\":\"z-early\"}', 'delivered', '[]', 1000, 9000, "
+        "1000, 1500, 1, 0, '[4]');";
+    BOOST_TEST_REQUIRE(sqlite3_exec(db, rows, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  const StoredState state = open()->load();
+  BOOST_TEST_REQUIRE(state.requests.size() == 2u);
+  BOOST_TEST(state.requests[0].params.requestId == "z-early");
+  BOOST_TEST(state.requests[0].id == 1u);
+  BOOST_TEST(state.requests[0].progress.state == RequestState::Delivered);
+  BOOST_TEST(state.requests[0].progress.refusedBy == std::vector<std::uint64_t>{4});
+  BOOST_TEST(state.requests[1].params.requestId == "a-late");
+  BOOST_TEST(state.requests[1].id == 2u);
+  BOOST_TEST(state.requests[1].progress.state == RequestState::Queued);
+}
+
+// Requests are keyed by number: a second row of the same request (beckond
+// writes none; a hand-edited or merged file might) is dropped, not kept for ever.
+BOOST_AUTO_TEST_CASE(a_request_stored_twice_is_restored_once) {
+  ManualClock clock;
+  RequestRecord r;
+  r.appServer = "crm";
+  r.params = params("100", "twice", 600);
+  r.createdAt = clock.now();
+  r.queueUntil = clock.now() + 600s;
+  {
+    auto s = open();
+    s->start();
+    for (std::uint64_t id : {3, 9}) {
+      r.id = id;
+      s->saveRequest(r);
+    }
+    flush(*s);
+  }
+  BOOST_TEST(count("requests") == 2);
+  RecordingSender sender;
+  Core core(clock, sender);
+  auto s = open();
+  StoredState state = s->load();
+  s->start();
+  core.setStore(s.get());
+  core.restore(std::move(state), nullptr);
+  BOOST_TEST(core.status(Caller{"crm"}, "twice").state == RequestState::Queued);
+  flush(*s);
+  BOOST_TEST(count("requests") == 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_store_from_a_newer_beckond_is_refused) {
@@ -497,8 +560,11 @@ BOOST_AUTO_TEST_CASE(the_core_carries_on_where_it_stopped) {
   BOOST_TEST(sender.sent[1].notify.requestId == "queued");
   // New bindings get ids the old ones did not have.
   BOOST_TEST(sender.sent[1].bindingId != sender.sent[0].bindingId);
+  // And new requests numbers: the four old rows stay, one is added.
+  core.contactMe(app, params(phone, "after-restart"));
   flush(*s);
   BOOST_TEST(count("bindings") == 2);
+  BOOST_TEST(count("requests") == 5);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
