@@ -93,22 +93,27 @@ DialogState decodeDialog(std::string_view s) {
 }
 
 // Objects are filled key by key: nlohmann's initializer lists copy every
-// value twice, and these run for every write of a request.
+// value twice, and these run for every write of a request. A parameter left
+// at its default is not written (decodeParams() restores it): smaller rows,
+// more of them a page.
 std::string encodeParams(const ContactMeParams& p) {
   json j = json::object();
   j["deviceId"] = p.deviceId;
   j["requestId"] = p.requestId;
-  j["server"] = p.server;
-  j["port"] = p.port ? json(*p.port) : json(nullptr);
-  j["protocol"] = p.protocol;
-  j["path"] = p.path;
-  j["alternateServers"] = p.alternateServers;
-  j["function"] = p.function;
-  j["timeSlot"] = p.timeSlot;
-  j["package"] = p.package;
-  j["queueSeconds"] = p.queueSeconds;
-  j["waitMs"] = p.waitMs;
-  j["onBehalfOf"] = p.onBehalfOf;
+  auto text = [&](const char* key, const std::string& value) {
+    if (!value.empty()) j[key] = value;
+  };
+  text("server", p.server);
+  if (p.port) j["port"] = *p.port;
+  text("protocol", p.protocol);
+  text("path", p.path);
+  if (!p.alternateServers.empty()) j["alternateServers"] = p.alternateServers;
+  text("function", p.function);
+  text("timeSlot", p.timeSlot);
+  text("package", p.package);
+  if (p.queueSeconds) j["queueSeconds"] = p.queueSeconds;
+  if (p.waitMs != kDefaultWaitMs) j["waitMs"] = p.waitMs;
+  text("onBehalfOf", p.onBehalfOf);
   return j.dump();
 }
 

@@ -164,11 +164,17 @@ BOOST_AUTO_TEST_CASE(bindings_and_requests_come_back_as_saved) {
   r.progress.rounds = 2;
   r.progress.cancelled = true;
   r.progress.refusedBy = {3, 5};
+  RequestRecord plain;  // every optional parameter left at its default
+  plain.id = 43;
+  plain.appServer = "crm";
+  plain.params.deviceId = "101";
+  plain.params.requestId = "r2";
   {
     auto s = open();
     s->start();
     s->saveBinding(saved);
     s->saveRequest(r);
+    s->saveRequest(plain);
     s->setAccessibleSince(clock.now());
     flush(*s);
   }
@@ -206,7 +212,7 @@ BOOST_AUTO_TEST_CASE(bindings_and_requests_come_back_as_saved) {
   BOOST_TEST(b.dialogState.routeSet == saved.dialogState.routeSet);
   BOOST_TEST(b.dialogState.localCseq == 3456u);
 
-  BOOST_TEST_REQUIRE(state.requests.size() == 1u);
+  BOOST_TEST_REQUIRE(state.requests.size() == 2u);
   const RequestRecord& q = state.requests[0];
   BOOST_TEST(q.id == 42u);
   BOOST_TEST(q.appServer == "crm");
@@ -221,6 +227,11 @@ BOOST_AUTO_TEST_CASE(bindings_and_requests_come_back_as_saved) {
   BOOST_TEST(q.progress.rounds == 2u);
   BOOST_TEST(q.progress.cancelled);
   BOOST_TEST(q.progress.refusedBy == r.progress.refusedBy);
+  const ContactMeParams& p = state.requests[1].params;
+  BOOST_TEST(p.sameContent(plain.params));
+  BOOST_TEST(!p.port.has_value());
+  BOOST_TEST(p.waitMs == kDefaultWaitMs);
+  BOOST_TEST(p.queueSeconds == 0u);
   BOOST_TEST_REQUIRE(state.accessibleSince.has_value());
   BOOST_TEST((*state.accessibleSince == clock.now()));
 }
