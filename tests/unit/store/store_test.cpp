@@ -87,6 +87,14 @@ struct Fixture {
     BOOST_TEST_REQUIRE(executor.pumpUntil([&] { return done; }));
     BOOST_TEST_REQUIRE(ok);
   }
+  // Makes the store as a beckond of schema `version` left it, with `sql` run.
+  void storeOfVersion(int version, const char* sql) {
+    sqlite3* db = nullptr;
+    BOOST_TEST_REQUIRE(sqlite3_open(options.path.c_str(), &db) == SQLITE_OK);
+    store::migrate(db, version);
+    BOOST_TEST_REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
   int count(const std::string& table) {
     sqlite3* db = nullptr;
     sqlite3_open_v2(options.path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
@@ -399,17 +407,11 @@ BOOST_AUTO_TEST_CASE(an_update_changes_the_progress_and_keeps_the_parameters) {
 }
 
 BOOST_AUTO_TEST_CASE(a_version_1_store_is_migrated) {
-  {
-    sqlite3* db = nullptr;
-    BOOST_TEST_REQUIRE(sqlite3_open(options.path.c_str(), &db) == SQLITE_OK);
-    store::migrate(db, 1);
-    const char* row =
-        "INSERT INTO bindings VALUES (3, 1, 'sip:200@example.com', 'sip:200@127.0.0.2:5999', '', "
-        "'', '', 'udp', '127.0.0.1', 5999, 9999999999999, '', 'c@h', 1, 1.0, "
-        "'application-server-contact-me;text;implicit', 0, '', '')";
-    BOOST_TEST_REQUIRE(sqlite3_exec(db, row, nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(db);
-  }
+  storeOfVersion(
+      1,
+      "INSERT INTO bindings VALUES (3, 1, 'sip:200@example.com', 'sip:200@127.0.0.2:5999', '', "
+      "'', '', 'udp', '127.0.0.1', 5999, 9999999999999, '', 'c@h', 1, 1.0, "
+      "'application-server-contact-me;text;implicit', 0, '', '')");
   auto s = open();
   const StoredState state = s->load();
   BOOST_TEST_REQUIRE(state.bindings.size() == 1u);
@@ -428,21 +430,14 @@ BOOST_AUTO_TEST_CASE(a_version_1_store_is_migrated) {
 }
 
 BOOST_AUTO_TEST_CASE(a_version_2_store_numbers_its_requests_in_the_order_they_were_made) {
-  {
-    sqlite3* db = nullptr;
-    BOOST_TEST_REQUIRE(sqlite3_open(options.path.c_str(), &db) == SQLITE_OK);
-    store::migrate(db, 2);
-    // Keyed by request id in version 2: "a-late" sorts first, was made last.
-    const char* rows =
-        "INSERT INTO requests VALUES ('crm', 'a-late', "
-        "'{\"deviceId\":\"100\",\"requestId\":\"a-late\"}', 'queued', '[]', 2000, 9000, 2000, "
-        "0, 0, 0, '[]');"
-        "INSERT INTO requests VALUES ('crm', 'z-early', "
-        "'{\"deviceId\":\"100\",\"requestId\":\"z-early\"}', 'delivered', '[]', 1000, 9000, "
-        "1000, 1500, 1, 0, '[4]');";
-    BOOST_TEST_REQUIRE(sqlite3_exec(db, rows, nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(db);
-  }
+  // Keyed by request id in version 2: "a-late" sorts first, was made last.
+  storeOfVersion(2,
+                 "INSERT INTO requests VALUES ('crm', 'a-late', "
+                 "'{\"deviceId\":\"100\",\"requestId\":\"a-late\"}', 'queued', '[]', 2000, "
+                 "9000, 2000, 0, 0, 0, '[]');"
+                 "INSERT INTO requests VALUES ('crm', 'z-early', "
+                 "'{\"deviceId\":\"100\",\"requestId\":\"z-early\"}', 'delivered', '[]', "
+                 "1000, 9000, 1000, 1500, 1, 0, '[4]');");
   const StoredState state = open()->load();
   BOOST_TEST_REQUIRE(state.requests.size() == 2u);
   BOOST_TEST(state.requests[0].params.requestId == "z-early");
