@@ -68,7 +68,7 @@ step "built $(basename "$deb") ($(stat -c %s "$deb") bytes) in" \
 version=$(dpkg-deb -f "$deb" Version)
 [ "$(dpkg-deb -f "$deb" Package)" = beckon ] || fail "package name"
 depends=$(dpkg-deb -f "$deb" Depends)
-for dep in adduser libc6 libssl3 libsofia-sip-ua0 libgsoap-2.8.124 libtomlplusplus3 libspdlog; do
+for dep in adduser procps libc6 libssl3 libsofia-sip-ua0 libgsoap-2.8.124 libtomlplusplus3 libspdlog; do
   [[ "$depends" == *"$dep"* ]] || fail "Depends lacks $dep: $depends"
 done
 step "Depends: $depends"
