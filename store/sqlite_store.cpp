@@ -411,10 +411,11 @@ void SqliteStore::push(Write w) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    if (isChange(w)) ++queuedWrites_;
+    const bool change = isChange(w);
+    if (change) ++queuedWrites_;
     queue_.push_back(std::move(w));
     // Waking the writer for each write would cost a context switch each.
-    wake = writerIdle_ || queue_.size() == kGroupSize;
+    wake = writerIdle_ || (change && queuedWrites_ == kGroupSize);
   }
   if (wake) wake_.notify_one();
 }
@@ -477,7 +478,7 @@ void SqliteStore::run() {
       writerIdle_ = false;
       if (queue_.empty()) return;  // stopping, and everything is committed
       if (std::chrono::steady_clock::now() - lastCommit < kBusy) {
-        wake_.wait_for(lock, kGroupDelay, [&] { return stopping_ || queue_.size() >= kGroupSize; });
+        wake_.wait_for(lock, kGroupDelay, [&] { return stopping_ || queuedWrites_ >= kGroupSize; });
       }
       batch.swap(queue_);
       writes = std::exchange(queuedWrites_, 0);
