@@ -308,10 +308,8 @@ void NoticeSender::start() {
     m.started = true;
   }
   for (std::size_t i = 0; i < m.workers.size(); ++i) {
-    m.workers[i]->thread = std::thread([&m, wp = m.workers[i].get(), i] {
-      nameThisThread("notice-" + std::to_string(i));
-      m.run(*wp);
-    });
+    m.workers[i]->thread =
+        namedThread("notice-" + std::to_string(i), [&m, wp = m.workers[i].get()] { m.run(*wp); });
   }
   std::size_t targets = 0;
   {

@@ -861,15 +861,10 @@ void SoapServer::start() {
     m.workers.push_back(std::move(w));
   }
   for (std::size_t i = 0; i < m.workers.size(); ++i) {
-    m.workers[i]->thread = std::thread([&m, wp = m.workers[i].get(), i] {
-      nameThisThread("soap-" + std::to_string(i));
-      m.workerLoop(*wp);
-    });
+    m.workers[i]->thread = namedThread("soap-" + std::to_string(i),
+                                       [&m, wp = m.workers[i].get()] { m.workerLoop(*wp); });
   }
-  m.acceptThread = std::thread([&m] {
-    nameThisThread("soap-accept");
-    m.acceptLoop();
-  });
+  m.acceptThread = namedThread("soap-accept", [&m] { m.acceptLoop(); });
   m.running = true;
   const bool v6 = c.host.find(':') != std::string::npos;
   spdlog::info("soap: listening on {}://{}{}{}:{} ({} workers, {} application servers)",

@@ -369,11 +369,7 @@ StoredState SqliteStore::load() {
 }
 
 void SqliteStore::start() {
-  if (!writer_.joinable())
-    writer_ = std::thread([this] {
-      nameThisThread("store");
-      run();
-    });
+  if (!writer_.joinable()) writer_ = namedThread("store", [this] { run(); });
 }
 
 void SqliteStore::stop() {
