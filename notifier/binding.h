@@ -22,6 +22,8 @@ enum class BodyFormat { Text, Xml };
 class Flow {
  public:
   virtual ~Flow() = default;
+  // Known to be gone (its connection closed): nothing reaches the device over it.
+  virtual bool closed() const { return false; }
 };
 
 // The dialog of an explicit subscription (RFC 6665), for NOTIFYs inside it.
@@ -49,6 +51,18 @@ struct DialogState {
   std::uint32_t localCseq = 0;        // our CSeq when last saved (NOTIFYs since are above it)
 };
 
+// RFC 8599 4.1.1: how a device is woken through a push notification service
+// (its Contact URI's pn-provider, pn-prid and pn-param), when it has no live
+// flow. Empty when it registered without them (or only asked which services
+// beckond supports: pn-provider without pn-prid, 4.1.2).
+struct PushTarget {
+  std::string provider;  // as configured ([[push.provider]] name)
+  std::string prid;      // unescaped
+  std::string param;     // unescaped; may be empty
+  bool empty() const { return provider.empty() || prid.empty(); }
+  bool operator==(const PushTarget&) const = default;
+};
+
 struct Binding {
   std::uint64_t id = 0;       // given by the table
   std::uint64_t updated = 0;  // given by the table: higher is more recently registered or refreshed
@@ -71,6 +85,7 @@ struct Binding {
   float q = 1.0f;
   std::vector<PackageSubscription> packages;
   std::shared_ptr<Flow> flow;
+  PushTarget push;
   // Its flow is dead (the connection closed): not tried until it registers again.
   bool unreachable = false;
   // Explicit subscriptions only: "Call-ID;remote-tag;local-tag", and the dialog.

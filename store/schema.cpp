@@ -83,6 +83,13 @@ const std::vector<std::string_view>& migrations() {
            FROM requests ORDER BY created_ms, app_server, request_id;
          DROP TABLE requests;
          ALTER TABLE requests_by_id RENAME TO requests;)",
+      // 3 -> 4: a binding's push parameters (RFC 8599: pn-provider, pn-prid,
+      // pn-param, unescaped), so that a device without a flow is still woken
+      // after a restart. Bindings of older stores were made before beckond
+      // offered push (their devices never saw +sip.pns): none.
+      R"(ALTER TABLE bindings ADD COLUMN push_provider TEXT NOT NULL DEFAULT '';
+         ALTER TABLE bindings ADD COLUMN push_prid TEXT NOT NULL DEFAULT '';
+         ALTER TABLE bindings ADD COLUMN push_param TEXT NOT NULL DEFAULT '';)",
   };
   return all;
 }

@@ -182,8 +182,9 @@ class SqliteStore::Statements {
                             "INSERT OR REPLACE INTO bindings (id, updated, aor, contact, instance, "
                             "reg_id, temp_gruu, transport, source_host, source_port, expires_ms, "
                             "path, call_id, cseq, q, packages, unreachable, dialog_id, dialog, "
-                            "listener) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-                            "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")),
+                            "listener, push_provider, push_prid, push_param) VALUES (?1, ?2, ?3, "
+                            "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+                            "?19, ?20, ?21, ?22, ?23)")),
         removeBinding(prepare(db, "DELETE FROM bindings WHERE id = ?1")),
         saveRequest(prepare(db,
                             "INSERT OR REPLACE INTO requests (id, app_server, request_id, params, "
@@ -305,7 +306,7 @@ StoredState SqliteStore::load() {
     prepare(
         "SELECT id, updated, aor, contact, instance, reg_id, temp_gruu, transport, source_host, "
         "source_port, expires_ms, path, call_id, cseq, q, packages, unreachable, dialog_id, "
-        "dialog, listener FROM bindings");
+        "dialog, listener, push_provider, push_prid, push_param FROM bindings");
     while (sqlite3_step(stmt) == SQLITE_ROW) {
       Binding b;
       b.id = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0));
@@ -329,6 +330,7 @@ StoredState SqliteStore::load() {
       b.dialogId = text(stmt, 17);
       b.dialogState = decodeDialog(text(stmt, 18));
       b.listener = text(stmt, 19);
+      b.push = {text(stmt, 20), text(stmt, 21), text(stmt, 22)};
       state.bindings.push_back(std::move(b));
     }
     sqlite3_finalize(stmt);
@@ -556,7 +558,8 @@ bool SqliteStore::commit(std::vector<Write>& batch) {
                 std::int64_t{b->sourcePort}, ms(b->expires),
                 b->path.empty() ? std::string() : json(b->path).dump(), b->callId,
                 std::int64_t{b->cseq}, double{b->q}, encodePackages(b->packages),
-                std::int64_t{b->unreachable}, b->dialogId, encodeDialog(*b), b->listener);
+                std::int64_t{b->unreachable}, b->dialogId, encodeDialog(*b), b->listener,
+                b->push.provider, b->push.prid, b->push.param);
     } else if (const auto* rb = std::get_if<RemoveBinding>(&w)) {
       ok = step(s.removeBinding, i64(rb->id));
     } else if (const auto* r = std::get_if<RequestRecord>(&w)) {

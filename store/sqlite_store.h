@@ -25,7 +25,7 @@ struct sqlite3;
 namespace beckon::store {
 
 // The schema this build writes; older stores are migrated when opened.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 class StoreError : public std::runtime_error {
  public:

@@ -449,6 +449,37 @@ BOOST_AUTO_TEST_CASE(a_version_2_store_numbers_its_requests_in_the_order_they_we
   BOOST_TEST(state.requests[1].progress.state == RequestState::Queued);
 }
 
+// RFC 8599: a device without a flow is woken after a restart as before it.
+BOOST_AUTO_TEST_CASE(a_bindings_push_parameters_come_back) {
+  ManualClock clock;
+  Binding saved = subscription(clock.now());
+  saved.push = {"apns", "a1b2c3;=%\xc3\xa9", "app.voip"};
+  {
+    auto s = open();
+    s->start();
+    s->saveBinding(saved);
+    flush(*s);
+  }
+  const StoredState state = open()->load();
+  BOOST_TEST_REQUIRE(state.bindings.size() == 1u);
+  BOOST_TEST((state.bindings[0].push == saved.push));
+}
+
+BOOST_AUTO_TEST_CASE(a_version_3_store_is_migrated_without_push_parameters) {
+  storeOfVersion(
+      3,
+      "INSERT INTO bindings VALUES (3, 1, 'sip:200@example.com', "
+      "'sip:200@127.0.0.2:5999;pn-provider=apns;pn-prid=x', '', '', '', 'udp', '127.0.0.1', "
+      "5999, 9999999999999, '', 'c@h', 1, 1.0, 'application-server-contact-me;text;implicit', "
+      "0, '', '', 'l0')");
+  const StoredState state = open()->load();
+  BOOST_TEST_REQUIRE(state.bindings.size() == 1u);
+  BOOST_TEST(state.bindings[0].listener == "l0");
+  // Made before beckond offered push: its device never saw +sip.pns.
+  BOOST_TEST(state.bindings[0].push.empty());
+  BOOST_TEST(state.bindings[0].push.provider.empty());
+}
+
 // Requests are keyed by number: a second row of the same request (beckond
 // writes none; a hand-edited or merged file might) is dropped, not kept for ever.
 BOOST_AUTO_TEST_CASE(a_request_stored_twice_is_restored_once) {
