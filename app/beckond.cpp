@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "notice_sender.h"
 #include "policy.h"
+#include "push_gateway.h"
 #include "server.h"
 #include "service.h"
 #include "soap_server.h"
@@ -166,10 +167,23 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
     beckon::soap::NoticeSender notices(noticeConfig);
     beckon::soap::SoapServer soap(config.soap, service);
     std::unique_ptr<beckon::store::SqliteStore> store;
+    std::unique_ptr<beckon::push::PushGateway> pushes;  // with [push] only
 
     addOperations(metrics, health, sip, soap, notices);
     core.setMetrics(&metrics);  // before the SIP thread restores what the store kept
     soap.setMetrics(&metrics);
+    if (!config.push.providers.empty()) {
+      pushes = std::make_unique<beckon::push::PushGateway>(config.push, sip);
+      pushes->setMetrics(metrics.registry());
+      metrics.registry().sampledGauge(
+          "beckon_push_queue_depth", "Pushes queued for the push gateways or in flight.", {},
+          [p = pushes.get()] { return static_cast<double>(p->pending()); });
+      beckon::PushConfig push;
+      for (const auto& provider : config.push.providers)
+        push.providers[provider.name] = provider.wait;
+      push.refreshBefore = config.push.refreshBefore;
+      core.setPush(*pushes, std::move(push));  // before the SIP thread owns the core
+    }
     Reloadable reloadable{policy, soap, notices, sip, metrics};
 
     try {
@@ -203,6 +217,7 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
         spdlog::warn("store.path is empty: nothing survives a restart of beckond");
       }
       notices.start();
+      if (pushes) pushes->start();
       core.setNoticeSink(&notices);
       sip.start(core, clock, std::move(saved));
       soap.start();
@@ -212,6 +227,7 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
       sip.stop();
       if (store) store->stop();
       notices.stop();
+      if (pushes) pushes->stop();
       su_deinit();
       return 1;
     }
@@ -243,6 +259,7 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
     sip.stop();
     if (store) store->stop();  // commits what the core wrote last
     notices.stop();
+    if (pushes) pushes->stop();  // after the SIP thread: nothing pushes any more
     spdlog::info("beckond stopped");
   }
   su_deinit();

@@ -10,6 +10,7 @@
 
 #include "core.h"
 #include "policy.h"
+#include "push_gateway.h"
 #include "server.h"
 #include "notice_sender.h"
 #include "soap_server.h"
@@ -28,6 +29,7 @@ struct Config {
   soap::SoapConfig soap;  // with [soap.tls] and the application servers' identities
   std::vector<AppServerConfig> appServers;
   soap::NoticeConfig notices;  // [notices], the notice URLs, and where devices register
+  push::GatewayConfig push;    // [push]: no provider, no push (RFC 8599 REGISTERs get 555)
   CoreConfig core;
   Limits limits;               // [limits]; also copied into sip, soap and core
   store::SqliteOptions store;  // path "": no store (nothing survives a restart)

@@ -28,6 +28,8 @@ struct Core::Request {
   bool open = false;                  // counted in openTotal_ and openByAppServer_
   std::uint64_t storeId = 0;          // from its first save; later saves are updates
   std::set<std::uint64_t> refusedBy;  // bindings that answered a final 4xx: not tried again
+  // Deliveries waiting for a pushed device to register, and their waits.
+  std::vector<std::pair<std::size_t, std::uint64_t>> wakes;
   std::vector<StatusListener> listeners;
 };
 
@@ -114,6 +116,7 @@ std::uint64_t Core::storeBinding(Binding binding) {
   const std::uint64_t id = bindings_.upsert(std::move(binding));
   const Binding& b = *bindings_.get(id);
   if (store_) store_->saveBinding(b);
+  if (wakeups_) wakeups_->scheduleRefresh(b);
   if (notices_) {
     for (const auto& package : fresh) {
       notices_->deviceRegistered(
@@ -132,6 +135,12 @@ std::uint64_t Core::upsertBinding(Binding binding) {
 void Core::reachWaiting(std::uint64_t id) {
   const Binding* found = bindings_.get(id);
   if (!found) return;
+  // A device woken by a push registered again: what waited for it goes out
+  // first (RFC 8599 4.2.2), then what was queued.
+  if (wakeups_ && !found->explicitSubscription()) {
+    wakeups_->registered(*found);
+    if (!(found = bindings_.get(id))) return;
+  }
   const Binding& b = *found;
   // A binding that is (again) subscribed reaches the requests waiting for it.
   for (const RequestKey& key : waitingKeys(b)) {
@@ -165,6 +174,11 @@ void Core::save(Request& r) {
   store_->saveRequest({r.storeId, r.key.first, r.params, r.createdAt, r.queueUntil, std::move(p)});
 }
 
+void Core::setPush(PushSender& sender, PushConfig config) {
+  wakeups_ = std::make_unique<Wakeups>(clock_, sender, std::move(config));
+  if (metrics_) wakeups_->setMetrics(metrics_->registry());
+}
+
 void Core::afterCommit(std::function<void(bool committed)> done) {
   if (store_) {
     store_->afterCommit(std::move(done));
@@ -188,7 +202,9 @@ std::vector<const Binding*> Core::targets(const Request& r) const {
     std::erase_if(found, [&](const Binding* b) {
       // A dead flow waits for the device to register again; without queue
       // time it is tried anyway, so that the request fails with its 503.
-      const bool waitForFlow = b->unreachable && r.params.queueSeconds > 0;
+      // A device that can be pushed is woken instead (attempt()).
+      const bool waitForFlow =
+          b->unreachable && r.params.queueSeconds > 0 && !(wakeups_ && wakeups_->needsWake(*b));
       return b->subscription(r.package) == nullptr || waitForFlow || r.refusedBy.count(b->id) != 0;
     });
     if (found.empty()) continue;
@@ -356,7 +372,16 @@ ContactStatus Core::cancel(const Caller& caller, const std::string& requestId) {
     publish(r);
   } else if (r.status.state == RequestState::Notifying) {
     r.cancelled = true;  // settles as cancelled unless a 2xx comes
-    save(r);
+    // A device still being woken will get nothing: its wait ends now.
+    for (const auto& [index, wait] : r.wakes) {
+      wakeups_->cancel(wait);
+      Delivery& d = r.status.deliveries.at(index);
+      d.reason += "; cancelled before the device registered";
+      d.inFlight = false;
+      --r.inFlight;
+    }
+    r.wakes.clear();
+    settleIfDone(r);
   }
   return r.status;
 }
@@ -388,20 +413,84 @@ void Core::attempt(Request& r) {
                quoted(r.key.second), quoted(r.key.first), quoted(r.params.deviceId), r.rounds,
                to.size());
   for (const Binding* b : to) {
-    const PackageSubscription& sub = *b->subscription(r.package);
-    const auto left = std::max<long long>(
-        0, std::chrono::duration_cast<std::chrono::seconds>(b->expires - now).count());
-    OutgoingNotify n{r.package, "active;expires=" + std::to_string(left),
-                     contentType(r.package, sub.format), encode(r.content, sub.format),
-                     r.params.requestId};
-    const std::size_t index = r.status.deliveries.size();
-    r.status.deliveries.push_back(
-        Delivery{b->id, b->contact, b->transport, 0, "waiting for answer", now, true});
-    ++r.inFlight;
-    sender_.send(*b, n,
-                 [this, key = r.key, index](const NotifyOutcome& o) { onOutcome(key, index, o); });
+    if (wakeups_ && wakeups_->needsWake(*b)) {
+      wakeBinding(r, *b, now);
+    } else {
+      notifyBinding(r, *b, now);
+    }
   }
   r.sending = false;
+  settleIfDone(r);
+}
+
+void Core::notifyBinding(Request& r, const Binding& b, TimePoint now) {
+  const PackageSubscription& sub = *b.subscription(r.package);
+  const auto left = std::max<long long>(
+      0, std::chrono::duration_cast<std::chrono::seconds>(b.expires - now).count());
+  OutgoingNotify n{r.package, "active;expires=" + std::to_string(left),
+                   contentType(r.package, sub.format), encode(r.content, sub.format),
+                   r.params.requestId};
+  const std::size_t index = r.status.deliveries.size();
+  r.status.deliveries.push_back(
+      Delivery{b.id, b.contact, b.transport, 0, "waiting for answer", now, true});
+  ++r.inFlight;
+  sender_.send(b, n,
+               [this, key = r.key, index](const NotifyOutcome& o) { onOutcome(key, index, o); });
+}
+
+// RFC 8599 4.2.2: a device without a live flow is pushed, and its NOTIFY
+// goes out when it registers again (onWake). The delivery says how far the
+// push got.
+void Core::wakeBinding(Request& r, const Binding& b, TimePoint now) {
+  const std::size_t index = r.status.deliveries.size();
+  r.status.deliveries.push_back(
+      Delivery{b.id, b.contact, b.transport, 0,
+               "push through " + b.push.provider + ": waiting for the gateway", now, true});
+  ++r.inFlight;
+  PushRequest request;
+  request.reason = PushReason::ContactMe;
+  request.requestId = r.params.requestId;
+  request.appServer = r.key.first;
+  const std::uint64_t wait =
+      wakeups_->wake(b, std::move(request),
+                     [this, key = r.key, index](const WakeOutcome& o) { onWake(key, index, o); });
+  // The gateway may have refused it already (onWake ran).
+  if (r.status.deliveries[index].inFlight) r.wakes.emplace_back(index, wait);
+}
+
+void Core::onWake(const RequestKey& key, std::size_t index, const WakeOutcome& o) {
+  auto it = requests_.find(key);
+  if (it == requests_.end()) return;
+  Request& r = *it->second;
+  const TimePoint now = clock_.now();
+  Delivery& d = r.status.deliveries.at(index);
+  const std::string via = "push through " + o.provider;
+  d.at = now;
+  using Stage = WakeOutcome::Stage;
+  if (o.stage == Stage::Pushed) {
+    d.reason = via + " sent (" + o.detail + "): waiting for the device to register";
+    publish(r);
+    return;
+  }
+  d.inFlight = false;
+  --r.inFlight;
+  std::erase_if(r.wakes, [&](const auto& w) { return w.first == index; });
+  const std::string waited = std::to_string(o.waited.count()) + " ms";
+  d.reason = o.stage == Stage::Failed ? via + " failed: " + o.detail
+             : o.stage == Stage::TimedOut
+                 ? via + " sent: the device did not register within " + waited
+                 : via + ": the device registered again after " + waited;
+  spdlog::info("contact-me request={} app={} device={} binding={} push={}", quoted(key.second),
+               quoted(key.first), quoted(r.params.deviceId), d.bindingId, quoted(d.reason));
+  if (o.stage == Stage::Registered) {
+    // Its NOTIFY now, over the flow it registered on (a delivery of its own).
+    const Binding* b = bindings_.get(o.bindingId);
+    if (b && b->subscription(r.package) && !r.cancelled && !isFinal(r.status.state)) {
+      r.sending = true;
+      notifyBinding(r, *b, now);
+      r.sending = false;
+    }
+  }
   settleIfDone(r);
 }
 
@@ -502,6 +591,7 @@ void Core::publish(Request& r) {
 
 void Core::tick() {
   const TimePoint now = clock_.now();
+  if (wakeups_) wakeups_->tick(bindings_);
   for (const Binding& b : bindings_.expire(now)) {
     if (store_) store_->removeBinding(b.id);
     if (b.explicitSubscription()) {
@@ -568,7 +658,9 @@ void Core::restore(StoredState state, const std::function<void(Binding&)>& attac
       continue;
     }
     if (attach) attach(b);
+    const std::uint64_t id = b.id;
     bindings_.restore(std::move(b));
+    if (wakeups_) wakeups_->scheduleRefresh(*bindings_.get(id));
     ++bindings;
   }
 

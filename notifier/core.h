@@ -19,6 +19,7 @@
 #include "admission.h"
 #include "ports.h"
 #include "store.h"
+#include "wakeups.h"
 
 namespace beckon {
 
@@ -67,6 +68,12 @@ class Core {
   std::vector<Binding> device(const std::string& deviceId) const;
 
   void setNoticeSink(NoticeSink* sink) { notices_ = sink; }
+  // RFC 8599: devices with push parameters and no live flow are pushed
+  // through `sender` before their NOTIFYs (and calls, by the proxy) go out.
+  // After setMetrics, before the core's thread owns the core.
+  void setPush(PushSender& sender, PushConfig config);
+  Wakeups* wakeups() { return wakeups_.get(); }
+  const Wakeups* wakeups() const { return wakeups_.get(); }
   // Before the SIP thread owns the core; the registrar and event server use it too.
   void setMetrics(Metrics* metrics) { metrics_ = metrics; }
   Metrics* metrics() const { return metrics_; }
@@ -114,6 +121,9 @@ class Core {
   std::set<RequestKey> waitingKeys(const Binding& b) const;
   void prepare(Request& r);
   void attempt(Request& r);
+  void notifyBinding(Request& r, const Binding& b, TimePoint now);
+  void wakeBinding(Request& r, const Binding& b, TimePoint now);
+  void onWake(const RequestKey& key, std::size_t delivery, const WakeOutcome& outcome);
   void onOutcome(const RequestKey& key, std::size_t delivery, const NotifyOutcome& outcome);
   void settleIfDone(Request& r);
   void publish(Request& r);
@@ -148,6 +158,7 @@ class Core {
   NoticeSink* notices_ = nullptr;
   Metrics* metrics_ = nullptr;
   Store* store_ = nullptr;
+  std::unique_ptr<Wakeups> wakeups_;  // null without [push]
 };
 
 }  // namespace beckon

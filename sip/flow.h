@@ -53,6 +53,9 @@ class SipFlow final : public Flow, public AgentResource {
   // The transport itself: for UDP, the socket to send from (the right
   // address family when beckond listens on IPv4 and IPv6).
   tport_t* transport() const { return transport_; }
+  bool closed() const override {
+    return transport_ && !tport_is_dgram(transport_) && tport_is_closed(transport_);
+  }
   void release() override;  // drops the transport reference
 
  private:

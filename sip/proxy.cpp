@@ -115,6 +115,16 @@ std::string Target::key() const {
   return uri + "|" + (flowAddress.empty() ? "" : hostPort(flowAddress));
 }
 
+Target targetOf(const Binding& b, const Wakeups* wakeups) {
+  Target t;
+  t.uri = b.contact;
+  t.path = b.path;
+  t.flow = b.flow;
+  t.flowAddress = {b.transport, b.sourceHost, b.sourcePort};
+  if (wakeups && wakeups->needsWake(b)) t.wake = b.id;
+  return t;
+}
+
 struct Proxy::Inbound {
   msg_t* msg = nullptr;
   sip_t* sip = nullptr;
@@ -412,12 +422,18 @@ bool Proxy::authenticate(Inbound& in, bool leaving) {
 // ---------------------------------------------------------------------------
 // 16.5 Determining Request Targets
 
+bool Proxy::reachable(const Binding& b, TimePoint now) const {
+  if (b.explicitSubscription() || b.expires <= now) return false;
+  const Wakeups* wakeups = core_.wakeups();
+  return !b.unreachable || (wakeups && wakeups->needsWake(b));
+}
+
 std::vector<Target> Proxy::bindingsOf(const std::string& aor, const std::string& instance,
                                       std::vector<float>* qs) const {
   const TimePoint now = clock_.now();
   std::vector<const Binding*> live;
   for (const Binding* b : core_.bindings().byAor(aor)) {
-    if (b->explicitSubscription() || b->unreachable || b->expires <= now) continue;
+    if (!reachable(*b, now)) continue;
     if (!instance.empty() && b->instance != instance) continue;
     // RFC 5626 5.3: one flow per device, its most recently registered.
     auto same = std::find_if(live.begin(), live.end(), [&](const Binding* o) {
@@ -436,12 +452,7 @@ std::vector<Target> Proxy::bindingsOf(const std::string& aor, const std::string&
   std::vector<Target> targets;
   targets.reserve(live.size());
   for (const Binding* b : live) {
-    Target t;
-    t.uri = b->contact;
-    t.path = b->path;
-    t.flow = b->flow;
-    t.flowAddress = {b->transport, b->sourceHost, b->sourcePort};
-    targets.push_back(std::move(t));
+    targets.push_back(targetOf(*b, core_.wakeups()));
     if (qs) qs->push_back(b->q);
   }
   return targets;
@@ -513,17 +524,12 @@ void Proxy::determineTargets(Inbound& in) {
     const TimePoint now = clock_.now();
     const Binding* newest = nullptr;
     for (const Binding* b : core_.bindings().find(keys)) {
-      if (b->explicitSubscription() || b->unreachable || b->expires <= now) continue;
+      if (!reachable(*b, now)) continue;
       if (!keys.empty() && keys.front().kind == DeviceIdKind::Instance && b->aor != *aor) continue;
       if (!newest || newest->updated < b->updated) newest = b;
     }
     if (!newest) return reject(in, 480, "Temporarily Unavailable");
-    Target t;
-    t.uri = newest->contact;
-    t.path = newest->path;
-    t.flow = newest->flow;
-    t.flowAddress = {newest->transport, newest->sourceHost, newest->sourcePort};
-    return start(in, {TargetGroup{{std::move(t)}, {}}}, nullptr, false);
+    return start(in, {TargetGroup{{targetOf(*newest, core_.wakeups())}, {}}}, nullptr, false);
   }
 
   const auto found = users_.find(*aor);

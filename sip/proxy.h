@@ -38,9 +38,16 @@ struct Target {
   std::vector<std::string> path;  // Route entries to push first (a binding's Path, RFC 3327)
   std::shared_ptr<Flow> flow;     // a binding's flow (its connection or UDP socket)
   FlowAddress flowAddress;        // where to send; empty: by Route or Request-URI
+  // A binding without a live flow, to wake by a push before its branch is
+  // sent (RFC 8599 4.2.2); 0: none.
+  std::uint64_t wake = 0;
   // Two targets with the same key are the same place (tried once per call).
   std::string key() const;
 };
+
+// A binding as a target: its Contact, Path and flow (to wake first when
+// `wakeups` says it needs a push).
+Target targetOf(const Binding& b, const Wakeups* wakeups);
 
 // Targets that ring at once: ready ones, and members (URIs) resolved when the
 // group's turn comes, so that a hunt reaches where each member is then.
@@ -77,6 +84,7 @@ class Proxy {
 
   // For the response contexts.
   const ProxyConfig& config() const { return config_; }
+  Core& core() const { return core_; }
   su_root_t* root() const { return root_; }
   nta_agent_t* agent() const { return agent_; }
   // The targets a URI names now: an address of record of ours, its bindings
@@ -118,6 +126,8 @@ class Proxy {
   // and their q-values.
   std::vector<Target> bindingsOf(const std::string& aor, const std::string& instance,
                                  std::vector<float>* qs = nullptr) const;
+  // Whether a request may go to `b` now, or once a push has woken it.
+  bool reachable(const Binding& b, TimePoint now) const;
   std::string recordRouteUri(Transport transport, bool v6, const std::string& token,
                              const std::string& ftag) const;
   const Address* addressFor(Transport transport, bool v6) const;

@@ -14,6 +14,7 @@
 #include "device_id.h"
 #include "logfmt.h"
 #include "metrics.h"
+#include "push_params.h"
 
 namespace beckon::sip {
 
@@ -145,6 +146,8 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
       hop += std::string(";") + *p;
     path.push_back(std::move(hop));
   }
+  const std::string featureCaps = featureCapsHeader(config_.pushProviders);
+  bool askedPush = false;  // RFC 8599 4.2.1: the 2xx then carries Feature-Caps
   const bool gruu = sip_has_feature(sip->sip_supported, "gruu");
   const bool outbound = sip_has_feature(sip->sip_supported, "outbound");
   for (sip_contact_t const* m = wildcard ? nullptr : sip->sip_contact; m; m = m->m_next) {
@@ -161,6 +164,15 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
       return reply(SIP_423_INTERVAL_TOO_BRIEF, SIPTAG_MIN_EXPIRES_STR(min.c_str()));
     }
     expires = std::min<unsigned long>(expires, config_.maxExpires);
+    // RFC 8599 4.2.1: a push service beckond cannot use is 555 (removing
+    // such a binding is not refused).
+    const ContactPush push = contactPush(m->m_url, config_.pushProviders);
+    if (push.status && expires != 0) {
+      return reply(push.status, push.phrase.c_str(),
+                   TAG_IF(push.status == 555 && !featureCaps.empty(),
+                          SIPTAG_HEADER_STR(featureCaps.c_str())));
+    }
+    askedPush = askedPush || push.named;
 
     Binding b;
     b.aor = *aor;
@@ -182,6 +194,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     b.cseq = cseq;
     b.q = m->m_q ? std::strtof(m->m_q, nullptr) : 1.0f;
     b.packages = packages;
+    b.push = push.target;
 
     // Step 7: an existing binding is updated only by a newer request.
     if (const Binding* old = core_.bindings().sameBinding(b)) {
@@ -248,7 +261,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
     // packages, or a dead flow back) is a change (info).
     const bool changed = !old || old->unreachable || old->sourceHost != b.sourceHost ||
                          old->sourcePort != b.sourcePort || old->transport != b.transport ||
-                         old->contact != b.contact || old->path != b.path ||
+                         old->contact != b.contact || old->path != b.path || old->push != b.push ||
                          !std::equal(old->packages.begin(), old->packages.end(), b.packages.begin(),
                                      b.packages.end(), [](const auto& x, const auto& y) {
                                        return x.package == y.package && x.format == y.format;
@@ -284,8 +297,9 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
   // knows only while it delivers the request: keep it.
   std::shared_ptr<msg_t> request(msg, msg_destroy);
   if (!flow) flow = std::make_shared<SipFlow>(resources_, source.tport);
+  const std::string caps = askedPush ? featureCaps : std::string();
   core_.afterCommit([this, agent, request, flow, aor = *aor, now, gruu, registeredFlow, echoPath,
-                     stored = std::move(stored)](bool committed) {
+                     caps, stored = std::move(stored)](bool committed) {
     msg_t* msg = msg_ref_create(request.get());
     tport_t* tport = static_cast<const SipFlow&>(*flow).transport();
     Metrics* metrics = core_.metrics();
@@ -318,6 +332,7 @@ int Registrar::onRegister(nta_agent_t* agent, msg_t* msg, sip_t const* sip) {
                    TAG_IF(echoPath, SIPTAG_PATH(sip->sip_path)),
                    TAG_IF(registeredFlow, SIPTAG_REQUIRE_STR("outbound")),
                    TAG_IF(registeredFlow, SIPTAG_HEADER_STR("Flow-Timer: 120")),
+                   TAG_IF(!caps.empty(), SIPTAG_HEADER_STR(caps.c_str())),
                    SIPTAG_DATE(sip_date_create(home.get(), sip_now())),
                    TAG_IF(tport, NTATAG_TPORT(tport)), SIPTAG_SERVER_STR("beckon/" BECKON_VERSION),
                    TAG_END());

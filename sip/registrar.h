@@ -19,6 +19,9 @@ struct RegistrarConfig {
   unsigned minExpires = 60;        // shorter: 423 Interval Too Brief
   unsigned maxExpires = 86400;     // longer: shortened to this
   unsigned defaultExpires = 3600;  // neither parameter nor header
+  // RFC 8599: the push notification services ([[push.provider]] names) a
+  // Contact's pn-provider may name; another gets 555.
+  std::vector<std::string> pushProviders;
 };
 
 class Registrar {

@@ -15,6 +15,10 @@ namespace {
 constexpr std::size_t kMaxBranches = 32;
 // At most this many 3xx followed in one response context.
 constexpr int kMaxRedirects = 3;
+// A request other than INVITE waits at most this long for a pushed device:
+// its client transaction at the caller gives up after 64*T1 (32 s, RFC
+// 3261 17.1.2.2), with or without our 100.
+constexpr std::chrono::milliseconds kNonInviteWakeWait{25000};
 
 std::string hostPort(const FlowAddress& f) {
   const bool v6 = f.host.find(':') != std::string::npos;
@@ -32,6 +36,8 @@ struct ResponseContext::Branch {
   bool superseded = false;    // its final response came before a forwarding or a recursion
   msg_t* response = nullptr;  // its final non-2xx, kept for "choosing the best response"
   std::string phrase;
+  bool waking = false;  // its device is being woken by a push (target.wake)
+  std::uint64_t wakeId = 0;
 
   bool pending() const { return !abandoned && status < 200; }
   bool candidate() const { return !abandoned && !superseded && status >= 300; }
@@ -150,6 +156,12 @@ bool ResponseContext::launch(const Target& target) {
   b->ctx = this;
   b->target = target;
   branches_.push_back(std::move(owned));
+  return target.wake ? wake(*b) : send(*b);
+}
+
+bool ResponseContext::send(Branch& to) {
+  Branch* b = &to;
+  const Target& target = to.target;
   auto fail = [&](int status, const char* phrase) {
     b->status = status;
     b->phrase = phrase ? phrase : "";
@@ -188,6 +200,54 @@ bool ResponseContext::launch(const Target& target) {
   }
   b->orq = orq;
   return true;
+}
+
+// RFC 8599 4.2.2: a callee without a live flow is pushed, and its branch
+// waits for it to register again (the caller meanwhile has nta's 100
+// Trying: nothing rings yet, so no 180). Not registered in time, or the
+// push failed: the branch ends 480, as a device that is not there.
+bool ResponseContext::wake(Branch& b) {
+  Wakeups* wakeups = proxy_.core().wakeups();
+  const Binding* binding = proxy_.core().bindings().get(b.target.wake);
+  if (!wakeups || !binding) {
+    b.status = 480;
+    b.phrase = "Temporarily Unavailable";
+    return false;
+  }
+  sip_t const* sip = sip_object(request_);
+  PushRequest push;
+  push.reason = PushReason::Call;
+  push.method = sip->sip_request->rq_method_name;
+  push.callId = sip->sip_call_id->i_id;
+  push.from = urlString(sip->sip_from->a_url);
+  b.waking = true;
+  b.wakeId = wakeups->wake(
+      *binding, std::move(push), [this, branch = &b](const WakeOutcome& o) { onWake(*branch, o); },
+      invite_ ? std::nullopt : std::optional(kNonInviteWakeWait));
+  return b.waking;  // false: refused at once (onWake has run)
+}
+
+void ResponseContext::onWake(Branch& b, const WakeOutcome& o) {
+  Entry entry(this);
+  if (!b.waking || b.abandoned || o.stage == WakeOutcome::Stage::Pushed) return;
+  b.waking = false;
+  b.wakeId = 0;
+  const Binding* now = o.stage == WakeOutcome::Stage::Registered
+                           ? proxy_.core().bindings().get(o.bindingId)
+                           : nullptr;
+  if (now) {
+    // Over the flow it has just registered on.
+    b.target = targetOf(*now, nullptr);
+    send(b);
+  } else {
+    b.status = 480;
+    b.phrase = "Temporarily Unavailable";
+    spdlog::info(
+        "proxy: {} to {}: the pushed device did not register ({})",
+        sip_object(request_)->sip_request->rq_method_name, b.target.uri,
+        o.stage == WakeOutcome::Stage::Failed ? "push failed: " + o.detail : "not within the wait");
+  }
+  advance();
 }
 
 // ---------------------------------------------------------------------------
@@ -397,6 +457,10 @@ void ResponseContext::onNoAnswerTimeout(su_root_magic_t*, su_timer_t*, su_timer_
 void ResponseContext::abandon(Branch& b) {
   if (!b.pending()) return;
   b.abandoned = true;
+  if (b.waking) {
+    if (Wakeups* wakeups = proxy_.core().wakeups()) wakeups->cancel(b.wakeId);
+    b.waking = false;
+  }
   if (!b.orq) return;
   // nta sends the CANCEL once the branch has had a provisional response,
   // and acknowledges its 487. A 2xx that crosses the CANCEL still reaches
@@ -413,7 +477,7 @@ void ResponseContext::abandonPending() {
 
 bool ResponseContext::anyPending() const {
   return std::any_of(branches_.begin(), branches_.end(),
-                     [](const auto& b) { return b->pending() && b->orq; });
+                     [](const auto& b) { return b->pending() && (b->orq || b->waking); });
 }
 
 su_timer_t* ResponseContext::startTimer(std::chrono::milliseconds after, su_timer_f f) {

@@ -45,6 +45,9 @@ class ResponseContext {
   void step();
   void launchNextGroup();
   bool launch(const Target& target);
+  bool send(Branch& b);
+  bool wake(Branch& b);
+  void onWake(Branch& b, const WakeOutcome& outcome);
   bool recurse(Branch& b, sip_t const* sip);
   void huntOver();
   void forwardTo(const std::string& uri, const char* why);
