@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "logfmt.h"
 #include "metrics.h"
@@ -486,9 +487,9 @@ void Core::onWake(const RequestKey& key, std::size_t index, const WakeOutcome& o
     // Its NOTIFY now, over the flow it registered on (a delivery of its own).
     const Binding* b = bindings_.get(o.bindingId);
     if (b && b->subscription(r.package) && !r.cancelled && !isFinal(r.status.state)) {
-      r.sending = true;
+      const bool sending = std::exchange(r.sending, true);
       notifyBinding(r, *b, now);
-      r.sending = false;
+      r.sending = sending;
     }
   }
   settleIfDone(r);
@@ -499,6 +500,7 @@ void Core::onOutcome(const RequestKey& key, std::size_t index, const NotifyOutco
   if (it == requests_.end()) return;
   Request& r = *it->second;
   Delivery& d = r.status.deliveries.at(index);
+  const std::uint64_t bindingId = d.bindingId;
   const std::chrono::duration<double, std::milli> took = clock_.now() - d.at;
   d.sipStatus = outcome.status;
   d.reason = outcome.reason;
@@ -543,6 +545,15 @@ void Core::onOutcome(const RequestKey& key, std::size_t index, const NotifyOutco
       bindings_.unsubscribe(d.bindingId, r.package);
       saveBinding(d.bindingId);
     }
+  }
+  // RFC 8599: a device found without a flow as its NOTIFY left is pushed in
+  // the same round (what a dead connection would else only learn on the retry).
+  const Binding* closed = outcome.flowClosed ? bindings_.get(bindingId) : nullptr;
+  if (closed && wakeups_ && wakeups_->needsWake(*closed) && !r.cancelled &&
+      !isFinal(r.status.state)) {
+    const bool sending = std::exchange(r.sending, true);  // perhaps inside attempt()
+    wakeBinding(r, *closed, clock_.now());
+    r.sending = sending;
   }
   settleIfDone(r);
 }
