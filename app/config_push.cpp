@@ -22,9 +22,10 @@ void checkHeaderLine(const std::string& key, const std::string& line) {
   }
 }
 
-push::Provider parseProvider(const toml::table& t, const std::string& at,
+push::Provider parseProvider(const toml::table& t, std::size_t index,
                              const push::GatewayConfig& gateway, std::chrono::milliseconds timeout,
                              std::chrono::milliseconds wait) {
+  const std::string at = "push.provider[" + std::to_string(index) + "].";
   onlyKeys(t, at, {"name", "url", "timeout_ms", "wait_ms", "headers", "basic_auth"});
   push::Provider p;
   p.name = getString(t, at, "name", "");
@@ -71,10 +72,8 @@ void parsePush(const toml::table& t, Config& c) {
   if (!n->is_array_of_tables())
     bad(p + "provider", "must be an array of tables ([[push.provider]])");
   std::size_t i = 0;
-  for (const toml::node& e : *n->as_array()) {
-    const std::string at = p + "provider[" + std::to_string(i++) + "].";
-    g.providers.push_back(parseProvider(*e.as_table(), at, g, timeout, wait));
-  }
+  for (const toml::node& e : *n->as_array())
+    g.providers.push_back(parseProvider(*e.as_table(), i++, g, timeout, wait));
   c.sip.registrar.pushProviders.clear();
   for (const auto& provider : g.providers)
     c.sip.registrar.pushProviders.push_back(provider.name);

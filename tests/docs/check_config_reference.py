@@ -1,5 +1,5 @@
-"""docs.config_reference: every key app/config.cpp takes is in
-docs/configuration.md.
+"""docs.config_reference: every key app/config.cpp (and the files of its
+sections, app/config_*.cpp) takes is in docs/configuration.md.
 
 The keys come from the code itself: each `onlyKeys(table, PREFIX, {...})`
 call lists the keys a table may hold, PREFIX being the table's name as the
@@ -16,7 +16,7 @@ key such as `basic_auth.user` names a key of a sub-table). A key is
 documented when its full name is a heading's name or a heading's name plus
 a row's key.
 
-Usage: check_config_reference.py CONFIG_CPP CONFIGURATION_MD
+Usage: check_config_reference.py CONFIG_CPP [MORE_CPP ...] CONFIGURATION_MD
 """
 
 import re
@@ -120,9 +120,13 @@ def documented_keys(md: str) -> set:
 
 
 def main() -> int:
-    cpp_path, md_path = sys.argv[1], sys.argv[2]
-    with open(cpp_path) as f:
-        code = code_keys(f.read())
+    cpp_paths, md_path = sys.argv[1:-1], sys.argv[-1]
+    sources = []
+    for path in cpp_paths:
+        with open(path) as f:
+            sources.append(f.read())
+    code = code_keys("\n".join(sources))
+    cpp_path = " ".join(cpp_paths)
     with open(md_path) as f:
         docs = documented_keys(f.read())
     missing = sorted(code - docs)
