@@ -15,7 +15,7 @@ packages=(
   libssl-dev                    # TLS
   libsqlite3-dev sqlite3        # the store (sqlite3: backups, and the tests look inside)
   libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
-  libcurl4-openssl-dev libexpat1-dev  # beckon-ua: HTTP(S) callbacks, XML bodies
+  libcurl4-openssl-dev libexpat1-dev  # beckond: push gateways; beckon-ua: HTTP(S) callbacks, XML bodies
   libboost-test-dev             # unit tests (CMake looks for it)
   dpkg-dev file                 # cpack -G DEB: dpkg-shlibdeps computes the dependencies
 )
