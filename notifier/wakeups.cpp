@@ -212,7 +212,8 @@ void Wakeups::scheduleRefresh(const Binding& b) {
   // twice refreshBefore is not pushed the moment it is stored.
   const auto left = b.expires - clock_.now();
   const auto lead = std::min<TimePoint::duration>(config_.refreshBefore, left / 2);
-  refreshes_.emplace(b.expires - lead, std::pair(b.id, b.expires));
+  if (auto old = refreshOf_.find(b.id); old != refreshOf_.end()) refreshes_.erase(old->second);
+  refreshOf_[b.id] = refreshes_.emplace(b.expires - lead, std::pair(b.id, b.expires));
 }
 
 void Wakeups::tick(const BindingTable& bindings) {
@@ -243,11 +244,12 @@ void Wakeups::tick(const BindingTable& bindings) {
   std::vector<std::pair<std::uint64_t, TimePoint>> due;
   while (!refreshes_.empty() && refreshes_.begin()->first <= now) {
     due.push_back(refreshes_.begin()->second);
+    refreshOf_.erase(refreshes_.begin()->second.first);
     refreshes_.erase(refreshes_.begin());
   }
   for (const auto& [id, expires] : due) {
     const Binding* b = bindings.get(id);
-    // Gone, refreshed since (its own entry is due later), or awake: no push.
+    // Gone (its id reused: another expiry), or awake: no push.
     if (!b || b->expires != expires || !needsWake(*b)) continue;
     PushRequest request;
     request.reason = PushReason::Refresh;

@@ -118,9 +118,11 @@ class Wakeups {
   std::unordered_map<std::uint64_t, Waiter> waiters_;
   std::unordered_map<std::string, Device> devices_;
   std::multimap<TimePoint, std::uint64_t> deadlines_;  // stale entries are skipped
-  // When each binding's refresh push is due, with the expiry it was for (a
-  // binding refreshed since has another: that entry is stale).
-  std::multimap<TimePoint, std::pair<std::uint64_t, TimePoint>> refreshes_;
+  // When each binding's refresh push is due, with the expiry it was for;
+  // one entry per binding (a refresh replaces it).
+  using Refreshes = std::multimap<TimePoint, std::pair<std::uint64_t, TimePoint>>;
+  Refreshes refreshes_;
+  std::unordered_map<std::uint64_t, Refreshes::iterator> refreshOf_;
 
   Counter* registered_ = nullptr;
   Counter* failed_ = nullptr;

@@ -44,7 +44,9 @@ class StreamDevice:
         headers = {}
         for line in lines[1:]:
             name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
+            name = name.strip().lower()
+            # A field that comes more than once (Via through the proxy), joined (RFC 3261 7.3.1).
+            headers[name] = f"{headers[name]}, {value.strip()}" if name in headers else value.strip()
         length = int(headers.get("content-length", "0"))
         while len(rest) < length:
             rest += self.sock.recv(65536)

@@ -90,30 +90,6 @@ class PushDevice(StreamDevice):
     def _connect(self) -> socket.socket:
         return socket.create_connection((LOOPBACK, self.beckond.sip_port), timeout=10)
 
-    def read_message(self) -> tuple[str, dict[str, str], bytes]:
-        """As StreamDevice's, with a header field that comes more than once
-        (Via through the proxy) joined with commas (RFC 3261 7.3.1)."""
-        deadline = time.monotonic() + 10
-        while b"\r\n\r\n" not in self.buffer:
-            if time.monotonic() > deadline:
-                raise TimeoutError("no SIP message within 10 s")
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("beckond closed the connection")
-            self.buffer += chunk
-        head, rest = self.buffer.split(b"\r\n\r\n", 1)
-        lines = head.decode().split("\r\n")
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            name = name.strip().lower()
-            headers[name] = f"{headers[name]}, {value.strip()}" if name in headers else value.strip()
-        length = int(headers.get("content-length", "0"))
-        while len(rest) < length:
-            rest += self.sock.recv(65536)
-        self.buffer = rest[length:]
-        return lines[0], headers, rest[:length]
-
     def contact(self) -> str:
         pn = f";pn-provider={self.provider}" if self.provider else ""
         pn += f";pn-prid={self.prid}" if self.prid else ""
