@@ -465,6 +465,7 @@ void Core::onWake(const RequestKey& key, std::size_t index, const WakeOutcome& o
   Request& r = *it->second;
   const TimePoint now = clock_.now();
   Delivery& d = r.status.deliveries.at(index);
+  if (!d.inFlight) return;  // its wait was ended (a cancel, a restart)
   const std::string via = "push through " + o.provider;
   d.at = now;
   using Stage = WakeOutcome::Stage;
