@@ -1,5 +1,7 @@
 #include "logging.h"
 
+#include "utf8.h"
+
 #include <spdlog/async.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -18,34 +20,9 @@ namespace {
 // wait (a line is never dropped), which is no slower than logging in place.
 constexpr std::size_t kQueuedLines = 16384;
 
-// The length of the well-formed UTF-8 sequence at text[i], or 0.
-std::size_t utf8Length(std::string_view text, std::size_t i) {
-  const auto c = static_cast<unsigned char>(text[i]);
-  if (c < 0x80) return 1;
-  std::size_t length = 0;
-  char32_t point = 0, least = 0;
-  if ((c & 0xe0) == 0xc0) {
-    length = 2, point = c & 0x1f, least = 0x80;
-  } else if ((c & 0xf0) == 0xe0) {
-    length = 3, point = c & 0x0f, least = 0x800;
-  } else if ((c & 0xf8) == 0xf0) {
-    length = 4, point = c & 0x07, least = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  for (std::size_t k = 1; k < length; ++k) {
-    const auto b = static_cast<unsigned char>(text[i + k]);
-    if ((b & 0xc0) != 0x80) return 0;
-    point = (point << 6) | (b & 0x3f);
-  }
-  const bool surrogate = point >= 0xd800 && point <= 0xdfff;
-  return point < least || point > 0x10ffff || surrogate ? 0 : length;
-}
-
 // A JSON string: quotes, backslashes and control characters escaped, and
-// bytes that are not UTF-8 (a device's reason phrase may hold any) as
-// U+FFFD, so that every line is valid JSON.
+// bytes that are not UTF-8 (a device's reason phrase may hold any) as the
+// text \xNN, as in plain lines, so that every line is valid JSON.
 void appendJsonString(spdlog::memory_buf_t& dest, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
   dest.push_back('"');
@@ -62,7 +39,8 @@ void appendJsonString(spdlog::memory_buf_t& dest, std::string_view text) {
       dest.append(text.substr(i, n));
       i += n;
     } else {
-      dest.append(std::string_view("\\ufffd"));
+      const char esc[] = {'\\', '\\', 'x', hex[c >> 4], hex[c & 15]};
+      dest.append(esc, esc + sizeof esc);
       ++i;
     }
   }
@@ -147,6 +125,23 @@ class JsonMessage final : public spdlog::custom_flag_formatter {
   }
 };
 
+// %* in the plain pattern: the message, with bytes that are not UTF-8 as
+// \xNN (notifier/utf8.h).
+class PlainMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const std::string_view text(msg.payload.data(), msg.payload.size());
+    if (validUtf8(text)) return dest.append(text);
+    std::string escaped;
+    appendUtf8Escaped(escaped, text);
+    dest.append(escaped);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<PlainMessage>();
+  }
+};
+
 }  // namespace
 
 void setLogLevel(const std::string& level) {
@@ -161,7 +156,7 @@ void setUpLogging(const std::string& level, const std::string& format) {
     formatter->add_flag<JsonMessage>('*').set_pattern(
         R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","thread":%t,%*})");
   } else if (format == "plain") {
-    formatter->set_pattern("%Y-%m-%d %H:%M:%S.%e %L %v");
+    formatter->add_flag<PlainMessage>('*').set_pattern("%Y-%m-%d %H:%M:%S.%e %L %*");
   } else {
     throw std::invalid_argument("log format " + format);
   }

@@ -1,5 +1,7 @@
 #include "metrics.h"
 
+#include "boundary.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -496,6 +498,16 @@ Metrics::Metrics(std::string version) {
                                    "Requests and connections refused or cut off by a limit, by the "
                                    "configuration key that sets it.",
                                    {{"limit", toString(static_cast<Limit>(i))}});
+  }
+
+  for (std::size_t i = 0; i < kBoundaries; ++i) {
+    const auto b = static_cast<Boundary>(i);
+    const BoundaryName n = nameOf(b);
+    r.sampledCounter("beckon_exceptions_caught_total",
+                     "Exceptions caught where a thread enters beckond's code (each logged once); "
+                     "the thread went on.",
+                     {{"thread", n.thread}, {"where", n.where}},
+                     [b] { return static_cast<double>(caughtAt(b)); });
   }
 }
 

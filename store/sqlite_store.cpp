@@ -9,14 +9,56 @@
 #include <unordered_map>
 #include <utility>
 
+#include "boundary.h"
 #include "schema.h"
 #include "thread_name.h"
+#include "utf8.h"
 
 namespace beckon::store {
 
 namespace {
 
 using nlohmann::json;
+
+// Strings from the wire are bytes (notifier/utf8.h). In a JSON column, text
+// that is UTF-8 is a JSON string, and anything else nlohmann's binary value,
+// written {"bytes":[...],"subtype":null}: readable where it can be, and
+// byte for byte what the device sent either way.
+json wireJson(std::string_view s) {
+  if (validUtf8(s)) return std::string(s);
+  return json::binary(std::vector<std::uint8_t>(s.begin(), s.end()));
+}
+
+std::string wire(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  const json& bytes = v.at("bytes");  // throws for anything else: the record does not decode
+  std::string out;
+  out.reserve(bytes.size());
+  for (const json& b : bytes)
+    out.push_back(static_cast<char>(b.get<std::uint8_t>()));
+  return out;
+}
+
+std::string wire(const json& j, const char* key) {
+  const auto it = j.find(key);
+  return it == j.end() ? std::string() : wire(*it);
+}
+
+json wireJson(const std::vector<std::string>& list) {
+  json out = json::array();
+  for (const std::string& s : list)
+    out.push_back(wireJson(s));
+  return out;
+}
+
+std::vector<std::string> wireList(const json& j, const char* key) {
+  std::vector<std::string> out;
+  if (const auto it = j.find(key); it != j.end()) {
+    for (const json& v : *it)
+      out.push_back(wire(v));
+  }
+  return out;
+}
 
 std::int64_t ms(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -72,10 +114,10 @@ std::vector<PackageSubscription> decodePackages(std::string_view s) {
 std::string encodeDialog(const Binding& b) {
   if (!b.explicitSubscription()) return "";
   const DialogState& d = b.dialogState;
-  return json{{"local", d.local},
-              {"remote", d.remote},
-              {"target", d.target},
-              {"routeSet", d.routeSet},
+  return json{{"local", wireJson(d.local)},
+              {"remote", wireJson(d.remote)},
+              {"target", wireJson(d.target)},
+              {"routeSet", wireJson(d.routeSet)},
               {"localCseq", d.localCseq}}
       .dump();
 }
@@ -84,10 +126,10 @@ DialogState decodeDialog(std::string_view s) {
   DialogState d;
   if (s.empty()) return d;
   const json j = json::parse(s);
-  d.local = j.value("local", "");
-  d.remote = j.value("remote", "");
-  d.target = j.value("target", "");
-  d.routeSet = j.value("routeSet", std::vector<std::string>{});
+  d.local = wire(j, "local");
+  d.remote = wire(j, "remote");
+  d.target = wire(j, "target");
+  d.routeSet = wireList(j, "routeSet");
   d.localCseq = j.value("localCseq", 0u);
   return d;
 }
@@ -98,16 +140,16 @@ DialogState decodeDialog(std::string_view s) {
 // more of them a page.
 std::string encodeParams(const ContactMeParams& p) {
   json j = json::object();
-  j["deviceId"] = p.deviceId;
-  j["requestId"] = p.requestId;
+  j["deviceId"] = wireJson(p.deviceId);
+  j["requestId"] = wireJson(p.requestId);
   auto text = [&](const char* key, const std::string& value) {
-    if (!value.empty()) j[key] = value;
+    if (!value.empty()) j[key] = wireJson(value);
   };
   text("server", p.server);
   if (p.port) j["port"] = *p.port;
   text("protocol", p.protocol);
   text("path", p.path);
-  if (!p.alternateServers.empty()) j["alternateServers"] = p.alternateServers;
+  if (!p.alternateServers.empty()) j["alternateServers"] = wireJson(p.alternateServers);
   text("function", p.function);
   text("timeSlot", p.timeSlot);
   text("package", p.package);
@@ -119,19 +161,19 @@ std::string encodeParams(const ContactMeParams& p) {
 
 ContactMeParams decodeParams(const json& j) {
   ContactMeParams p;
-  p.deviceId = j.at("deviceId").get<std::string>();
-  p.requestId = j.at("requestId").get<std::string>();
-  p.server = j.value("server", "");
+  p.deviceId = wire(j.at("deviceId"));
+  p.requestId = wire(j.at("requestId"));
+  p.server = wire(j, "server");
   if (j.contains("port") && !j["port"].is_null()) p.port = j["port"].get<std::uint16_t>();
-  p.protocol = j.value("protocol", "");
-  p.path = j.value("path", "");
-  p.alternateServers = j.value("alternateServers", std::vector<std::string>{});
-  p.function = j.value("function", "");
-  p.timeSlot = j.value("timeSlot", "");
-  p.package = j.value("package", "");
+  p.protocol = wire(j, "protocol");
+  p.path = wire(j, "path");
+  p.alternateServers = wireList(j, "alternateServers");
+  p.function = wire(j, "function");
+  p.timeSlot = wire(j, "timeSlot");
+  p.package = wire(j, "package");
   p.queueSeconds = j.value("queueSeconds", 0u);
   p.waitMs = j.value("waitMs", kDefaultWaitMs);
-  p.onBehalfOf = j.value("onBehalfOf", "");
+  p.onBehalfOf = wire(j, "onBehalfOf");
   return p;
 }
 
@@ -140,10 +182,10 @@ std::string encodeDeliveries(const std::vector<Delivery>& deliveries) {
   for (const Delivery& d : deliveries) {
     json& j = out.emplace_back(json::object());
     j["bindingId"] = d.bindingId;
-    j["contact"] = d.contact;
+    j["contact"] = wireJson(d.contact);
     j["transport"] = toString(d.transport);
     j["sipStatus"] = d.sipStatus;
-    j["reason"] = d.reason;
+    j["reason"] = wireJson(d.reason);
     j["at"] = ms(d.at);
     j["inFlight"] = d.inFlight;
   }
@@ -157,16 +199,17 @@ std::string encodeRefusedBy(const std::vector<std::uint64_t>& ids) {
 std::vector<Delivery> decodeDeliveries(const json& j) {
   std::vector<Delivery> out;
   for (const json& d : j) {
-    out.push_back({d.at("bindingId").get<std::uint64_t>(), d.value("contact", ""),
+    out.push_back({d.at("bindingId").get<std::uint64_t>(), wire(d, "contact"),
                    transportOf(d.value("transport", "udp")), d.value("sipStatus", 0),
-                   d.value("reason", ""), at(d.value("at", std::int64_t{0})),
+                   wire(d, "reason"), at(d.value("at", std::int64_t{0})),
                    d.value("inFlight", false)});
   }
   return out;
 }
 
+// A TEXT or a BLOB column (wire bytes that are not UTF-8 are bound as BLOBs), as bytes.
 std::string text(sqlite3_stmt* stmt, int column) {
-  const auto* s = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
+  const auto* s = static_cast<const char*>(sqlite3_column_blob(stmt, column));
   return s ? std::string(s, static_cast<std::size_t>(sqlite3_column_bytes(stmt, column)))
            : std::string();
 }
@@ -223,8 +266,14 @@ class SqliteStore::Statements {
 namespace {
 
 // Binds in order: bind(stmt, a, b, c) is ?1 = a, ?2 = b, ?3 = c.
+// Text that is not UTF-8 is bound as a BLOB: SQLite keeps its bytes as they
+// are, where a TEXT value must be UTF-8 (sqlite3_bind_text()).
 void bindOne(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  if (validUtf8(v)) {
+    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  } else {
+    sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
 }
 void bindOne(sqlite3_stmt* s, int i, std::int64_t v) {
   sqlite3_bind_int64(s, i, v);
@@ -320,8 +369,10 @@ StoredState SqliteStore::load() {
       b.sourceHost = text(stmt, 8);
       b.sourcePort = static_cast<std::uint16_t>(sqlite3_column_int(stmt, 9));
       b.expires = at(sqlite3_column_int64(stmt, 10));
-      if (const std::string path = text(stmt, 11); !path.empty())
-        b.path = json::parse(path).get<std::vector<std::string>>();
+      if (const std::string path = text(stmt, 11); !path.empty()) {
+        for (const json& p : json::parse(path))
+          b.path.push_back(wire(p));
+      }
       b.callId = text(stmt, 12);
       b.cseq = static_cast<std::uint32_t>(sqlite3_column_int64(stmt, 13));
       b.q = static_cast<float>(sqlite3_column_double(stmt, 14));
@@ -381,14 +432,25 @@ void SqliteStore::stop() {
   }
   wake_.notify_one();
   if (writer_.joinable()) writer_.join();
-  // Without a writer (never started), what was queued is committed here.
-  std::vector<Write> rest;
+  // Without a writer (never started), what was queued is committed here;
+  // with one, what a failing store still holds gets a last try.
+  commitQueued();
+  if (!unwritten_.empty()) {
+    spdlog::error("store '{}': {} writes were never stored (none was acknowledged)", options_.path,
+                  unwritten_.size());
+    unwritten_.clear();
+  }
+}
+
+void SqliteStore::commitQueued() {
+  std::vector<Write> batch;
+  std::size_t writes = 0;
   {
     std::lock_guard lock(mutex_);
-    rest.swap(queue_);
-    queuedWrites_ = 0;
+    batch.swap(queue_);
+    writes = std::exchange(queuedWrites_, 0);
   }
-  if (!rest.empty()) tell(rest, commit(rest));
+  if (!batch.empty() || !unwritten_.empty()) attempt(batch, writes);
 }
 
 namespace {
@@ -461,7 +523,7 @@ bool SqliteStore::healthy() const {
 
 std::size_t SqliteStore::queued() const {
   std::lock_guard lock(mutex_);
-  return queuedWrites_;
+  return queuedWrites_ + unwrittenCount_;
 }
 
 void SqliteStore::run() {
@@ -472,28 +534,61 @@ void SqliteStore::run() {
     {
       std::unique_lock lock(mutex_);
       writerIdle_ = true;
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (unwritten_.empty()) {
+        wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, and everything is committed
+      } else {
+        // After a failed commit: the next try after the back-off, whatever
+        // comes meanwhile (it waits behind what failed).
+        wake_.wait_for(lock, retryIn_, [&] { return stopping_; });
+        if (stopping_) return;  // stop() tries once more
+      }
       writerIdle_ = false;
-      if (queue_.empty()) return;  // stopping, and everything is committed
       if (std::chrono::steady_clock::now() - lastCommit < kBusy) {
         wake_.wait_for(lock, kGroupDelay, [&] { return stopping_ || queuedWrites_ >= kGroupSize; });
       }
       batch.swap(queue_);
       writes = std::exchange(queuedWrites_, 0);
     }
-    const auto started = std::chrono::steady_clock::now();
-    const bool ok = commit(batch);
+    attempt(batch, writes);
     lastCommit = std::chrono::steady_clock::now();
-    CommitReport report{lastCommit - started, writes, 0, ok};
-    tell(batch, ok);
     batch.clear();
-    {
-      std::lock_guard lock(mutex_);
-      healthy_ = ok;
-      report.queued = queuedWrites_;
-    }
-    if (report_) report_(report);
   }
+}
+
+void SqliteStore::attempt(std::vector<Write>& batch, std::size_t writes) {
+  // What a failed commit left goes first: a waiter learns the fate of every
+  // write queued before it.
+  if (!unwritten_.empty()) {
+    writes += unwritten_.size();
+    batch.insert(batch.begin(), std::make_move_iterator(unwritten_.begin()),
+                 std::make_move_iterator(unwritten_.end()));
+    unwritten_.clear();
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const Outcome outcome = commit(batch);
+  CommitReport report{std::chrono::steady_clock::now() - started, writes, 0, outcome.committed};
+  // Every waiter of this batch is told: true only if everything queued
+  // before it is stored (an unencodable write is refused, never stored).
+  tell(batch, outcome.committed && outcome.allEncoded);
+  if (outcome.committed) {
+    retryIn_ = kFirstRetry;
+  } else {
+    // Kept, never dropped, and retried with a growing back-off.
+    for (Write& w : batch) {
+      if (isChange(w)) unwritten_.push_back(std::move(w));
+    }
+    spdlog::warn("store '{}': {} writes kept, next try in {} ms", options_.path, unwritten_.size(),
+                 retryIn_.count());
+    retryIn_ = std::min(retryIn_ * 2, kLastRetry);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    healthy_ = outcome.committed;
+    unwrittenCount_ = unwritten_.size();
+    report.queued = queuedWrites_ + unwrittenCount_;
+  }
+  if (report_) report_(report);
 }
 
 void SqliteStore::tell(std::vector<Write>& batch, bool ok) {
@@ -511,7 +606,7 @@ void SqliteStore::tell(std::vector<Write>& batch, bool ok) {
   }
 }
 
-bool SqliteStore::commit(std::vector<Write>& batch) {
+SqliteStore::Outcome SqliteStore::commit(std::vector<Write>& batch) {
   // A binding or request written more than once in one group is written
   // once, in its last state: a request is typically saved when sent and
   // updated when answered, and then only its insert is written.
@@ -547,44 +642,66 @@ bool SqliteStore::commit(std::vector<Write>& batch) {
       }
     }
   }
+  // What was folded into a later write goes: a retry must not fold it again.
+  {
+    std::size_t k = 0;
+    std::erase_if(batch, [&](const Write&) { return skip[k++]; });
+  }
   Statements& s = *statements_;
-  bool ok = step(s.begin);
+  bool ok = step(s.begin), allEncoded = true;
+  std::vector<bool> refused(batch.size(), false);
   for (std::size_t i = 0; i < batch.size() && ok; ++i) {
-    if (skip[i]) continue;
-    const Write& w = batch[i];
-    if (const auto* b = std::get_if<Binding>(&w)) {
-      ok = step(s.saveBinding, i64(b->id), i64(b->updated), b->aor, b->contact, b->instance,
-                b->regId, b->tempGruu, std::string(toString(b->transport)), b->sourceHost,
-                std::int64_t{b->sourcePort}, ms(b->expires),
-                b->path.empty() ? std::string() : json(b->path).dump(), b->callId,
-                std::int64_t{b->cseq}, double{b->q}, encodePackages(b->packages),
-                std::int64_t{b->unreachable}, b->dialogId, encodeDialog(*b), b->listener,
-                b->push.provider, b->push.prid, b->push.param);
-    } else if (const auto* rb = std::get_if<RemoveBinding>(&w)) {
-      ok = step(s.removeBinding, i64(rb->id));
-    } else if (const auto* r = std::get_if<RequestRecord>(&w)) {
-      const RequestProgress& p = r->progress;
-      ok = step(s.saveRequest, i64(r->id), r->appServer, r->params.requestId,
-                encodeParams(r->params), std::string(toString(p.state)),
-                encodeDeliveries(p.deliveries), ms(r->createdAt), ms(r->queueUntil),
-                ms(p.nextAttempt), ms(p.endedAt), std::int64_t{p.rounds}, std::int64_t{p.cancelled},
-                encodeRefusedBy(p.refusedBy));
-    } else if (const auto* u = std::get_if<UpdateRequest>(&w)) {
-      const RequestProgress& p = u->progress;
-      ok = step(s.updateRequest, i64(u->id), std::string(toString(p.state)),
-                encodeDeliveries(p.deliveries), ms(p.nextAttempt), ms(p.endedAt),
-                std::int64_t{p.rounds}, std::int64_t{p.cancelled}, encodeRefusedBy(p.refusedBy));
-    } else if (const auto* rr = std::get_if<RemoveRequest>(&w)) {
-      ok = step(s.removeRequest, i64(rr->id));
-    } else if (const auto* a = std::get_if<SetAccessible>(&w)) {
-      ok = step(s.setMeta, std::string("accessible_since"), std::to_string(ms(a->since)));
+    // A write that cannot be encoded (it should not happen: wire bytes are
+    // kept as bytes) is refused alone, and never kept for a retry; the
+    // waiters of its batch are told that it failed.
+    bool written = true;
+    if (!guarded(Boundary::StoreEncode, [&] { written = write(batch[i]); })) {
+      allEncoded = false;
+      refused[i] = true;
     }
+    ok = written;
   }
   if (ok) ok = step(s.commit);
   if (!ok) {
     spdlog::error("store '{}': commit of {} writes failed: {}", options_.path, batch.size(),
                   sqlite3_errmsg(db_));
     step(s.rollback);
+  }
+  if (!allEncoded) {
+    std::size_t k = 0;
+    std::erase_if(batch, [&](const Write&) { return refused[k++]; });
+  }
+  return {ok, allEncoded};
+}
+
+bool SqliteStore::write(const Write& w) {
+  Statements& s = *statements_;
+  bool ok = true;
+  if (const auto* b = std::get_if<Binding>(&w)) {
+    ok = step(s.saveBinding, i64(b->id), i64(b->updated), b->aor, b->contact, b->instance, b->regId,
+              b->tempGruu, std::string(toString(b->transport)), b->sourceHost,
+              std::int64_t{b->sourcePort}, ms(b->expires),
+              b->path.empty() ? std::string() : wireJson(b->path).dump(), b->callId,
+              std::int64_t{b->cseq}, double{b->q}, encodePackages(b->packages),
+              std::int64_t{b->unreachable}, b->dialogId, encodeDialog(*b), b->listener,
+              b->push.provider, b->push.prid, b->push.param);
+  } else if (const auto* rb = std::get_if<RemoveBinding>(&w)) {
+    ok = step(s.removeBinding, i64(rb->id));
+  } else if (const auto* r = std::get_if<RequestRecord>(&w)) {
+    const RequestProgress& p = r->progress;
+    ok = step(s.saveRequest, i64(r->id), r->appServer, r->params.requestId, encodeParams(r->params),
+              std::string(toString(p.state)), encodeDeliveries(p.deliveries), ms(r->createdAt),
+              ms(r->queueUntil), ms(p.nextAttempt), ms(p.endedAt), std::int64_t{p.rounds},
+              std::int64_t{p.cancelled}, encodeRefusedBy(p.refusedBy));
+  } else if (const auto* u = std::get_if<UpdateRequest>(&w)) {
+    const RequestProgress& p = u->progress;
+    ok = step(s.updateRequest, i64(u->id), std::string(toString(p.state)),
+              encodeDeliveries(p.deliveries), ms(p.nextAttempt), ms(p.endedAt),
+              std::int64_t{p.rounds}, std::int64_t{p.cancelled}, encodeRefusedBy(p.refusedBy));
+  } else if (const auto* rr = std::get_if<RemoveRequest>(&w)) {
+    ok = step(s.removeRequest, i64(rr->id));
+  } else if (const auto* a = std::get_if<SetAccessible>(&w)) {
+    ok = step(s.setMeta, std::string("accessible_since"), std::to_string(ms(a->since)));
   }
   return ok;
 }

@@ -62,6 +62,10 @@ class SqliteStore final : public Store {
   void start();
   // Commits what is queued and stops the writer.
   void stop();
+  // One commit of what is queued (and of what failed before), on the calling
+  // thread, as the writer would make it: for a store that was not start()ed
+  // (tests drive the writer by hand with it).
+  void commitQueued();
 
   void saveBinding(const Binding& binding) override;
   void removeBinding(std::uint64_t id) override;
@@ -74,8 +78,12 @@ class SqliteStore final : public Store {
 
   // Called on the writer thread after every group commit.
   void onCommit(std::function<void(const CommitReport&)> report) { report_ = std::move(report); }
-  // False once a commit has failed, until one succeeds again.
+  // False once a commit has failed, until one succeeds again: the writes of
+  // a failed commit are kept and tried again (after 100 ms, doubling up to
+  // 5 s), never dropped, and until they are stored every waiter is told
+  // false.
   bool healthy() const;
+  // Writes waiting: queued, and kept from a failed commit.
   std::size_t queued() const;
 
  private:
@@ -105,9 +113,19 @@ class SqliteStore final : public Store {
   static bool isChange(const Write& w) {
     return !std::holds_alternative<Barrier>(w) && !std::holds_alternative<Notice>(w);
   }
+  struct Outcome {
+    bool committed;   // the transaction was committed
+    bool allEncoded;  // and it held every write of the batch (none was refused)
+  };
   void push(Write w);
   void run();
-  bool commit(std::vector<Write>& batch);
+  // One try: commits the batch after what a failed commit kept, tells its
+  // waiters, keeps its writes when it fails. On the writer's thread.
+  void attempt(std::vector<Write>& batch, std::size_t writes);
+  // Folds repeated writes, drops the ones that cannot be encoded.
+  Outcome commit(std::vector<Write>& batch);
+  // One write's statement; false when SQLite refused it.
+  bool write(const Write& w);
   // Runs the batch's notices and posts its barriers to the core's thread.
   void tell(std::vector<Write>& batch, bool ok);
 
@@ -122,6 +140,12 @@ class SqliteStore final : public Store {
   bool stopping_ = false;
   bool writerIdle_ = false;  // the writer waits for a first write
   bool healthy_ = true;
+  std::size_t unwrittenCount_ = 0;  // unwritten_.size(), for queued()
+  // The writer's own (or the caller's of commitQueued()): changes a failed
+  // commit kept, and when it tries again.
+  std::vector<Write> unwritten_;
+  std::chrono::milliseconds retryIn_ = kFirstRetry;
+  static constexpr std::chrono::milliseconds kFirstRetry{100}, kLastRetry{5000};
   std::thread writer_;
   std::function<void(const CommitReport&)> report_;
 };

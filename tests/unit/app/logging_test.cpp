@@ -47,14 +47,14 @@ BOOST_AUTO_TEST_SUITE(logging_utf8)
 
 BOOST_AUTO_TEST_CASE(every_line_is_valid_utf8) {
   // "Busy" in Greek (UTF-8), then a Latin-1 byte, a truncated sequence, an
-  // overlong "/" and a surrogate: the bad ones become U+FFFD.
+  // overlong "/" and a surrogate: each bad byte becomes the text \xNN.
   const std::string msg =
       "notify reason=\xce\xb1\xcf\x80 x=a\xe9 y=\xe2\x82 z=\xc0\xaf w=\xed\xa0\x80";
   BOOST_TEST(fields(msg) ==
-             "\"msg\":\"notify reason=\xce\xb1\xcf\x80 x=a\\ufffd y=\\ufffd\\ufffd "
-             "z=\\ufffd\\ufffd w=\\ufffd\\ufffd\\ufffd\",\"reason\":\"\xce\xb1\xcf\x80\","
-             "\"x\":\"a\\ufffd\",\"y\":\"\\ufffd\\ufffd\",\"z\":\"\\ufffd\\ufffd\","
-             "\"w\":\"\\ufffd\\ufffd\\ufffd\"");
+             "\"msg\":\"notify reason=\xce\xb1\xcf\x80 x=a\\\\xe9 y=\\\\xe2\\\\x82 "
+             "z=\\\\xc0\\\\xaf w=\\\\xed\\\\xa0\\\\x80\",\"reason\":\"\xce\xb1\xcf\x80\","
+             "\"x\":\"a\\\\xe9\",\"y\":\"\\\\xe2\\\\x82\",\"z\":\"\\\\xc0\\\\xaf\","
+             "\"w\":\"\\\\xed\\\\xa0\\\\x80\"");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

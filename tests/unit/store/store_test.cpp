@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "core.h"
@@ -328,6 +329,118 @@ BOOST_AUTO_TEST_CASE(a_failed_commit_is_reported_to_every_waiter) {
   BOOST_TEST_REQUIRE((result.wait_for(10s) == std::future_status::ready));
   BOOST_TEST(!result.get());
   BOOST_TEST(!s->healthy());
+}
+
+BOOST_AUTO_TEST_CASE(a_write_queued_after_a_failed_one_waits_for_it) {
+  // The writer driven by hand: no timing. The table is renamed away under
+  // the store (a damaged or tampered file), then back.
+  auto rename = [&](const char* from, const char* to) {
+    sqlite3* db = nullptr;
+    sqlite3_open(options.path.c_str(), &db);
+    const std::string sql = std::string("ALTER TABLE ") + from + " RENAME TO " + to;
+    BOOST_TEST_REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  };
+  auto s = open();
+  rename("requests", "requests_away");
+  RequestRecord r;
+  r.id = 1;
+  r.appServer = "crm";
+  r.params = params("100", "r1");
+  s->saveRequest(r);
+  std::optional<bool> first, second, third, bindingTold;
+  s->whenCommitted([&](bool ok) { first = ok; });
+  s->commitQueued();
+  BOOST_TEST_REQUIRE(first.has_value());
+  BOOST_TEST(!*first);
+  BOOST_TEST(!s->healthy());
+  BOOST_TEST(s->queued() == 1u);  // kept, not dropped
+
+  // A later write that would commit alone: its waiter is still told false,
+  // since the request queued before it is not stored.
+  ManualClock clock;
+  s->saveBinding(subscription(clock.now()));
+  s->whenCommitted([&](bool ok) { second = ok; });
+  s->commitQueued();
+  BOOST_TEST_REQUIRE(second.has_value());
+  BOOST_TEST(!*second);
+  BOOST_TEST(s->queued() == 2u);
+
+  rename("requests_away", "requests");
+  s->whenCommitted([&](bool ok) { third = ok; });
+  s->commitQueued();
+  BOOST_TEST_REQUIRE(third.has_value());
+  BOOST_TEST(*third);
+  BOOST_TEST(s->healthy());
+  BOOST_TEST(s->queued() == 0u);
+  s.reset();
+  const StoredState state = open()->load();
+  BOOST_TEST_REQUIRE(state.requests.size() == 1u);
+  BOOST_TEST(state.requests[0].params.requestId == "r1");
+  BOOST_TEST(state.bindings.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(bytes_that_are_not_utf8_come_back_byte_for_byte) {
+  // What a hostile device or application server may send: a Latin-1 byte,
+  // a truncated sequence, an overlong form, a surrogate, a NUL.
+  const std::string bad =
+      std::string("\xc3\x28\xff\xe2\x82\xc0\xaf\xed\xa0\x80", 10) + std::string("\0z", 2);
+  ManualClock clock;
+  Binding saved = subscription(clock.now());
+  saved.aor = "sip:" + bad + "@example.com";
+  saved.contact = "<sip:" + bad + "@127.0.0.2:5999;x=" + bad + ">";
+  saved.instance = bad;
+  saved.regId = bad;
+  saved.path = {"<sip:" + bad + "@127.0.0.1:5999;lr>", "<sip:ok;lr>"};
+  saved.callId = bad;
+  saved.dialogId = bad;
+  saved.dialogState = {bad, "<sip:a>;tag=" + bad, bad, {bad}, 1};
+  saved.push = {bad, bad, bad};
+  RequestRecord r;
+  r.id = 9;
+  r.appServer = bad;
+  r.params = params(bad, bad);
+  r.params.server = r.params.path = r.params.function = r.params.timeSlot = bad;
+  r.params.protocol = r.params.onBehalfOf = r.params.package = bad;
+  r.params.alternateServers = {bad, "b"};
+  r.progress.deliveries = {{7, bad, Transport::Udp, 486, bad, clock.now(), false}};
+  {
+    auto s = open();
+    s->saveBinding(saved);
+    s->saveRequest(r);
+    std::optional<bool> told;
+    s->whenCommitted([&](bool ok) { told = ok; });
+    s->commitQueued();
+    BOOST_TEST_REQUIRE(told.has_value());
+    BOOST_TEST(*told);
+  }
+  const StoredState state = open()->load();
+  BOOST_TEST_REQUIRE(state.bindings.size() == 1u);
+  const Binding& b = state.bindings[0];
+  BOOST_TEST(b.aor == saved.aor);
+  BOOST_TEST(b.contact == saved.contact);
+  BOOST_TEST(b.instance == bad);
+  BOOST_TEST(b.regId == bad);
+  BOOST_TEST(b.path == saved.path);
+  BOOST_TEST(b.callId == bad);
+  BOOST_TEST(b.dialogId == bad);
+  BOOST_TEST(b.dialogState.local == bad);
+  BOOST_TEST(b.dialogState.remote == saved.dialogState.remote);
+  BOOST_TEST(b.dialogState.target == bad);
+  BOOST_TEST(b.dialogState.routeSet == saved.dialogState.routeSet);
+  BOOST_TEST(b.push.provider == bad);
+  BOOST_TEST(b.push.prid == bad);
+  BOOST_TEST(b.push.param == bad);
+  BOOST_TEST_REQUIRE(state.requests.size() == 1u);
+  const RequestRecord& q = state.requests[0];
+  BOOST_TEST(q.appServer == bad);
+  BOOST_TEST(q.params.sameContent(r.params));
+  BOOST_TEST(q.params.deviceId == bad);
+  BOOST_TEST(q.params.onBehalfOf == bad);
+  BOOST_TEST(q.params.alternateServers == r.params.alternateServers);
+  BOOST_TEST_REQUIRE(q.progress.deliveries.size() == 1u);
+  BOOST_TEST(q.progress.deliveries[0].contact == bad);
+  BOOST_TEST(q.progress.deliveries[0].reason == bad);
 }
 
 BOOST_AUTO_TEST_CASE(the_last_write_of_a_group_wins) {
