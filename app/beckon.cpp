@@ -74,6 +74,12 @@ std::string isoTime(time_t t) {
   return text;
 }
 
+// One JSON line on stdout; bytes that are not UTF-8 in what the server sent
+// become U+FFFD instead of an exception.
+void printJson(const nlohmann::ordered_json& out) {
+  std::cout << out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
+}
+
 int reportError(bool json, const std::string& code, const std::string& message) {
   if (json) {
     nlohmann::ordered_json out;
@@ -82,7 +88,7 @@ int reportError(bool json, const std::string& code, const std::string& message) 
     } else {
       out["fault"] = {{"code", code}, {"message", message}};
     }
-    std::cout << out.dump() << '\n';
+    printJson(out);
   }
   std::cerr << "error: " << (code.empty() ? "" : code + ": ") << message << '\n';
   return kExitError;
@@ -227,7 +233,7 @@ int reportStatus(struct soap* soap, const cm__ContactStatus& status, bool json) 
                                    {"reason", d.reason},
                                    {"at", isoTime(d.at)}});
     }
-    std::cout << out.dump() << '\n';
+    printJson(out);
   } else {
     std::cout << "request " << status.requestId << ": " << state << '\n';
     for (const cm__Delivery& d : status.delivery) {
@@ -322,7 +328,7 @@ int getDevice(const ClientOptions& client, const std::string& deviceId) {
       }
       out["bindings"].push_back(std::move(j));
     }
-    std::cout << out.dump() << '\n';
+    printJson(out);
   } else {
     std::cout << "device " << device.deviceId << ": " << device.binding.size()
               << (device.binding.size() == 1 ? " binding" : " bindings") << '\n';

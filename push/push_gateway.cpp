@@ -1,5 +1,7 @@
 #include "push_gateway.h"
 
+#include "boundary.h"
+
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
@@ -324,8 +326,16 @@ void PushGateway::Impl::run() {
       fresh.swap(queued);
       inFlight += fresh.size();
     }
-    for (Job& job : fresh)
-      begin(transfers, std::move(job));
+    for (Job& job : fresh) {
+      // An exception ends here (notifier/boundary.h): the push has failed.
+      auto done = job.done;
+      const std::string id = job.request.id;
+      if (!guarded(
+              Boundary::Push, [&] { begin(transfers, std::move(job)); },
+              [&] { return "push=" + id; })) {
+        core.post([done] { done({false, 0, "internal error"}); });
+      }
+    }
     int running = 0;
     curl_multi_perform(multi, &running);
     int left = 0;
@@ -335,7 +345,9 @@ void PushGateway::Impl::run() {
       if (it == transfers.end()) continue;
       const CURLcode code = msg->data.result;
       curl_multi_remove_handle(multi, it->first);
-      finish(*it->second, code);
+      guarded(
+          Boundary::Push, [&] { finish(*it->second, code); },
+          [&] { return "push=" + it->second->job.request.id; });
       transfers.erase(it);
     }
     {

@@ -2,6 +2,8 @@
 
 #include <strings.h>
 
+#include "logfmt.h"
+
 namespace beckon::sip {
 
 SipFlow::SipFlow(AgentResources& resources, tport_t* transport)
@@ -58,6 +60,23 @@ std::string Source::hostPort() const {
   if (host.empty()) return host;
   const bool v6 = host.find(':') != std::string::npos;
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::string logKeys(sip_t const* sip) {
+  if (!sip) return {};
+  std::string keys;
+  if (sip->sip_request) {
+    keys = fmt::format(
+        "method={}",
+        quoted(sip->sip_request->rq_method_name ? sip->sip_request->rq_method_name : ""));
+  } else if (sip->sip_status) {
+    keys = fmt::format("status={}", sip->sip_status->st_status);
+  }
+  if (sip->sip_call_id && sip->sip_call_id->i_id) {
+    keys += fmt::format(" call_id={}", quoted(sip->sip_call_id->i_id));
+  }
+  if (sip->sip_cseq) keys += fmt::format(" cseq={}", sip->sip_cseq->cs_seq);
+  return keys;
 }
 
 std::string urlString(const url_t* url) {

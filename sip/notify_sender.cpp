@@ -1,5 +1,7 @@
 #include "notify_sender.h"
 
+#include "boundary.h"
+
 #include <sofia-sip/auth_client.h>
 #include <spdlog/spdlog.h>
 #include <strings.h>
@@ -206,19 +208,28 @@ bool NtaNotifySender::answerChallenge(PendingNotify* p, int status, sip_t const*
   return false;
 }
 
+// An exception in these ends here (boundary.h); the NOTIFY is then left to
+// its timer, which reports it as not answered.
 int NtaNotifySender::onResponse(PendingNotify* p, nta_outgoing_t* orq, sip_t const* sip) {
-  const int status = nta_outgoing_status(orq);
-  if (status < 200) return 0;
-  if ((status == 401 || status == 407) && p->sender->answerChallenge(p, status, sip)) return 0;
-  const char* phrase = sip && sip->sip_status ? sip->sip_status->st_phrase : nullptr;
-  p->sender->complete(p, status, phrase ? phrase : "");
+  guarded(
+      Boundary::SipResponse,
+      [&] {
+        const int status = nta_outgoing_status(orq);
+        if (status < 200) return;
+        if ((status == 401 || status == 407) && p->sender->answerChallenge(p, status, sip)) return;
+        const char* phrase = sip && sip->sip_status ? sip->sip_status->st_phrase : nullptr;
+        p->sender->complete(p, status, phrase ? phrase : "");
+      },
+      [&] { return logKeys(sip); });
   return 0;
 }
 
 void NtaNotifySender::onTimeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
   auto* p = static_cast<PendingNotify*>(arg);
-  const auto ms = p->sender->timeout_.count();
-  p->sender->complete(p, 408, "no final answer within " + std::to_string(ms) + " ms");
+  guarded(Boundary::SipTimer, [p] {
+    const auto ms = p->sender->timeout_.count();
+    p->sender->complete(p, 408, "no final answer within " + std::to_string(ms) + " ms");
+  });
 }
 
 void NtaNotifySender::complete(PendingNotify* p, int status, std::string reason) {

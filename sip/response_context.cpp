@@ -2,6 +2,8 @@
 // forking and forwarding of sip-core.md on top of them.
 #include "response_context.h"
 
+#include "boundary.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -253,12 +255,24 @@ void ResponseContext::onWake(Branch& b, const WakeOutcome& o) {
 // ---------------------------------------------------------------------------
 // 16.7 Response Processing
 
+template <class F>
+void ResponseContext::guard(ResponseContext* c, Boundary where, F&& f, sip_t const* sip) {
+  Entry entry(c);
+  const bool ok = guarded(where, std::forward<F>(f),
+                          [&] { return logKeys(sip ? sip : sip_object(c->request_)); });
+  if (!ok) guarded(where, [c] { c->shutdown(); });
+}
+
 int ResponseContext::onBranchResponse(PendingNotify* magic, nta_outgoing_t* orq, sip_t const* sip) {
   auto* b = reinterpret_cast<Branch*>(magic);
   ResponseContext* c = b->ctx;
-  Entry entry(c);
-  if (!b->orq) b->orq = orq;  // answered before nta_outgoing_mcreate() returned
-  c->onResponse(*b, orq, nta_outgoing_status(orq), sip);
+  guard(
+      c, Boundary::SipResponse,
+      [&] {
+        if (!b->orq) b->orq = orq;  // answered before nta_outgoing_mcreate() returned
+        c->onResponse(*b, orq, nta_outgoing_status(orq), sip);
+      },
+      sip);
   return 0;
 }
 
@@ -421,37 +435,43 @@ void ResponseContext::sendFinal(int status, const char* phrase, Branch* from) {
 
 int ResponseContext::onCancel(ResponseContext* c, nta_incoming_t*, sip_t const* sip) {
   if (!sip || sip->sip_request->rq_method != sip_method_cancel) return 0;
-  Entry entry(c);
-  if (c->finalSent_) return 0;
+  guard(
+      c, Boundary::SipRequest, [c] { c->cancel(); }, sip);
+  return 0;
+}
+
+void ResponseContext::cancel() {
+  if (finalSent_) return;
   // nta has answered the CANCEL 200. "...the element MUST generate CANCEL
   // requests for all pending client transactions in the context"; the
   // INVITE's answer is 487.
-  c->abandonPending();
-  c->nextGroup_ = c->groups_.size();
-  c->stopTimer(c->ringTimer_);
-  c->stopTimer(c->noAnswerTimer_);
-  c->sendFinal(SIP_487_REQUEST_CANCELLED, nullptr);
-  c->done_ = true;
-  return 0;
+  abandonPending();
+  nextGroup_ = groups_.size();
+  stopTimer(ringTimer_);
+  stopTimer(noAnswerTimer_);
+  sendFinal(SIP_487_REQUEST_CANCELLED, nullptr);
+  done_ = true;
 }
 
 void ResponseContext::onRingTimeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
   auto* c = static_cast<ResponseContext*>(arg);
-  Entry entry(c);
-  c->stopTimer(c->ringTimer_);
-  c->ringExpired_ = true;
-  c->abandonPending();  // the next group rings next
-  c->advance();
+  guard(c, Boundary::SipTimer, [c] {
+    c->stopTimer(c->ringTimer_);
+    c->ringExpired_ = true;
+    c->abandonPending();  // the next group rings next
+    c->advance();
+  });
 }
 
 void ResponseContext::onNoAnswerTimeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
   auto* c = static_cast<ResponseContext*>(arg);
-  Entry entry(c);
-  c->stopTimer(c->noAnswerTimer_);
-  c->noAnswerExpired_ = true;
-  c->abandonPending();
-  c->nextGroup_ = c->groups_.size();  // no more hunting: forward
-  c->advance();
+  guard(c, Boundary::SipTimer, [c] {
+    c->stopTimer(c->noAnswerTimer_);
+    c->noAnswerExpired_ = true;
+    c->abandonPending();
+    c->nextGroup_ = c->groups_.size();  // no more hunting: forward
+    c->advance();
+  });
 }
 
 void ResponseContext::abandon(Branch& b) {

@@ -9,6 +9,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "boundary.h"
 #include "proxy.h"
 #include "sofia.h"
 
@@ -39,6 +40,11 @@ class ResponseContext {
   static int onCancel(ResponseContext* ctx, nta_incoming_t* irq, sip_t const* sip);
   static void onRingTimeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
   static void onNoAnswerTimeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
+  // Runs a callback's work; an exception ends the context (the caller gets
+  // 500 unless it had its final response), see notifier/boundary.h.
+  template <class F>
+  static void guard(ResponseContext* c, Boundary where, F&& f, sip_t const* sip = nullptr);
+  void cancel();
 
   void onResponse(Branch& b, nta_outgoing_t* orq, int status, sip_t const* sip);
   void advance();

@@ -1,5 +1,7 @@
 #include "server.h"
 
+#include "boundary.h"
+
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -469,25 +471,36 @@ void SipServer::onWork(SipServer* self, su_msg_r, su_msg_arg_t*) {
     work.swap(self->inbox_);
     self->wakeupPending_ = false;
   }
-  for (auto& w : work) {
-    try {
-      w();
-    } catch (const std::exception& e) {
-      spdlog::error("work on the SIP thread failed: {}", e.what());
-    }
-  }
+  for (auto& w : work)
+    guarded(Boundary::SipJob, w);
 }
 
 void SipServer::onTick(SipServer* self, su_timer_t*, su_timer_arg_t*) {
-  try {
-    self->core_->tick();
-    self->guard_->tick();
-  } catch (const std::exception& e) {
-    spdlog::error("core timers failed: {}", e.what());
-  }
+  guarded(Boundary::SipTimer, [self] { self->core_->tick(); });
+  guarded(Boundary::SipTimer, [self] { self->guard_->tick(); });
 }
 
+// The SIP thread's entry for every message no transaction took. An
+// exception ends here: a request that was not answered yet gets 500
+// statelessly (from a reference kept for that), an ACK or a response is
+// dropped (boundary.h).
 int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t* sip) {
+  const bool request = sip && sip->sip_request;
+  const Boundary where = request ? Boundary::SipRequest : Boundary::SipResponse;
+  msg_t* kept = msg_ref_create(msg);
+  const bool ok = guarded(
+      where, [&] { handleMessage(self, agent, msg, sip); }, [&] { return logKeys(sip); });
+  if (!ok && request && sip->sip_request->rq_method != sip_method_ack) {
+    guarded(where, [&] {
+      nta_msg_treply(agent, msg_ref_create(kept), SIP_500_INTERNAL_SERVER_ERROR,
+                     SIPTAG_SERVER_STR("beckon/" BECKON_VERSION), TAG_END());
+    });
+  }
+  msg_destroy(kept);
+  return 0;
+}
+
+void SipServer::handleMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t* sip) {
   if (!sip || !sip->sip_request) {
     // A response no transaction took: the proxy forwards it statelessly
     // when it carries our Via (RFC 3261 16.11), else it is dropped.
@@ -496,7 +509,7 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
     } else {
       nta_msg_discard(agent, msg);
     }
-    return 0;
+    return;
   }
   // Answers go where the request came from (RFC 3581, as nta does with the
   // received/rport it adds), never to a Via maddr: that would let one
@@ -517,7 +530,7 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
     } else {
       reply(513, tooManyHeadersPhrase(self->config_.limits.sipMaxHeaders).c_str());
     }
-    return 0;
+    return;
   }
   switch (sip->sip_request->rq_method) {
     case sip_method_register:
@@ -556,10 +569,22 @@ int SipServer::onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t*
           reply(SIP_405_METHOD_NOT_ALLOWED);
       }
   }
-  return 0;
+  return;
 }
 
-int SipServer::onDialogRequest(SipServer* self, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip) {
+// In-dialog requests of the event server's dialogs. An exception ends here:
+// nta answers 500 for the status returned.
+int SipServer::onDialogRequest(SipServer* self, nta_leg_t* leg, nta_incoming_t* irq,
+                               sip_t const* sip) {
+  int status = 500;
+  guarded(
+      Boundary::SipRequest, [&] { status = handleDialogRequest(self, leg, irq, sip); },
+      [&] { return logKeys(sip); });
+  return status;
+}
+
+int SipServer::handleDialogRequest(SipServer* self, nta_leg_t*, nta_incoming_t* irq,
+                                   sip_t const* sip) {
   if (msg_t* msg = nta_incoming_getrequest(irq)) {
     self->guard_->delivered(self->agent_, msg);
     const bool refuse =

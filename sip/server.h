@@ -89,7 +89,10 @@ class SipServer final : public Executor {
   void setUp(Core& core, const Clock& clock);
   void tearDown();
   static int onMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t* sip);
+  static void handleMessage(SipServer* self, nta_agent_t* agent, msg_t* msg, sip_t* sip);
   static int onLegRequest(SipServer* self, nta_leg_t* leg, nta_incoming_t* irq, sip_t const* sip);
+  static int handleDialogRequest(SipServer* self, nta_leg_t* leg, nta_incoming_t* irq,
+                                 sip_t const* sip);
   static int onDialogRequest(SipServer* self, nta_leg_t* leg, nta_incoming_t* irq,
                              sip_t const* sip);
   static void onWork(SipServer* self, su_msg_r msg, su_msg_arg_t* arg);

@@ -52,4 +52,8 @@ class Home {
 // url_t -> "sip:user@host:port;params".
 std::string urlString(const url_t* url);
 
+// The keys a log line about this message carries: "method=... call_id=...
+// cseq=..." (status= for a response), values quoted (notifier/logfmt.h).
+std::string logKeys(sip_t const* sip);
+
 }  // namespace beckon::sip

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "boundary.h"
 #include "logfmt.h"
 
 #include <algorithm>
@@ -234,8 +235,14 @@ void NoticeSender::Impl::settle(const Job& job, const std::string& error) {
 }
 
 void NoticeSender::Impl::run(NoticeWorker& w) {
-  for (Job job; take(job);)
-    settle(job, send(w, job));
+  for (Job job; take(job);) {
+    // An exception ends here (notifier/boundary.h): that attempt failed.
+    std::string error = "internal error";
+    guarded(
+        Boundary::Notice, [&] { error = send(w, job); },
+        [&] { return "app=" + job.target->appServer; });
+    guarded(Boundary::Notice, [&] { settle(job, error); });
+  }
 }
 
 namespace {

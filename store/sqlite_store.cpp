@@ -588,20 +588,21 @@ void SqliteStore::attempt(std::vector<Write>& batch, std::size_t writes) {
     unwrittenCount_ = unwritten_.size();
     report.queued = queuedWrites_ + unwrittenCount_;
   }
-  if (report_) report_(report);
+  if (report_) guarded(Boundary::StoreCommit, [&] { report_(report); });
 }
 
 void SqliteStore::tell(std::vector<Write>& batch, bool ok) {
   std::vector<Barrier> barriers;
   for (Write& w : batch) {
-    if (auto* n = std::get_if<Notice>(&w)) n->done(ok);
+    // Each waiter alone: one that throws does not keep the others waiting.
+    if (auto* n = std::get_if<Notice>(&w)) guarded(Boundary::StoreCommit, [&] { n->done(ok); });
     if (auto* b = std::get_if<Barrier>(&w)) barriers.push_back(std::move(*b));
   }
   // If the core's thread is gone (beckond stops), nobody waits any more.
   if (!barriers.empty()) {
     executor_.post([barriers = std::move(barriers), ok]() mutable {
       for (auto& done : barriers)
-        done(ok);
+        guarded(Boundary::SipJob, [&] { done(ok); });
     });
   }
 }

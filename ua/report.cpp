@@ -15,10 +15,16 @@ bool plain(const std::string& s) {
   return true;
 }
 
+// JSON text of a value; bytes that are not UTF-8 (a peer's reason phrase,
+// a NOTIFY body may hold any) become U+FFFD instead of an exception.
+std::string dumped(const Event& v) {
+  return v.dump(-1, ' ', false, Event::error_handler_t::replace);
+}
+
 std::string textValue(const Event& v) {
   if (v.is_string()) {
     const auto& s = v.get_ref<const std::string&>();
-    return plain(s) ? s : Event(s).dump();
+    return plain(s) ? s : dumped(Event(s));
   }
   if (v.is_array()) {
     std::string out;
@@ -31,12 +37,12 @@ std::string textValue(const Event& v) {
         out += item["url"].get<std::string>() + "(" +
                (status ? std::to_string(status) : std::string("failed")) + ")";
       } else {
-        out += item.dump();
+        out += dumped(item);
       }
     }
-    return plain(out) ? out : Event(out).dump();
+    return plain(out) ? out : dumped(Event(out));
   }
-  return v.dump();
+  return dumped(v);
 }
 
 }  // namespace
@@ -75,7 +81,7 @@ void Reporter::emit(const std::string& event, const Event& fields) {
     out["time"] = isoNow();
     for (const auto& [key, value] : fields.items())
       out[key] = value;
-    line = out.dump(-1, ' ', false, Event::error_handler_t::replace);
+    line = dumped(out);
   } else {
     line = text(event, fields);
   }
