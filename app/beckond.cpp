@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <future>
 #include <cstdio>
 #include <iostream>
 #include <pthread.h>
@@ -13,6 +14,7 @@
 #include "check.h"
 #include "config.h"
 #include "core.h"
+#include "dialog_keys.h"
 #include "health.h"
 #include "logfmt.h"
 #include "logging.h"
@@ -20,6 +22,7 @@
 #include "notice_sender.h"
 #include "policy.h"
 #include "push_gateway.h"
+#include "route_token.h"
 #include "server.h"
 #include "service.h"
 #include "soap_server.h"
@@ -211,7 +214,17 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
           return beckon::HealthChecks::Result{
               ok, ok ? std::to_string(s->queued()) + " writes queued" : "the last commit failed"};
         });
+        // The proxy's Record-Route keys: stored before the first one signs,
+        // so that no dialog it record-routes dies with this process.
+        if (beckon::rotateDialogKeys(saved.dialogKeys, clock.now(),
+                                     config.sip.proxy.dialogKeyLifetime,
+                                     beckon::sip::RouteTokens::randomKey)) {
+          store->saveDialogKeys(saved.dialogKeys);
+        }
+        std::promise<bool> stored;
+        store->whenCommitted([&stored](bool ok) { stored.set_value(ok); });
         store->start();
+        if (!stored.get_future().get()) throw std::runtime_error("the store cannot be written");
         core.setStore(store.get());  // before the SIP thread owns the core
       } else {
         spdlog::warn("store.path is empty: nothing survives a restart of beckond");

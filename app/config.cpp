@@ -375,9 +375,9 @@ std::string configuredUri(const toml::table& t, const std::string& prefix, const
 // [proxy] and its [[proxy.user]]s, after [sip] (domain, auth).
 void parseProxy(const toml::table& t, Config& c) {
   const std::string p = "proxy.";
-  onlyKeys(
-      t, p,
-      {"enabled", "record_route", "follow_redirects", "relay", "authenticate", "domains", "user"});
+  onlyKeys(t, p,
+           {"enabled", "record_route", "follow_redirects", "relay", "authenticate", "domains",
+            "user", "dialog_key_lifetime_s"});
   sip::ProxyConfig& x = c.sip.proxy;
   x.enabled = getBool(t, p, "enabled", x.enabled);
   x.recordRoute = getBool(t, p, "record_route", x.recordRoute);
@@ -385,6 +385,8 @@ void parseProxy(const toml::table& t, Config& c) {
   x.relay = getBool(t, p, "relay", x.relay);
   x.authenticate = getBool(t, p, "authenticate", x.authenticate);
   if (x.authenticate && !c.sip.auth.auth) bad(p + "authenticate", "needs [sip.auth]");
+  x.dialogKeyLifetime = std::chrono::seconds(
+      getInt(t, p, "dialog_key_lifetime_s", x.dialogKeyLifetime.count(), 60, 31536000));
   const std::string& domain = c.sip.registrar.domain;
   x.domains = getStrings(t, p, "domains", {});
   for (auto& d : x.domains) {

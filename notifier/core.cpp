@@ -180,6 +180,10 @@ void Core::setPush(PushSender& sender, PushConfig config) {
   if (metrics_) wakeups_->setMetrics(metrics_->registry());
 }
 
+void Core::saveDialogKeys(const std::vector<DialogKey>& keys) {
+  if (store_) store_->saveDialogKeys(keys);
+}
+
 void Core::afterCommit(std::function<void(bool committed)> done) {
   if (store_) {
     store_->afterCommit(std::move(done));

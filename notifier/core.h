@@ -83,6 +83,8 @@ class Core {
   void setStore(Store* store) { store_ = store; }
   // Runs `done` once every change made so far is committed: at once, with
   // true, without a store. What beckond acknowledges waits for this.
+  // The proxy's dialog keys, to the store (if any); afterCommit() tells when.
+  void saveDialogKeys(const std::vector<DialogKey>& keys);
   void afterCommit(std::function<void(bool committed)> done);
   // Store::whenCommitted: `done` may run on another thread (at once without a store).
   void whenCommitted(std::function<void(bool committed)> done);

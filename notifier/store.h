@@ -13,6 +13,7 @@
 #include "binding.h"
 #include "clock.h"
 #include "contact_request.h"
+#include "dialog_keys.h"
 
 namespace beckon {
 
@@ -44,6 +45,7 @@ struct StoredState {
   std::vector<Binding> bindings;  // without flows and dialogs: sip/ rebuilds them
   std::vector<RequestRecord> requests;
   std::optional<TimePoint> accessibleSince;  // of the previous run
+  std::vector<DialogKey> dialogKeys;         // the proxy's, oldest first
 };
 
 // Writes are queued and return at once; they are committed in the order
@@ -61,6 +63,8 @@ class Store {
   virtual void updateRequest(std::uint64_t id, RequestProgress progress) = 0;
   virtual void removeRequest(std::uint64_t id) = 0;
   virtual void setAccessibleSince(TimePoint since) = 0;
+  // All of the proxy's dialog keys (a secret: see docs/operator-guide.md).
+  virtual void saveDialogKeys(const std::vector<DialogKey>& keys) = 0;
   // `done` runs on the core's thread once everything written before this
   // call is committed (true), or could not be (false: the write failed).
   virtual void afterCommit(std::function<void(bool committed)> done) = 0;

@@ -78,6 +78,9 @@ struct ProxyConfig {
   bool authenticate = false;         // 407 for callers of our domain (needs [sip.auth])
   std::vector<std::string> domains;  // served besides sip.domain (lower case)
   std::vector<ProxyUser> users;
+  // A Record-Route key signs for this long, then verifies for as long again
+  // (notifier/dialog_keys.h).
+  std::chrono::seconds dialogKeyLifetime{std::chrono::hours(24)};
   bool operator==(const ProxyConfig&) const = default;
 };
 

@@ -138,7 +138,7 @@ struct Proxy::Inbound {
 
 Proxy::Proxy(const ProxyConfig& config, const RegistrarConfig& registrar, const SipAuthConfig& auth,
              Core& core, const RequestAuthorizer& authorizer, const Clock& clock, su_root_t* root,
-             nta_agent_t* agent)
+             nta_agent_t* agent, std::vector<DialogKey> keys)
     : config_(config),
       core_(core),
       authorizer_(authorizer),
@@ -146,7 +146,10 @@ Proxy::Proxy(const ProxyConfig& config, const RegistrarConfig& registrar, const 
       auth_(auth),
       root_(root),
       agent_(agent),
+      keys_(std::move(keys)),
       branchCounter_(std::random_device{}() & 0xffffff) {
+  if (keys_.empty()) keys_.push_back({1, RouteTokens::randomKey(), clock_.now()});
+  tokens_.setKeys(keys_);
   if (!registrar.domain.empty()) {
     domains_.push_back(lower(registrar.domain));
     for (const auto& d : config_.domains)
@@ -168,8 +171,28 @@ Proxy::Proxy(const ProxyConfig& config, const RegistrarConfig& registrar, const 
 }
 
 Proxy::~Proxy() {
+  *alive_ = false;
   while (!contexts_.empty())
     (*contexts_.begin())->shutdown();  // forgets itself
+}
+
+void Proxy::tick() {
+  if (storingKeys_) return;
+  std::vector<DialogKey> next = keys_;
+  if (!rotateDialogKeys(next, clock_.now(), config_.dialogKeyLifetime, RouteTokens::randomKey))
+    return;
+  // Stored before it signs: a token must outlive a crash right after it.
+  storingKeys_ = true;
+  core_.saveDialogKeys(next);
+  core_.afterCommit([this, alive = alive_, next](bool stored) {
+    if (!*alive) return;
+    storingKeys_ = false;
+    if (!stored) return;  // tried again at the next tick
+    keys_ = next;
+    tokens_.setKeys(keys_);
+    spdlog::info("proxy: Record-Route key generation {} signs from now on ({} kept)",
+                 keys_.back().generation, keys_.size());
+  });
 }
 
 // ---------------------------------------------------------------------------

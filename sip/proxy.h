@@ -67,9 +67,11 @@ class ResponseContext;
 
 class Proxy {
  public:
+  // `keys`: the Record-Route keys as stored (app/ makes and stores the first
+  // before the SIP thread starts); none: one drawn now, for this process only.
   Proxy(const ProxyConfig& config, const RegistrarConfig& registrar, const SipAuthConfig& auth,
         Core& core, const RequestAuthorizer& authorizer, const Clock& clock, su_root_t* root,
-        nta_agent_t* agent);
+        nta_agent_t* agent, std::vector<DialogKey> keys = {});
   ~Proxy();  // ends the response contexts still running (shutdown)
   Proxy(const Proxy&) = delete;
   Proxy& operator=(const Proxy&) = delete;
@@ -81,6 +83,10 @@ class Proxy {
   void onResponse(msg_t* msg, sip_t* sip);
 
   std::size_t contexts() const { return contexts_.size(); }
+
+  // The core's timer: a new Record-Route key once the newest is
+  // proxy.dialog_key_lifetime_s old. It signs once it is stored.
+  void tick();
 
   // For the response contexts.
   const ProxyConfig& config() const { return config_; }
@@ -143,6 +149,9 @@ class Proxy {
   std::unordered_map<std::string, const ProxyUser*> users_;
   std::vector<Address> addresses_;  // ours, from the agent's transports
   RouteTokens tokens_;
+  std::vector<DialogKey> keys_;                                 // tokens_' keys, as stored
+  bool storingKeys_ = false;                                    // a rotation waits for its commit
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for that commit's callback
   std::uint64_t branchCounter_;
   std::unordered_set<ResponseContext*> contexts_;
 };

@@ -7,6 +7,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace beckon::sip {
@@ -88,46 +89,71 @@ std::optional<FlowAddress> decodeFlow(std::string_view s) {
 
 }  // namespace
 
-RouteTokens::RouteTokens() {
-  if (RAND_bytes(key_.data(), static_cast<int>(key_.size())) != 1) {
+std::array<unsigned char, 32> RouteTokens::randomKey() {
+  std::array<unsigned char, 32> key;
+  if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) {
     throw std::runtime_error("no random bytes for the Record-Route key");
   }
-  keyed();
+  return key;
 }
 
-RouteTokens::RouteTokens(const std::array<unsigned char, 32>& key) : key_(key) {
-  keyed();
+RouteTokens::RouteTokens() : RouteTokens(std::vector<DialogKey>{{1, randomKey(), {}}}) {}
+
+RouteTokens::RouteTokens(const std::vector<DialogKey>& keys) {
+  setKeys(keys);
 }
 
 RouteTokens::~RouteTokens() {
-  EVP_MAC_CTX_free(hmac_);
+  clear();
 }
 
-void RouteTokens::keyed() {
-  EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  hmac_ = hmac ? EVP_MAC_CTX_new(hmac) : nullptr;
-  EVP_MAC_free(hmac);  // the context keeps its own reference
-  char digest[] = "SHA256";
-  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                               OSSL_PARAM_construct_end()};
-  if (!hmac_ || EVP_MAC_init(hmac_, key_.data(), key_.size(), params) != 1) {
-    EVP_MAC_CTX_free(hmac_);
-    throw std::runtime_error("OpenSSL gives no HMAC-SHA256 for the Record-Route key");
+void RouteTokens::clear() {
+  for (Key& k : keys_)
+    EVP_MAC_CTX_free(k.hmac);
+  keys_.clear();
+}
+
+void RouteTokens::setKeys(const std::vector<DialogKey>& keys) {
+  if (keys.empty()) throw std::invalid_argument("no Record-Route key");
+  std::vector<Key> made;
+  try {
+    for (const DialogKey& key : keys) {
+      EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+      EVP_MAC_CTX* ctx = hmac ? EVP_MAC_CTX_new(hmac) : nullptr;
+      EVP_MAC_free(hmac);  // the context keeps its own reference
+      char digest[] = "SHA256";
+      const OSSL_PARAM params[] = {
+          OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+          OSSL_PARAM_construct_end()};
+      if (!ctx || EVP_MAC_init(ctx, key.secret.data(), key.secret.size(), params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        throw std::runtime_error("OpenSSL gives no HMAC-SHA256 for the Record-Route key");
+      }
+      made.push_back({key.generation, ctx});
+    }
+  } catch (...) {
+    for (Key& k : made)
+      EVP_MAC_CTX_free(k.hmac);
+    throw;
   }
+  std::sort(made.begin(), made.end(),
+            [](const Key& a, const Key& b) { return a.generation < b.generation; });
+  clear();
+  keys_ = std::move(made);
 }
 
-std::string RouteTokens::mac(std::string_view flows, std::string_view ftag) const {
+std::string RouteTokens::mac(EVP_MAC_CTX* hmac, std::string_view signedPart,
+                             std::string_view ftag) {
   unsigned char out[EVP_MAX_MD_SIZE];
   std::size_t len = 0;
   const unsigned char bar = '|';
   // The key stays: EVP_MAC_init() without one starts a new MAC with it.
-  if (EVP_MAC_init(hmac_, nullptr, 0, nullptr) != 1 ||
-      EVP_MAC_update(hmac_, reinterpret_cast<const unsigned char*>(flows.data()), flows.size()) !=
-          1 ||
-      EVP_MAC_update(hmac_, &bar, 1) != 1 ||
-      EVP_MAC_update(hmac_, reinterpret_cast<const unsigned char*>(ftag.data()), ftag.size()) !=
-          1 ||
-      EVP_MAC_final(hmac_, out, &len, sizeof out) != 1 || len < 8) {
+  if (EVP_MAC_init(hmac, nullptr, 0, nullptr) != 1 ||
+      EVP_MAC_update(hmac, reinterpret_cast<const unsigned char*>(signedPart.data()),
+                     signedPart.size()) != 1 ||
+      EVP_MAC_update(hmac, &bar, 1) != 1 ||
+      EVP_MAC_update(hmac, reinterpret_cast<const unsigned char*>(ftag.data()), ftag.size()) != 1 ||
+      EVP_MAC_final(hmac, out, &len, sizeof out) != 1 || len < 8) {
     return "";  // no token: a request with it is taken for not ours
   }
   std::string hex;
@@ -136,11 +162,12 @@ std::string RouteTokens::mac(std::string_view flows, std::string_view ftag) cons
 }
 
 std::string RouteTokens::encode(const DialogFlows& flows, std::string_view ftag) const {
-  std::string token = "b";
+  const Key& key = keys_.back();
+  std::string token = "b" + std::to_string(key.generation) + ".";
   if (!encodeFlow(token, flows.caller)) return "";
   token += '.';
   if (!encodeFlow(token, flows.callee)) return "";
-  const std::string signature = mac(std::string_view(token).substr(1), ftag);
+  const std::string signature = mac(key.hmac, std::string_view(token).substr(1), ftag);
   if (signature.empty()) return "";
   return token + '.' + signature;
 }
@@ -150,12 +177,24 @@ std::optional<DialogFlows> RouteTokens::decode(std::string_view user, std::strin
   user.remove_prefix(1);
   const auto last = user.rfind('.');
   if (last == std::string_view::npos) return std::nullopt;
-  const std::string_view flows = user.substr(0, last);
-  const std::string expected = mac(flows, ftag);
+  const std::string_view signedPart = user.substr(0, last);
+  // The generation: decimal digits up to the first dot.
+  const auto first = signedPart.find('.');
+  if (first == std::string_view::npos || first == 0 || first > 9) return std::nullopt;
+  std::uint32_t generation = 0;
+  for (char c : signedPart.substr(0, first)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    generation = generation * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  const auto key = std::find_if(keys_.begin(), keys_.end(),
+                                [&](const Key& k) { return k.generation == generation; });
+  if (key == keys_.end()) return std::nullopt;
+  const std::string expected = mac(key->hmac, signedPart, ftag);
   const std::string_view given = user.substr(last + 1);
   if (expected.empty() || given.size() != expected.size() ||
       CRYPTO_memcmp(given.data(), expected.data(), given.size()))
     return std::nullopt;
+  const std::string_view flows = signedPart.substr(first + 1);
   const auto dot = flows.find('.');
   if (dot == std::string_view::npos) return std::nullopt;
   auto caller = decodeFlow(flows.substr(0, dot));

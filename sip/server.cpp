@@ -236,6 +236,7 @@ void SipServer::run(Core* core, const Clock* clock, StoredState* restored,
                     std::promise<void>* ready) {
   nameThisThread("sip");
   try {
+    dialogKeys_ = restored->dialogKeys;
     setUp(*core, *clock);
     // What a previous run saved, before any request is read.
     const auto started = std::chrono::steady_clock::now();
@@ -343,7 +344,7 @@ void SipServer::setUp(Core& core, const Clock& clock) {
                                     clock, &SipServer::onDialogRequest, this, *requestLimits_);
   if (config_.proxy.enabled) {
     proxy_ = std::make_unique<Proxy>(config_.proxy, config_.registrar, config_.auth, core,
-                                     *authorizer_, clock, root_, agent_);
+                                     *authorizer_, clock, root_, agent_, dialogKeys_);
   }
 
   tick_ = su_timer_create(su_root_task(root_), kTickMs);
@@ -478,6 +479,7 @@ void SipServer::onWork(SipServer* self, su_msg_r, su_msg_arg_t*) {
 void SipServer::onTick(SipServer* self, su_timer_t*, su_timer_arg_t*) {
   guarded(Boundary::SipTimer, [self] { self->core_->tick(); });
   guarded(Boundary::SipTimer, [self] { self->guard_->tick(); });
+  if (self->proxy_) guarded(Boundary::SipTimer, [self] { self->proxy_->tick(); });
 }
 
 // The SIP thread's entry for every message no transaction took. An

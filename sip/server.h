@@ -115,7 +115,8 @@ class SipServer final : public Executor {
   std::unique_ptr<RequestLimits> requestLimits_;
   std::unique_ptr<Registrar> registrar_;
   std::unique_ptr<EventServer> events_;
-  std::unique_ptr<Proxy> proxy_;  // null when [proxy] enabled = false
+  std::unique_ptr<Proxy> proxy_;       // null when [proxy] enabled = false
+  std::vector<DialogKey> dialogKeys_;  // as restored, for the proxy
 };
 
 }  // namespace beckon::sip

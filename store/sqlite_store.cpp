@@ -4,7 +4,10 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <unordered_map>
 #include <utility>
@@ -207,6 +210,46 @@ std::vector<Delivery> decodeDeliveries(const json& j) {
   return out;
 }
 
+// [{"generation":1,"secret":"<64 hex digits>","created":<ms>}, ...]
+std::string encodeKeys(const std::vector<DialogKey>& keys) {
+  static constexpr char hex[] = "0123456789abcdef";
+  json out = json::array();
+  for (const DialogKey& k : keys) {
+    std::string secret;
+    for (unsigned char c : k.secret) {
+      secret += hex[c >> 4];
+      secret += hex[c & 15];
+    }
+    json& j = out.emplace_back(json::object());
+    j["generation"] = k.generation;
+    j["secret"] = secret;
+    j["created"] = ms(k.created);
+  }
+  return out.dump();
+}
+
+std::vector<DialogKey> decodeKeys(std::string_view s) {
+  std::vector<DialogKey> keys;
+  for (const json& j : json::parse(s)) {
+    DialogKey k;
+    k.generation = j.at("generation").get<std::uint32_t>();
+    k.created = at(j.at("created").get<std::int64_t>());
+    const std::string secret = j.at("secret").get<std::string>();
+    auto digit = [](char c) {
+      return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    };
+    for (std::size_t i = 0; i < k.secret.size(); ++i) {
+      const int hi = i * 2 + 1 < secret.size() ? digit(secret[2 * i]) : -1;
+      const int lo = hi >= 0 ? digit(secret[2 * i + 1]) : -1;
+      if (lo < 0 || secret.size() != 2 * k.secret.size())
+        throw StoreError("a dialog key is not 64 hex digits");
+      k.secret[i] = static_cast<unsigned char>(hi << 4 | lo);
+    }
+    keys.push_back(k);
+  }
+  return keys;
+}
+
 // A TEXT or a BLOB column (wire bytes that are not UTF-8 are bound as BLOBs), as bytes.
 std::string text(sqlite3_stmt* stmt, int column) {
   const auto* s = static_cast<const char*>(sqlite3_column_blob(stmt, column));
@@ -312,6 +355,12 @@ SqliteStore::SqliteStore(SqliteOptions options, Executor& executor)
     db_ = nullptr;
     throw StoreError(where + "cannot open it: " + why);
   }
+  // It holds the proxy's dialog keys, a secret (docs/operator-guide.md):
+  // the owner's alone. SQLite makes its -wal and -shm files alike.
+  if (::chmod(options_.path.c_str(), S_IRUSR | S_IWUSR) != 0) {
+    spdlog::warn("store '{}': cannot make it readable by its owner only: {}", options_.path,
+                 std::strerror(errno));
+  }
   try {
     // WAL: readers (an operator's backup) never block the writer.
     const std::string pragmas =
@@ -411,6 +460,10 @@ StoredState SqliteStore::load() {
     prepare("SELECT value FROM meta WHERE key = 'accessible_since'");
     if (sqlite3_step(stmt) == SQLITE_ROW) state.accessibleSince = at(std::stoll(text(stmt, 0)));
     sqlite3_finalize(stmt);
+
+    prepare("SELECT value FROM meta WHERE key = 'dialog_keys'");
+    if (sqlite3_step(stmt) == SQLITE_ROW) state.dialogKeys = decodeKeys(text(stmt, 0));
+    sqlite3_finalize(stmt);
   } catch (const json::exception& e) {
     sqlite3_finalize(stmt);
     throw StoreError("store '" + options_.path + "': a record does not decode: " + e.what());
@@ -506,6 +559,10 @@ void SqliteStore::removeRequest(std::uint64_t id) {
 
 void SqliteStore::setAccessibleSince(TimePoint since) {
   push(SetAccessible{since});
+}
+
+void SqliteStore::saveDialogKeys(const std::vector<DialogKey>& keys) {
+  push(SetDialogKeys{keys});
 }
 
 void SqliteStore::afterCommit(std::function<void(bool committed)> done) {
@@ -703,6 +760,8 @@ bool SqliteStore::write(const Write& w) {
     ok = step(s.removeRequest, i64(rr->id));
   } else if (const auto* a = std::get_if<SetAccessible>(&w)) {
     ok = step(s.setMeta, std::string("accessible_since"), std::to_string(ms(a->since)));
+  } else if (const auto* k = std::get_if<SetDialogKeys>(&w)) {
+    ok = step(s.setMeta, std::string("dialog_keys"), encodeKeys(k->keys));
   }
   return ok;
 }

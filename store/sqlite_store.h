@@ -73,6 +73,7 @@ class SqliteStore final : public Store {
   void updateRequest(std::uint64_t id, RequestProgress progress) override;
   void removeRequest(std::uint64_t id) override;
   void setAccessibleSince(TimePoint since) override;
+  void saveDialogKeys(const std::vector<DialogKey>& keys) override;
   void afterCommit(std::function<void(bool committed)> done) override;
   void whenCommitted(std::function<void(bool committed)> done) override;
 
@@ -100,12 +101,15 @@ class SqliteStore final : public Store {
   struct SetAccessible {
     TimePoint since;
   };
+  struct SetDialogKeys {
+    std::vector<DialogKey> keys;
+  };
   using Barrier = std::function<void(bool)>;  // run on the core's thread
   struct Notice {                             // run on the writer's thread
     std::function<void(bool)> done;
   };
   using Write = std::variant<Binding, RemoveBinding, RequestRecord, UpdateRequest, RemoveRequest,
-                             SetAccessible, Barrier, Notice>;
+                             SetAccessible, SetDialogKeys, Barrier, Notice>;
   class Statements;
 
   // A change to the rows, as counted in CommitReport and queued(); the

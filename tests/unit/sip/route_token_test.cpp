@@ -17,10 +17,11 @@ std::ostream& operator<<(std::ostream& os, const FlowAddress& f) {
 
 namespace {
 
-std::array<unsigned char, 32> key(unsigned char seed) {
-  std::array<unsigned char, 32> k{};
-  k.fill(seed);
-  return k;
+std::vector<DialogKey> key(unsigned char seed, std::uint32_t generation = 1) {
+  DialogKey k;
+  k.generation = generation;
+  k.secret.fill(seed);
+  return {k};
 }
 
 const DialogFlows kFlows{{Transport::Udp, "192.0.2.7", 5060},
@@ -57,7 +58,7 @@ BOOST_AUTO_TEST_CASE(another_ftag_another_key_or_a_changed_token_is_refused) {
   BOOST_TEST(!tokens.decode(t, "abc124").has_value());
   BOOST_TEST(!RouteTokens(key(2)).decode(t, "abc123").has_value());
   std::string changed = t;
-  changed[3] = changed[3] == '0' ? '1' : '0';  // another caller address
+  changed[5] = changed[5] == '0' ? '1' : '0';  // another caller address
   BOOST_TEST(!tokens.decode(changed, "abc123").has_value());
   BOOST_TEST(!tokens.decode("bob", "abc123").has_value());
   BOOST_TEST(!tokens.decode("", "").has_value());
@@ -71,6 +72,29 @@ BOOST_AUTO_TEST_CASE(only_numeric_addresses) {
 
 BOOST_AUTO_TEST_CASE(two_processes_two_keys) {
   BOOST_TEST(RouteTokens().encode(kFlows, "t") != RouteTokens().encode(kFlows, "t"));
+}
+
+BOOST_AUTO_TEST_CASE(a_token_names_its_generation_and_outlives_a_rotation) {
+  RouteTokens tokens(key(1, 7));
+  const std::string old = tokens.encode(kFlows, "f");
+  BOOST_TEST(old.rfind("b7.", 0) == 0);
+  // Rotated: the newest signs, the older still verifies.
+  std::vector<DialogKey> both = key(1, 7);
+  both.push_back(key(2, 8).front());
+  tokens.setKeys(both);
+  const std::string fresh = tokens.encode(kFlows, "f");
+  BOOST_TEST(fresh.rfind("b8.", 0) == 0);
+  BOOST_TEST(tokens.decode(old, "f").has_value());
+  BOOST_TEST(tokens.decode(fresh, "f").has_value());
+  // The same keys in another process (read back from the store): the same answer.
+  BOOST_TEST(RouteTokens(both).decode(old, "f").has_value());
+  // Generation 7 dropped: its tokens are unknown.
+  tokens.setKeys(key(2, 8));
+  BOOST_TEST(!tokens.decode(old, "f").has_value());
+  // A generation named falsely: the MAC is checked with that generation's key.
+  std::string relabelled = old;
+  relabelled[1] = '8';
+  BOOST_TEST(!tokens.decode(relabelled, "f").has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
