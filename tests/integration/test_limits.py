@@ -493,8 +493,16 @@ class Registrations(LimitsTestCase):
             self.assertOk(d.register())
             self.assertOk(d.subscribe()[0])
         self.assertLess(time.monotonic() - started, 10, "the office took too long")
-        # the hammering address of record is still over its rate
-        r = hammer.register()
+        # the hammering address of record is still held to its rate: on a
+        # loaded machine the office may take seconds, and the hammer's
+        # bucket refills 2 a second meanwhile, so it may get a few more
+        # before it is refused again (at most its burst of 10)
+        tries = 0
+        while True:
+            tries += 1
+            r = hammer.register()
+            if status_of(r) != 200 or tries > 10:
+                break
         self.assertEqual(status_of(r), 503, r.raw)
         self.counted(before, {"limits.aor_rate": 1})
         # and an office device is reachable
