@@ -30,6 +30,7 @@
 #include "soapContactMeService.h"
 #include "thread_name.h"
 #include "tls.h"
+#include "xml_text.h"
 
 namespace beckon::soap {
 
@@ -168,11 +169,28 @@ struct Worker {
   bool contentLength = false;  // the Content-Length check in parseHeader bounds the body
   std::chrono::steady_clock::time_point deadline;
   int refusal = 0;  // 413, 431 or 408 once the request is cut off
+  // The request's body as gSOAP reads it (chunks joined, inflated), kept for
+  // checkXmlText(): gSOAP's own reading no longer shows what its bytes were
+  // (soap/xml_text.h). Bounded by gSOAP's recv_maxlength.
+  std::string body;
+  std::optional<std::optional<XmlTextProblem>> bodyChecked;
   void startRequest() {
     reading = Reading::Idle;
     headerBytes = bodyBytes = 0;
     contentLength = false;
     refusal = 0;
+    body.clear();
+    bodyChecked.reset();
+  }
+  void keepBody(struct ::soap* soap, const char* data, std::size_t length) {
+    const std::size_t room =
+        soap->recv_maxlength > body.size() ? soap->recv_maxlength - body.size() : 0;
+    body.append(data, std::min(length, room));
+  }
+  // The first problem of the request's text, checked once the request is read.
+  const std::optional<XmlTextProblem>& textProblem() {
+    if (!bodyChecked) bodyChecked = checkXmlText(body);
+    return *bodyChecked;
   }
 };
 
@@ -195,6 +213,7 @@ struct SoapServer::Impl {
   std::unique_ptr<ContactMeService> master;
   int (*defaultParseHeader)(struct ::soap*, const char*, const char*) = nullptr;
   int (*defaultParse)(struct ::soap*) = nullptr;
+  int (*defaultPrepareReceive)(struct ::soap*, const char*, std::size_t) = nullptr;
   std::size_t (*defaultRecv)(struct ::soap*, char*, std::size_t) = nullptr;
   std::uint16_t boundPort = 0;
   std::thread acceptThread;
@@ -262,7 +281,22 @@ int parseHttp(struct ::soap* soap) {
   const int error = w.server->defaultParse(soap);
   w.reading = Worker::Reading::Body;
   w.bodyBytes = soap->buflen > soap->bufidx ? soap->buflen - soap->bufidx : 0;
+  // What gSOAP has read of the body with the header went through
+  // prepareReceive() as part of the header. A plain body starts with it; a
+  // chunked or compressed one comes through prepareReceive() again, decoded.
+  const bool chunked = (soap->imode & SOAP_IO) == SOAP_IO_CHUNK;
+  if (!chunked && soap->zlib_in == SOAP_ZLIB_NONE && w.bodyBytes > 0)
+    w.keepBody(soap, soap->buf + soap->bufidx, w.bodyBytes);
   return error;
+}
+
+// gSOAP hands every buffer it reads here, decoded (HTTP chunks joined,
+// gzip inflated): the body's bytes as gSOAP's XML parser gets them.
+int prepareReceive(struct ::soap* soap, const char* data, std::size_t length) {
+  Worker& w = workerOf(soap);
+  if (w.reading == Worker::Reading::Body) w.keepBody(soap, data, length);
+  const auto chained = w.server->defaultPrepareReceive;
+  return chained ? chained(soap, data, length) : SOAP_OK;
 }
 
 // Every read of a request goes through here. [limits]: the whole request
@@ -405,6 +439,10 @@ int SoapServer::Impl::call(Worker& w, Metrics::SoapOperation op, const std::stri
   };
   std::string caller = "?";
   try {
+    // Before anything else reads the request: its fields as gSOAP decoded
+    // them may no longer show what was wrong with their bytes.
+    if (const auto& problem = w.textProblem())
+      throw Fault(FaultCode::InvalidArgument, problem->message());
     const Caller c = authenticate(w, operation);
     caller = c.name;
     const std::string outcome = work(c);
@@ -569,7 +607,13 @@ void SoapServer::Impl::serveConnection(Worker& w) {
         break;
       }
       answerInRequestVersion(soap);
-      addDetailToGsoapFault(soap);  // gSOAP's own faults (validation) get our detail too
+      if (const auto& problem = w.textProblem()) {
+        // Bytes gSOAP misread can make it fail in its own way; the cause is ours to name.
+        spdlog::debug("soap: request from {} refused: {}", w.peer, problem->message());
+        setFault(soap, true, cm__FaultCode::InvalidArgument, problem->message());
+      } else {
+        addDetailToGsoapFault(soap);  // gSOAP's own faults (validation) get our detail too
+      }
       if (soap->error != SOAP_FAULT && soap->error != SOAP_CLI_FAULT &&
           soap->error != SOAP_SVR_FAULT) {
         spdlog::warn("soap: request from {} refused: {}", w.peer, errorText(soap));
@@ -817,6 +861,8 @@ void SoapServer::start() {
   soap->fparsehdr = parseHeader;
   m.defaultParse = soap->fparse;
   soap->fparse = parseHttp;
+  m.defaultPrepareReceive = soap->fpreparerecv;
+  soap->fpreparerecv = prepareReceive;
   m.defaultRecv = soap->frecv;
   soap->frecv = receive;
   m.connections.emplace(c.limits.soapConnections, c.limits.soapConnectionsPerSource);
@@ -946,6 +992,8 @@ int ContactMeService::GetDevice(_cm__GetDevice* cm__GetDevice, cm__Device& devic
 int ContactMeService::DeviceRegistered(_cm__DeviceRegistered* /*request*/,
                                        _cm__DeviceRegisteredResponse& /*response*/) {
   beckon::soap::answerInRequestVersion(soap);
+  if (const auto& problem = beckon::soap::workerOf(soap).textProblem())
+    return beckon::soap::setFault(soap, true, cm__FaultCode::InvalidArgument, problem->message());
   return beckon::soap::setFault(soap, true, cm__FaultCode::InvalidArgument,
                                 "DeviceRegistered is implemented by application servers; beckond "
                                 "sends it and does not take it");
