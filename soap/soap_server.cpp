@@ -646,6 +646,14 @@ void SoapServer::Impl::workerLoop(Worker& w) {
     w.loopbackPeer = isLoopback(a.peer);
     w.peer = addressText(a.peer);
     w.certificate = {};
+    // A new connection starts with nothing read. gSOAP keeps what it had
+    // buffered for the next request of a keep-alive connection, so what an
+    // earlier connection left unread (the body of a request it refused
+    // before reading it) would be taken as this connection's request, and
+    // its answer sent to this client.
+    soap->bufidx = soap->buflen = 0;
+    soap->ahead = 0;
+    soap->chunksize = soap->chunkbuflen = 0;
     const bool served = guarded(
         Boundary::SoapRequest,
         [&] {

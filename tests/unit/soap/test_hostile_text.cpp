@@ -383,3 +383,43 @@ BOOST_AUTO_TEST_CASE(answers_with_a_devices_bytes_stay_xml) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(a_connection_never_gets_what_an_earlier_one_left_unread) {
+  // One worker: every connection is served by the same gSOAP context.
+  beckon::SystemClock clock;
+  ThreadExecutor executor;
+  AnsweringSender sender{executor};
+  beckon::Core core{clock, sender};
+  beckon::ContactService service{core, executor};
+  beckon::soap::SoapConfig c;
+  c.host = "127.0.0.1";
+  c.port = 0;
+  c.workers = 1;
+  beckon::soap::SoapServer server(c, service);
+  server.start();
+  // gSOAP refuses this request line before it reads the body, and closes.
+  // The client has sent all and said so (FIN): gSOAP has read it all.
+  const std::string body = "<?xml version=\"1.0\"?><leftover/>";
+  const std::string request =
+      "POST\"/ HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+      body;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  BOOST_REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(server.port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  BOOST_REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(request.size()));
+  ::shutdown(fd, SHUT_WR);
+  char buf[4096];
+  while (::recv(fd, buf, sizeof buf, 0) > 0) {
+  }
+  ::close(fd);
+  const std::string wsdl = httpExchange(
+      server.port(), "GET /contact-me.wsdl HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  BOOST_TEST(wsdl.rfind("HTTP/1.1 200", 0) == 0, wsdl.substr(0, 600));
+  BOOST_TEST(wsdl.find("leftover") == std::string::npos, wsdl.substr(0, 600));
+  server.stop();
+}
