@@ -24,7 +24,8 @@ file name), in the order they were sent.
   an exception nobody expected (`internal error`).
 
 Afterwards the same beckond process (pid) is running, /healthz answers 200,
-and a fresh device registers and gets the NOTIFY of a ContactMe. At exit
+/metrics counts no exception caught (notifier/boundary.h), the log is
+UTF-8, and a fresh device registers and gets the NOTIFY of a ContactMe. At exit
 beckond stops with status 0 (the harness checks it: in the ASan build a
 sanitizer report fails it).
 
@@ -146,10 +147,10 @@ def ping(branch: str, transport: str) -> bytes:
             f"Call-ID: {branch}@127.0.0.2\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").encode()
 
 
-def healthz(port: int) -> tuple[int, str]:
+def http_get(port: int, path: str) -> tuple[int, str]:
     try:
         with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
-                f"http://{LOOPBACK}:{port}/healthz", timeout=10) as r:
+                f"http://{LOOPBACK}:{port}{path}", timeout=10) as r:
             return r.status, r.read().decode(errors="replace")
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode(errors="replace")
@@ -347,8 +348,16 @@ soap_request_timeout_ms = 300
         # The same process, serving.
         self.assertAlive("checking afterwards")
         self.assertEqual(self.beckond.proc.pid, pid)
-        health = healthz(self.beckond.soap_port)
+        health = http_get(self.beckond.soap_port, "/healthz")
         self.assertEqual(health[0], 200, f"/healthz: {health}")
+        # No exception was needed to survive them (notifier/boundary.h counts each).
+        status, metrics = http_get(self.beckond.soap_port, "/metrics")
+        self.assertEqual(status, 200)
+        caught = [line for line in metrics.splitlines()
+                  if line.startswith("beckon_exceptions_caught_total") and not line.endswith(" 0")]
+        self.assertEqual(caught, [], "exceptions were caught: " + "\n".join(caught))
+        # The log stayed UTF-8 whatever the mutations held.
+        self.beckond.log_path.read_bytes().decode("utf-8")
         d = self.dev("udp", user=new_user(), instance=f"urn:uuid:{uuid.uuid4()}")
         self.assertOk(d.register(f';+sip.instance="<{d.instance}>"'))
         notify, status = self.contact_me_answered(d.instance, "after-mutations", d)
