@@ -46,11 +46,13 @@ class InlineExecutor final : public beckon::Executor {
   }
 };
 
-std::string dbPath() {
-  static const std::string path = (std::filesystem::temp_directory_path() /
-                                   ("beckon-fuzz-store-" + std::to_string(::getpid()) + ".db"))
-                                      .string();
-  return path;
+// Never destroyed: removeDb() also runs from atexit, after static destructors.
+const std::string& dbPath() {
+  static const std::string* path =
+      new std::string((std::filesystem::temp_directory_path() /
+                       ("beckon-fuzz-store-" + std::to_string(::getpid()) + ".db"))
+                          .string());
+  return *path;
 }
 
 void removeDb() {
