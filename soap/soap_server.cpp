@@ -6,8 +6,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -23,13 +21,13 @@
 #include <vector>
 
 #include "contact_me_wsdl.h"
+#include "listener_util.h"
 #include "logfmt.h"
 #include "mapping.h"
 #include "metrics.h"
 #include "service.h"
 #include "soapContactMeService.h"
 #include "thread_name.h"
-#include "tls.h"
 #include "xml_text.h"
 
 namespace beckon::soap {
@@ -56,74 +54,6 @@ struct Accepted {
   std::string source;  // the peer's address, as counted in [limits] soap_connections*
 };
 
-bool isLoopback(const sockaddr_storage& peer) {
-  if (peer.ss_family == AF_INET) {
-    const auto& in = reinterpret_cast<const sockaddr_in&>(peer);
-    return (ntohl(in.sin_addr.s_addr) >> 24) == 127;
-  }
-  if (peer.ss_family == AF_INET6) {
-    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr;
-    if (IN6_IS_ADDR_LOOPBACK(&in6)) return true;
-    return IN6_IS_ADDR_V4MAPPED(&in6) && in6.s6_addr[12] == 127;
-  }
-  return false;
-}
-
-std::string addressText(const sockaddr_storage& peer) {
-  char text[INET6_ADDRSTRLEN] = "?";
-  if (peer.ss_family == AF_INET) {
-    const auto& in = reinterpret_cast<const sockaddr_in&>(peer);
-    inet_ntop(AF_INET, &in.sin_addr, text, sizeof text);
-    return std::string(text) + ":" + std::to_string(ntohs(in.sin_port));
-  }
-  if (peer.ss_family == AF_INET6) {
-    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(peer);
-    inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
-    return "[" + std::string(text) + "]:" + std::to_string(ntohs(in6.sin6_port));
-  }
-  return text;
-}
-
-std::string hostText(const sockaddr_storage& peer) {
-  const std::string text = addressText(peer);
-  const auto colon = text.rfind(':');
-  std::string host = colon == std::string::npos ? text : text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  if (host.rfind("::ffff:", 0) == 0 && host.find('.') != std::string::npos) host = host.substr(7);
-  return host;
-}
-
-// Refused at once, with a reset: no FIN handshake, no TIME_WAIT on our side.
-void resetAndClose(SOAP_SOCKET s) {
-  const linger reset{1, 0};
-  setsockopt(s, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-  soap_closesocket(s);
-}
-
-// A Host header we are willing to echo into the WSDL: host[:port], IPv6 in brackets.
-bool plausibleHost(std::string_view host) {
-  if (host.empty() || host.size() > 255) return false;
-  for (char c : host) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-std::string replaceAll(std::string_view text, std::string_view from, std::string_view to) {
-  std::string out;
-  out.reserve(text.size());
-  std::size_t at = 0;
-  for (std::size_t hit; (hit = text.find(from, at)) != std::string_view::npos;
-       at = hit + from.size()) {
-    out.append(text.substr(at, hit - at));
-    out.append(to);
-  }
-  out.append(text.substr(at));
-  return out;
-}
-
 // The namespace table takes SOAP 1.1 and, as alternative, SOAP 1.2 envelopes.
 // gSOAP notices a 1.2 envelope (soap->version = 2), but the generated
 // ContactMeService::dispatch() re-installs the namespace table, which resets
@@ -136,14 +66,6 @@ void answerInRequestVersion(struct ::soap* soap) {
   if (table && table[0].id && table[0].out && !std::strcmp(table[0].out, kSoap12Envelope)) {
     soap->version = 2;
   }
-}
-
-std::string errorText(struct ::soap* soap) {
-  const char** s = soap_faultstring(soap);
-  std::string text = s && *s ? *s : "error " + std::to_string(soap->error);
-  const char** d = soap_faultdetail(soap);
-  if (d && *d && **d) text += std::string(" (") + *d + ")";
-  return text;
 }
 
 }  // namespace
@@ -236,7 +158,6 @@ struct SoapServer::Impl {
   }
   // Answers a request cut off by [limits] (w.refusal) and says so in the log.
   void refuseRequest(Worker& w);
-  void setUpTls();
   bool acceptTls(Worker& w);
   Caller authenticate(Worker& w, const char* operation);
   // Runs one operation: authenticates, calls `work(caller)` (which fills the
@@ -689,63 +610,6 @@ bool SoapServer::Impl::acceptTls(Worker& w) {
   return true;
 }
 
-// HTTPS: one SSL_CTX on the master, shared by the workers' copies.
-void SoapServer::Impl::setUpTls() {
-  const SoapTls& tls = *config.tls;
-  struct ::soap* soap = master->soap;
-  auto fail = [&](const std::string& what) {
-    std::string why = errorText(soap);
-    char text[256];
-    for (unsigned long e; (e = ERR_get_error()) != 0;) {
-      ERR_error_string_n(e, text, sizeof text);
-      why += std::string("; ") + text;
-    }
-    throw std::runtime_error("SOAP TLS: " + what + ": " + why);
-  };
-  if (tls.certFile.empty() || tls.keyFile.empty())
-    throw std::runtime_error("SOAP TLS: a certificate file and a key file are required");
-  if (tls.clientCerts != SoapTls::ClientCerts::None && tls.caFile.empty())
-    throw std::runtime_error("SOAP TLS: client certificates need a CA file to verify them");
-  soap_ssl_init();
-  // On a server context gSOAP's flags mean: REQUIRE_SERVER_AUTHENTICATION
-  // asks for a client certificate and verifies it when sent (SSL_VERIFY_PEER);
-  // REQUIRE_CLIENT_AUTHENTICATION also fails the handshake without one.
-  unsigned short flags = SOAP_TLSv1_2 | SOAP_TLSv1_3;
-  switch (tls.clientCerts) {
-    case SoapTls::ClientCerts::None:
-      flags |= SOAP_SSL_NO_AUTHENTICATION;
-      break;
-    case SoapTls::ClientCerts::Optional:
-      flags |= SOAP_SSL_REQUIRE_SERVER_AUTHENTICATION;
-      break;
-    case SoapTls::ClientCerts::Required:
-      flags |= SOAP_SSL_REQUIRE_CLIENT_AUTHENTICATION;
-      break;
-  }
-  // Client certificates are verified against the configured CAs only.
-  if (!tls.caFile.empty()) flags |= SOAP_SSL_NO_DEFAULT_CA_PATH;
-  const char* caFile = tls.caFile.empty() ? nullptr : tls.caFile.c_str();
-  if (soap_ssl_server_context(soap, flags, nullptr, nullptr, caFile, nullptr, nullptr, nullptr,
-                              "beckond")) {
-    fail("cannot set up the context (CA file " + tls.caFile + ")");
-  }
-  SSL_CTX* ctx = soap->ctx;
-  if (SSL_CTX_use_certificate_chain_file(ctx, tls.certFile.c_str()) != 1)
-    fail("cannot read the certificate " + tls.certFile);
-  if (SSL_CTX_use_PrivateKey_file(ctx, tls.keyFile.c_str(), SSL_FILETYPE_PEM) != 1)
-    fail("cannot read the key " + tls.keyFile);
-  if (SSL_CTX_check_private_key(ctx) != 1)
-    fail("the key " + tls.keyFile + " does not match the certificate " + tls.certFile);
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  // TLS 1.2 with ECDHE and AEAD ciphers only (notifier/tls.h); TLS 1.3's suites all are.
-  if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) fail("cannot set the TLS 1.2 ciphers");
-  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
-  if (caFile && tls.clientCerts != SoapTls::ClientCerts::None) {
-    // The CAs named in the CertificateRequest, so clients pick the right certificate.
-    SSL_CTX_set_client_CA_list(ctx, SSL_load_client_CA_file(caFile));
-  }
-}
-
 void SoapServer::Impl::acceptLoop() {
   struct ::soap* soap = master->soap;
   for (;;) {
@@ -877,7 +741,7 @@ void SoapServer::start() {
 
   if (c.tls) {
     try {
-      m.setUpTls();
+      setUpServerTls(m.master->soap, *c.tls);
     } catch (...) {
       m.master.reset();
       throw;
