@@ -26,6 +26,7 @@ if [ "${1:-}" != --build ]; then
   python3 python3-zeep          # a third-party SOAP client
   curl openssl                  # openssl makes the test certificates
   sipvicious                    # svwar, svcrack: the scanners the security tests run
+  zzuf                          # test_mutation.py: deterministic mutations of valid messages
   clang-format                  # the style check in the test suite
   shellcheck systemd            # deploy/test-package.sh: the maintainer scripts, the unit
   )

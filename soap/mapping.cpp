@@ -7,6 +7,8 @@
 #include <string_view>
 #include <utility>
 
+#include "xml_text.h"
+
 namespace beckon::soap {
 
 namespace {
@@ -24,7 +26,7 @@ SOAP_ENV__Detail* detailOf(struct ::soap* soap) {
 std::string* optionalText(struct ::soap* soap, const std::string& value) {
   if (value.empty()) return nullptr;
   std::string* s = soap_new_std__string(soap);
-  if (s) *s = value;
+  if (s) *s = xmlSafe(value);
   return s;
 }
 
@@ -200,16 +202,17 @@ cm__FaultCode toWire(FaultCode code) {
 }
 
 void toWire(struct ::soap* /*soap*/, const ContactStatus& status, cm__ContactStatus& out) {
-  out.requestId = status.requestId;
+  // Text that came from devices may hold any byte: xmlSafe() (xml_text.h).
+  out.requestId = xmlSafe(status.requestId);
   out.state = toWire(status.state);
   out.delivery.clear();
   out.delivery.reserve(status.deliveries.size());
   for (const Delivery& d : status.deliveries) {
     cm__Delivery w;
-    w.contact = d.contact;
+    w.contact = xmlSafe(d.contact);
     w.transport = toString(d.transport);
     w.sipStatus = d.sipStatus;
-    w.reason = d.reason;
+    w.reason = xmlSafe(d.reason);
     w.at = std::chrono::system_clock::to_time_t(d.at);
     out.delivery.push_back(std::move(w));
   }
@@ -217,21 +220,21 @@ void toWire(struct ::soap* /*soap*/, const ContactStatus& status, cm__ContactSta
 
 void toWire(struct ::soap* soap, const std::string& deviceId, const std::vector<Binding>& bindings,
             cm__Device& out) {
-  out.deviceId = deviceId;
+  out.deviceId = xmlSafe(deviceId);
   out.binding.clear();
   out.binding.reserve(bindings.size());
   for (const Binding& b : bindings) {
     cm__Binding w;
-    w.contact = b.contact;
-    w.aor = b.aor;
+    w.contact = xmlSafe(b.contact);
+    w.aor = xmlSafe(b.aor);
     w.instance = optionalText(soap, b.instance);
     w.mac = optionalText(soap, macText(b.mac));
     w.transport = toString(b.transport);
-    w.source = b.sourceHostPort();
+    w.source = xmlSafe(b.sourceHostPort());
     w.expires = std::chrono::system_clock::to_time_t(b.expires);
     for (const PackageSubscription& p : b.packages) {
       cm__Subscription s;
-      s.package = p.package;
+      s.package = xmlSafe(p.package);
       s.format = p.format == BodyFormat::Xml ? cm__BodyFormat::xml : cm__BodyFormat::text;
       s.how = p.implicit ? cm__SubscriptionKind::implicit : cm__SubscriptionKind::explicit_;
       w.subscription.push_back(std::move(s));
@@ -242,10 +245,12 @@ void toWire(struct ::soap* soap, const std::string& deviceId, const std::vector<
 
 int setFault(struct ::soap* soap, bool senderFault, cm__FaultCode code,
              const std::string& message) {
-  // gSOAP copies the string into its own memory.
-  const int rc = senderFault ? soap_sender_fault(soap, message.c_str(), nullptr)
-                             : soap_receiver_fault(soap, message.c_str(), nullptr);
-  putDetail(soap, code, message);
+  // gSOAP copies the string into its own memory. A message may quote what
+  // a device sent.
+  const std::string text = xmlSafe(message);
+  const int rc = senderFault ? soap_sender_fault(soap, text.c_str(), nullptr)
+                             : soap_receiver_fault(soap, text.c_str(), nullptr);
+  putDetail(soap, code, text);
   return rc;
 }
 

@@ -17,6 +17,7 @@
 
 #include "soapContactMeProxy.h"
 #include "thread_name.h"
+#include "xml_text.h"
 
 namespace beckon::soap {
 
@@ -160,11 +161,12 @@ std::string NoticeSender::Impl::send(NoticeWorker& w, const Job& job) {
   const NoticeTarget& target = *job.target;
   struct ::soap* soap = w.proxy->soap;
   _cm__DeviceRegistered request;
-  request.deviceId = job.notice.deviceId;
-  request.aor = job.notice.aor;
-  std::string instance = job.notice.instance;
+  // What the device sent may hold any byte: xmlSafe() (xml_text.h).
+  request.deviceId = xmlSafe(job.notice.deviceId);
+  request.aor = xmlSafe(job.notice.aor);
+  std::string instance = xmlSafe(job.notice.instance);
   request.instance = instance.empty() ? nullptr : &instance;
-  request.package = job.notice.package;
+  request.package = xmlSafe(job.notice.package);
   request.sipServer = config.sipServer;
   request.at = std::chrono::system_clock::to_time_t(job.notice.at);
 

@@ -6,8 +6,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -23,13 +21,14 @@
 #include <vector>
 
 #include "contact_me_wsdl.h"
+#include "listener_util.h"
 #include "logfmt.h"
 #include "mapping.h"
 #include "metrics.h"
 #include "service.h"
 #include "soapContactMeService.h"
 #include "thread_name.h"
-#include "tls.h"
+#include "xml_text.h"
 
 namespace beckon::soap {
 
@@ -55,74 +54,6 @@ struct Accepted {
   std::string source;  // the peer's address, as counted in [limits] soap_connections*
 };
 
-bool isLoopback(const sockaddr_storage& peer) {
-  if (peer.ss_family == AF_INET) {
-    const auto& in = reinterpret_cast<const sockaddr_in&>(peer);
-    return (ntohl(in.sin_addr.s_addr) >> 24) == 127;
-  }
-  if (peer.ss_family == AF_INET6) {
-    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr;
-    if (IN6_IS_ADDR_LOOPBACK(&in6)) return true;
-    return IN6_IS_ADDR_V4MAPPED(&in6) && in6.s6_addr[12] == 127;
-  }
-  return false;
-}
-
-std::string addressText(const sockaddr_storage& peer) {
-  char text[INET6_ADDRSTRLEN] = "?";
-  if (peer.ss_family == AF_INET) {
-    const auto& in = reinterpret_cast<const sockaddr_in&>(peer);
-    inet_ntop(AF_INET, &in.sin_addr, text, sizeof text);
-    return std::string(text) + ":" + std::to_string(ntohs(in.sin_port));
-  }
-  if (peer.ss_family == AF_INET6) {
-    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(peer);
-    inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
-    return "[" + std::string(text) + "]:" + std::to_string(ntohs(in6.sin6_port));
-  }
-  return text;
-}
-
-std::string hostText(const sockaddr_storage& peer) {
-  const std::string text = addressText(peer);
-  const auto colon = text.rfind(':');
-  std::string host = colon == std::string::npos ? text : text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  if (host.rfind("::ffff:", 0) == 0 && host.find('.') != std::string::npos) host = host.substr(7);
-  return host;
-}
-
-// Refused at once, with a reset: no FIN handshake, no TIME_WAIT on our side.
-void resetAndClose(SOAP_SOCKET s) {
-  const linger reset{1, 0};
-  setsockopt(s, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-  soap_closesocket(s);
-}
-
-// A Host header we are willing to echo into the WSDL: host[:port], IPv6 in brackets.
-bool plausibleHost(std::string_view host) {
-  if (host.empty() || host.size() > 255) return false;
-  for (char c : host) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-std::string replaceAll(std::string_view text, std::string_view from, std::string_view to) {
-  std::string out;
-  out.reserve(text.size());
-  std::size_t at = 0;
-  for (std::size_t hit; (hit = text.find(from, at)) != std::string_view::npos;
-       at = hit + from.size()) {
-    out.append(text.substr(at, hit - at));
-    out.append(to);
-  }
-  out.append(text.substr(at));
-  return out;
-}
-
 // The namespace table takes SOAP 1.1 and, as alternative, SOAP 1.2 envelopes.
 // gSOAP notices a 1.2 envelope (soap->version = 2), but the generated
 // ContactMeService::dispatch() re-installs the namespace table, which resets
@@ -135,14 +66,6 @@ void answerInRequestVersion(struct ::soap* soap) {
   if (table && table[0].id && table[0].out && !std::strcmp(table[0].out, kSoap12Envelope)) {
     soap->version = 2;
   }
-}
-
-std::string errorText(struct ::soap* soap) {
-  const char** s = soap_faultstring(soap);
-  std::string text = s && *s ? *s : "error " + std::to_string(soap->error);
-  const char** d = soap_faultdetail(soap);
-  if (d && *d && **d) text += std::string(" (") + *d + ")";
-  return text;
 }
 
 }  // namespace
@@ -168,11 +91,28 @@ struct Worker {
   bool contentLength = false;  // the Content-Length check in parseHeader bounds the body
   std::chrono::steady_clock::time_point deadline;
   int refusal = 0;  // 413, 431 or 408 once the request is cut off
+  // The request's body as gSOAP reads it (chunks joined, inflated), kept for
+  // checkXmlText(): gSOAP's own reading no longer shows what its bytes were
+  // (soap/xml_text.h). Bounded by gSOAP's recv_maxlength.
+  std::string body;
+  std::optional<std::optional<XmlTextProblem>> bodyChecked;
   void startRequest() {
     reading = Reading::Idle;
     headerBytes = bodyBytes = 0;
     contentLength = false;
     refusal = 0;
+    body.clear();
+    bodyChecked.reset();
+  }
+  void keepBody(struct ::soap* soap, const char* data, std::size_t length) {
+    const std::size_t room =
+        soap->recv_maxlength > body.size() ? soap->recv_maxlength - body.size() : 0;
+    body.append(data, std::min(length, room));
+  }
+  // The first problem of the request's text, checked once the request is read.
+  const std::optional<XmlTextProblem>& textProblem() {
+    if (!bodyChecked) bodyChecked = checkXmlText(body);
+    return *bodyChecked;
   }
 };
 
@@ -195,6 +135,7 @@ struct SoapServer::Impl {
   std::unique_ptr<ContactMeService> master;
   int (*defaultParseHeader)(struct ::soap*, const char*, const char*) = nullptr;
   int (*defaultParse)(struct ::soap*) = nullptr;
+  int (*defaultPrepareReceive)(struct ::soap*, const char*, std::size_t) = nullptr;
   std::size_t (*defaultRecv)(struct ::soap*, char*, std::size_t) = nullptr;
   std::uint16_t boundPort = 0;
   std::thread acceptThread;
@@ -217,7 +158,6 @@ struct SoapServer::Impl {
   }
   // Answers a request cut off by [limits] (w.refusal) and says so in the log.
   void refuseRequest(Worker& w);
-  void setUpTls();
   bool acceptTls(Worker& w);
   Caller authenticate(Worker& w, const char* operation);
   // Runs one operation: authenticates, calls `work(caller)` (which fills the
@@ -262,7 +202,22 @@ int parseHttp(struct ::soap* soap) {
   const int error = w.server->defaultParse(soap);
   w.reading = Worker::Reading::Body;
   w.bodyBytes = soap->buflen > soap->bufidx ? soap->buflen - soap->bufidx : 0;
+  // What gSOAP has read of the body with the header went through
+  // prepareReceive() as part of the header. A plain body starts with it; a
+  // chunked or compressed one comes through prepareReceive() again, decoded.
+  const bool chunked = (soap->imode & SOAP_IO) == SOAP_IO_CHUNK;
+  if (!chunked && soap->zlib_in == SOAP_ZLIB_NONE && w.bodyBytes > 0)
+    w.keepBody(soap, soap->buf + soap->bufidx, w.bodyBytes);
   return error;
+}
+
+// gSOAP hands every buffer it reads here, decoded (HTTP chunks joined,
+// gzip inflated): the body's bytes as gSOAP's XML parser gets them.
+int prepareReceive(struct ::soap* soap, const char* data, std::size_t length) {
+  Worker& w = workerOf(soap);
+  if (w.reading == Worker::Reading::Body) w.keepBody(soap, data, length);
+  const auto chained = w.server->defaultPrepareReceive;
+  return chained ? chained(soap, data, length) : SOAP_OK;
 }
 
 // Every read of a request goes through here. [limits]: the whole request
@@ -405,6 +360,10 @@ int SoapServer::Impl::call(Worker& w, Metrics::SoapOperation op, const std::stri
   };
   std::string caller = "?";
   try {
+    // Before anything else reads the request: its fields as gSOAP decoded
+    // them may no longer show what was wrong with their bytes.
+    if (const auto& problem = w.textProblem())
+      throw Fault(FaultCode::InvalidArgument, problem->message());
     const Caller c = authenticate(w, operation);
     caller = c.name;
     const std::string outcome = work(c);
@@ -569,7 +528,13 @@ void SoapServer::Impl::serveConnection(Worker& w) {
         break;
       }
       answerInRequestVersion(soap);
-      addDetailToGsoapFault(soap);  // gSOAP's own faults (validation) get our detail too
+      if (const auto& problem = w.textProblem()) {
+        // Bytes gSOAP misread can make it fail in its own way; the cause is ours to name.
+        spdlog::debug("soap: request from {} refused: {}", w.peer, problem->message());
+        setFault(soap, true, cm__FaultCode::InvalidArgument, problem->message());
+      } else {
+        addDetailToGsoapFault(soap);  // gSOAP's own faults (validation) get our detail too
+      }
       if (soap->error != SOAP_FAULT && soap->error != SOAP_CLI_FAULT &&
           soap->error != SOAP_SVR_FAULT) {
         spdlog::warn("soap: request from {} refused: {}", w.peer, errorText(soap));
@@ -602,6 +567,14 @@ void SoapServer::Impl::workerLoop(Worker& w) {
     w.loopbackPeer = isLoopback(a.peer);
     w.peer = addressText(a.peer);
     w.certificate = {};
+    // A new connection starts with nothing read. gSOAP keeps what it had
+    // buffered for the next request of a keep-alive connection, so what an
+    // earlier connection left unread (the body of a request it refused
+    // before reading it) would be taken as this connection's request, and
+    // its answer sent to this client.
+    soap->bufidx = soap->buflen = 0;
+    soap->ahead = 0;
+    soap->chunksize = soap->chunkbuflen = 0;
     const bool served = guarded(
         Boundary::SoapRequest,
         [&] {
@@ -635,63 +608,6 @@ bool SoapServer::Impl::acceptTls(Worker& w) {
                   id ? id->name : std::string("no identity"));
   }
   return true;
-}
-
-// HTTPS: one SSL_CTX on the master, shared by the workers' copies.
-void SoapServer::Impl::setUpTls() {
-  const SoapTls& tls = *config.tls;
-  struct ::soap* soap = master->soap;
-  auto fail = [&](const std::string& what) {
-    std::string why = errorText(soap);
-    char text[256];
-    for (unsigned long e; (e = ERR_get_error()) != 0;) {
-      ERR_error_string_n(e, text, sizeof text);
-      why += std::string("; ") + text;
-    }
-    throw std::runtime_error("SOAP TLS: " + what + ": " + why);
-  };
-  if (tls.certFile.empty() || tls.keyFile.empty())
-    throw std::runtime_error("SOAP TLS: a certificate file and a key file are required");
-  if (tls.clientCerts != SoapTls::ClientCerts::None && tls.caFile.empty())
-    throw std::runtime_error("SOAP TLS: client certificates need a CA file to verify them");
-  soap_ssl_init();
-  // On a server context gSOAP's flags mean: REQUIRE_SERVER_AUTHENTICATION
-  // asks for a client certificate and verifies it when sent (SSL_VERIFY_PEER);
-  // REQUIRE_CLIENT_AUTHENTICATION also fails the handshake without one.
-  unsigned short flags = SOAP_TLSv1_2 | SOAP_TLSv1_3;
-  switch (tls.clientCerts) {
-    case SoapTls::ClientCerts::None:
-      flags |= SOAP_SSL_NO_AUTHENTICATION;
-      break;
-    case SoapTls::ClientCerts::Optional:
-      flags |= SOAP_SSL_REQUIRE_SERVER_AUTHENTICATION;
-      break;
-    case SoapTls::ClientCerts::Required:
-      flags |= SOAP_SSL_REQUIRE_CLIENT_AUTHENTICATION;
-      break;
-  }
-  // Client certificates are verified against the configured CAs only.
-  if (!tls.caFile.empty()) flags |= SOAP_SSL_NO_DEFAULT_CA_PATH;
-  const char* caFile = tls.caFile.empty() ? nullptr : tls.caFile.c_str();
-  if (soap_ssl_server_context(soap, flags, nullptr, nullptr, caFile, nullptr, nullptr, nullptr,
-                              "beckond")) {
-    fail("cannot set up the context (CA file " + tls.caFile + ")");
-  }
-  SSL_CTX* ctx = soap->ctx;
-  if (SSL_CTX_use_certificate_chain_file(ctx, tls.certFile.c_str()) != 1)
-    fail("cannot read the certificate " + tls.certFile);
-  if (SSL_CTX_use_PrivateKey_file(ctx, tls.keyFile.c_str(), SSL_FILETYPE_PEM) != 1)
-    fail("cannot read the key " + tls.keyFile);
-  if (SSL_CTX_check_private_key(ctx) != 1)
-    fail("the key " + tls.keyFile + " does not match the certificate " + tls.certFile);
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  // TLS 1.2 with ECDHE and AEAD ciphers only (notifier/tls.h); TLS 1.3's suites all are.
-  if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) fail("cannot set the TLS 1.2 ciphers");
-  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
-  if (caFile && tls.clientCerts != SoapTls::ClientCerts::None) {
-    // The CAs named in the CertificateRequest, so clients pick the right certificate.
-    SSL_CTX_set_client_CA_list(ctx, SSL_load_client_CA_file(caFile));
-  }
 }
 
 void SoapServer::Impl::acceptLoop() {
@@ -817,13 +733,15 @@ void SoapServer::start() {
   soap->fparsehdr = parseHeader;
   m.defaultParse = soap->fparse;
   soap->fparse = parseHttp;
+  m.defaultPrepareReceive = soap->fpreparerecv;
+  soap->fpreparerecv = prepareReceive;
   m.defaultRecv = soap->frecv;
   soap->frecv = receive;
   m.connections.emplace(c.limits.soapConnections, c.limits.soapConnectionsPerSource);
 
   if (c.tls) {
     try {
-      m.setUpTls();
+      setUpServerTls(m.master->soap, *c.tls);
     } catch (...) {
       m.master.reset();
       throw;
@@ -946,6 +864,8 @@ int ContactMeService::GetDevice(_cm__GetDevice* cm__GetDevice, cm__Device& devic
 int ContactMeService::DeviceRegistered(_cm__DeviceRegistered* /*request*/,
                                        _cm__DeviceRegisteredResponse& /*response*/) {
   beckon::soap::answerInRequestVersion(soap);
+  if (const auto& problem = beckon::soap::workerOf(soap).textProblem())
+    return beckon::soap::setFault(soap, true, cm__FaultCode::InvalidArgument, problem->message());
   return beckon::soap::setFault(soap, true, cm__FaultCode::InvalidArgument,
                                 "DeviceRegistered is implemented by application servers; beckond "
                                 "sends it and does not take it");

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(sip_message soap_request device_id digest body config)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(sip_message soap_request device_id digest body config store_codec)
 
 build=${BUILD_DIR:-build-fuzz}
 launcher=()
