@@ -231,7 +231,7 @@ std::vector<sip::NotifyCredential> parseNotifyCredentials(const toml::table& roo
 // [sip.auth] and its [[sip.auth.user]]s.
 sip::SipAuthConfig parseSipAuth(const toml::table& t) {
   const std::string p = "sip.auth.";
-  onlyKeys(t, p, {"realm", "nonce_lifetime_s", "methods", "algorithms", "user"});
+  onlyKeys(t, p, {"realm", "nonce_lifetime_s", "methods", "algorithms", "offer", "user"});
   sip::SipAuthConfig out;
   sip::DigestConfig d;
   d.realm = getString(t, p, "realm", "");
@@ -260,6 +260,12 @@ sip::SipAuthConfig parseSipAuth(const toml::table& t) {
       d.algorithms.push_back(algorithm);
     }
     if (d.algorithms.empty()) bad(p + "algorithms", "must name MD5, SHA-256 or both");
+  }
+  const std::string offer = getString(t, p, "offer", "per-user");
+  if (offer == "all") {
+    d.offer = sip::DigestOffer::All;
+  } else if (offer != "per-user") {
+    bad(p + "offer", "'" + offer + "' is not per-user or all");
   }
   const toml::node* n = t.get("user");
   if (!n) bad(p + "user", "at least one [[sip.auth.user]] is required");
