@@ -527,7 +527,8 @@ Config parseConfig(const std::string& text, const std::string& source) {
   }
 
   if (const toml::table* t = section(root, "contact_me")) {
-    onlyKeys(*t, "contact_me.", {"packages", "notify_timeout_ms", "keep_ended_seconds"});
+    onlyKeys(*t, "contact_me.",
+             {"packages", "notify_timeout_ms", "keep_ended_seconds", "subscribe_registrations"});
     c.core.packages = getStrings(*t, "contact_me.", "packages", c.core.packages);
     if (c.core.packages.empty()) bad("contact_me.packages", "must name at least one package");
     for (const auto& p : c.core.packages) {
@@ -537,6 +538,12 @@ Config parseConfig(const std::string& text, const std::string& source) {
         getInt(*t, "contact_me.", "notify_timeout_ms", c.sip.notifyTimeout.count(), 100, 64000));
     c.core.keepEnded = std::chrono::seconds(getInt(*t, "contact_me.", "keep_ended_seconds",
                                                    c.core.keepEnded.count(), 3600, 30 * 86400));
+    c.sip.registrar.everyRegistration =
+        getStrings(*t, "contact_me.", "subscribe_registrations", {});
+    for (const auto& p : c.sip.registrar.everyRegistration) {
+      if (std::find(c.core.packages.begin(), c.core.packages.end(), p) == c.core.packages.end())
+        bad("contact_me.subscribe_registrations", "'" + p + "' is not in contact_me.packages");
+    }
   }
   c.sip.registrar.packages = c.core.packages;
 
@@ -638,6 +645,8 @@ std::vector<std::string> keysNeedingRestart(const Config& a, const Config& b) {
   check("contact_me.packages", a.core.packages == b.core.packages);
   check("contact_me.notify_timeout_ms", a.sip.notifyTimeout == b.sip.notifyTimeout);
   check("contact_me.keep_ended_seconds", a.core.keepEnded == b.core.keepEnded);
+  check("contact_me.subscribe_registrations",
+        a.sip.registrar.everyRegistration == b.sip.registrar.everyRegistration);
   check("notices",
         a.notices.caFile == b.notices.caFile && a.notices.attempts == b.notices.attempts &&
             a.notices.firstBackoff == b.notices.firstBackoff &&

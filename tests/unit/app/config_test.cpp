@@ -44,6 +44,7 @@ format = "json"
 [contact_me]
 packages = ["application-server-contact-me", "directory-sync"]
 notify_timeout_ms = 4000
+subscribe_registrations = ["directory-sync"]
 )");
   BOOST_TEST(c.sip.listen.size() == 2u);
   BOOST_TEST(c.sip.registrar.domain == "example.com");
@@ -53,6 +54,7 @@ notify_timeout_ms = 4000
   BOOST_TEST(c.logFormat == "json");
   BOOST_TEST(c.sip.notifyTimeout.count() == 4000);
   BOOST_TEST(c.sip.registrar.packages.size() == 2u);
+  BOOST_TEST(c.sip.registrar.everyRegistration == std::vector<std::string>{"directory-sync"});
 }
 
 BOOST_AUTO_TEST_CASE(a_bad_configuration_names_the_key) {
@@ -68,6 +70,8 @@ BOOST_AUTO_TEST_CASE(a_bad_configuration_names_the_key) {
   BOOST_TEST(starts(refusal("[contact_me]\nnotify_timeout_ms = \"fast\""),
                     "contact_me.notify_timeout_ms: "));
   BOOST_TEST(starts(refusal("[contact_me]\npackages = [\"a b\"]"), "contact_me.packages: "));
+  BOOST_TEST(starts(refusal("[contact_me]\nsubscribe_registrations = [\"other\"]"),
+                    "contact_me.subscribe_registrations: "));
   BOOST_TEST(starts(refusal("sip = 1"), "sip: "));
   BOOST_TEST(starts(refusal("[sipp]"), "sipp: unknown key"));
   // Found by fuzz_config: the empty key gave ": unknown key", naming nothing.
