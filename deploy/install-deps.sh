@@ -26,6 +26,8 @@ if [ "${1:-}" != --build ]; then
   python3 python3-zeep          # a third-party SOAP client
   curl openssl                  # openssl makes the test certificates
   sipvicious                    # svwar, svcrack: the scanners the security tests run
+  baresip linphone-nogtk        # real phones (test_phones.py): baresip, linphone-daemon
+  iproute2 nftables procps      # their network namespaces: veth pairs, NAT, forwarding
   clang-format                  # the style check in the test suite
   shellcheck systemd            # deploy/test-package.sh: the maintainer scripts, the unit
   )
