@@ -28,6 +28,7 @@ what beckond reports.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import os
 import re
@@ -134,8 +135,6 @@ class PhoneNet:
 def md5_sha256_users(users: dict[str, str], realm: str = DOMAIN) -> list[dict]:
     """[[sip.auth.user]] tables with both HA1s (what a new user writes,
     following docs/configuration.md)."""
-    import hashlib
-
     out = []
     for user, password in users.items():
         text = f"{user}:{realm}:{password}".encode()
