@@ -231,7 +231,7 @@ std::vector<sip::NotifyCredential> parseNotifyCredentials(const toml::table& roo
 // [sip.auth] and its [[sip.auth.user]]s.
 sip::SipAuthConfig parseSipAuth(const toml::table& t) {
   const std::string p = "sip.auth.";
-  onlyKeys(t, p, {"realm", "nonce_lifetime_s", "methods", "algorithms", "user"});
+  onlyKeys(t, p, {"realm", "nonce_lifetime_s", "methods", "algorithms", "offer", "user"});
   sip::SipAuthConfig out;
   sip::DigestConfig d;
   d.realm = getString(t, p, "realm", "");
@@ -260,6 +260,12 @@ sip::SipAuthConfig parseSipAuth(const toml::table& t) {
       d.algorithms.push_back(algorithm);
     }
     if (d.algorithms.empty()) bad(p + "algorithms", "must name MD5, SHA-256 or both");
+  }
+  const std::string offer = getString(t, p, "offer", "per-user");
+  if (offer == "all") {
+    d.offer = sip::DigestOffer::All;
+  } else if (offer != "per-user") {
+    bad(p + "offer", "'" + offer + "' is not per-user or all");
   }
   const toml::node* n = t.get("user");
   if (!n) bad(p + "user", "at least one [[sip.auth.user]] is required");
@@ -523,7 +529,8 @@ Config parseConfig(const std::string& text, const std::string& source) {
   }
 
   if (const toml::table* t = section(root, "contact_me")) {
-    onlyKeys(*t, "contact_me.", {"packages", "notify_timeout_ms", "keep_ended_seconds"});
+    onlyKeys(*t, "contact_me.",
+             {"packages", "notify_timeout_ms", "keep_ended_seconds", "subscribe_registrations"});
     c.core.packages = getStrings(*t, "contact_me.", "packages", c.core.packages);
     if (c.core.packages.empty()) bad("contact_me.packages", "must name at least one package");
     for (const auto& p : c.core.packages) {
@@ -533,6 +540,12 @@ Config parseConfig(const std::string& text, const std::string& source) {
         getInt(*t, "contact_me.", "notify_timeout_ms", c.sip.notifyTimeout.count(), 100, 64000));
     c.core.keepEnded = std::chrono::seconds(getInt(*t, "contact_me.", "keep_ended_seconds",
                                                    c.core.keepEnded.count(), 3600, 30 * 86400));
+    c.sip.registrar.everyRegistration =
+        getStrings(*t, "contact_me.", "subscribe_registrations", {});
+    for (const auto& p : c.sip.registrar.everyRegistration) {
+      if (std::find(c.core.packages.begin(), c.core.packages.end(), p) == c.core.packages.end())
+        bad("contact_me.subscribe_registrations", "'" + p + "' is not in contact_me.packages");
+    }
   }
   c.sip.registrar.packages = c.core.packages;
 
@@ -634,6 +647,8 @@ std::vector<std::string> keysNeedingRestart(const Config& a, const Config& b) {
   check("contact_me.packages", a.core.packages == b.core.packages);
   check("contact_me.notify_timeout_ms", a.sip.notifyTimeout == b.sip.notifyTimeout);
   check("contact_me.keep_ended_seconds", a.core.keepEnded == b.core.keepEnded);
+  check("contact_me.subscribe_registrations",
+        a.sip.registrar.everyRegistration == b.sip.registrar.everyRegistration);
   check("notices",
         a.notices.caFile == b.notices.caFile && a.notices.attempts == b.notices.attempts &&
             a.notices.firstBackoff == b.notices.firstBackoff &&

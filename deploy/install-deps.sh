@@ -27,6 +27,8 @@ if [ "${1:-}" != --build ]; then
   curl openssl                  # openssl makes the test certificates
   sipvicious                    # svwar, svcrack: the scanners the security tests run
   zzuf                          # test_mutation.py: deterministic mutations of valid messages
+  baresip linphone-nogtk        # real phones (test_phones.py): baresip, linphone-daemon
+  iproute2 nftables procps      # their network namespaces: veth pairs, NAT, forwarding
   clang-format                  # the style check in the test suite
   shellcheck systemd            # deploy/test-package.sh: the maintainer scripts, the unit
   )

@@ -75,7 +75,7 @@ RequestAuthorizer::Decision RequestAuthorizer::verify(msg_auth_t const* credenti
     credentials = parseDigestParams(au->au_params);
     found = credentials.realm == digest_->realm();
   }
-  if (!found) return {status, phrase, digest_->challenges()};
+  if (!found) return {status, phrase, digest_->challenges(user)};
 
   switch (digest_->verify(credentials, method)) {
     case DigestAuthenticator::Verdict::Ok:
@@ -85,7 +85,7 @@ RequestAuthorizer::Decision RequestAuthorizer::verify(msg_auth_t const* credenti
           printable(credentials.username), printable(user), method, source);
       return {403, "Forbidden", {}};
     case DigestAuthenticator::Verdict::Stale:
-      return {status, phrase, digest_->challenges(true)};
+      return {status, phrase, digest_->challenges(user, true)};
     case DigestAuthenticator::Verdict::Failed:
       break;
   }

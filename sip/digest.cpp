@@ -284,6 +284,30 @@ void DigestAuthenticator::reconfigure(DigestConfig config) {
     offerMd5_ = anyMd5;
     offerSha256_ = anySha256;
   }
+  algorithmOf_.clear();
+  userAlgorithms_.clear();
+  std::string secrets = config_.realm;
+  for (const DigestUser& u : config_.users) {
+    for (DigestAlgorithm a : config_.algorithms) {
+      if ((a == DigestAlgorithm::Md5 ? u.ha1Md5 : u.ha1Sha256).empty()) continue;
+      algorithmOf_.emplace(u.user, a);
+      userAlgorithms_.push_back(a);
+      break;
+    }
+    secrets += ":" + u.ha1Md5 + ":" + u.ha1Sha256;
+  }
+  unknownKey_ = hashHex(DigestAlgorithm::Sha256, secrets);
+}
+
+DigestAlgorithm DigestAuthenticator::algorithmFor(const std::string& user) const {
+  if (const auto it = algorithmOf_.find(user); it != algorithmOf_.end()) return it->second;
+  if (userAlgorithms_.empty()) return config_.algorithms.front();
+  // A name nobody has: a configured user's algorithm, picked by a hash only
+  // the HA1s' owner can compute, so that it stays the same for that name
+  // (across restarts too) and follows the users' mix.
+  const std::string h = hashHex(DigestAlgorithm::Sha256, unknownKey_ + ":" + user);
+  const unsigned long pick = std::stoul(h.substr(0, 8), nullptr, 16);
+  return userAlgorithms_[pick % userAlgorithms_.size()];
 }
 
 DigestAuthenticator::~DigestAuthenticator() = default;
@@ -316,15 +340,20 @@ std::optional<std::int64_t> DigestAuthenticator::nonceTime(const std::string& no
   return static_cast<std::int64_t>(t);
 }
 
-std::vector<std::string> DigestAuthenticator::challenges(bool stale) const {
+std::vector<std::string> DigestAuthenticator::challenges(const std::string& user,
+                                                         bool stale) const {
   const std::string nonce = makeNonce();
-  std::vector<std::string> out;
-  for (DigestAlgorithm a : config_.algorithms) {
-    if (a == DigestAlgorithm::Sha256 ? !offerSha256_ : !offerMd5_) continue;
+  const auto challenge = [&](DigestAlgorithm a) {
     std::string c = "Digest realm=" + quoted(config_.realm) + ", nonce=\"" + nonce +
                     "\", algorithm=" + algorithmName(a) + ", qop=\"auth\"";
     if (stale) c += ", stale=true";
-    out.push_back(std::move(c));
+    return c;
+  };
+  if (config_.offer == DigestOffer::PerUser) return {challenge(algorithmFor(user))};
+  std::vector<std::string> out;
+  for (DigestAlgorithm a : config_.algorithms) {
+    if (a == DigestAlgorithm::Sha256 ? !offerSha256_ : !offerMd5_) continue;
+    out.push_back(challenge(a));
   }
   return out;
 }

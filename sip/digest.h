@@ -1,8 +1,10 @@
 // Digest authentication of REGISTER and SUBSCRIBE (RFC 3261 section 22,
-// RFC 7616, RFC 8760: MD5 and SHA-256, offered in the configured order, MD5
-// first by default; docs/decisions.md says why). Pure C++ and OpenSSL,
-// no Sofia: the registrar hands it the fields of an Authorization header and
-// sends the challenges it makes.
+// RFC 7616, RFC 8760: MD5 and SHA-256). By default each 401/407 carries one
+// challenge, with the algorithm the user it is for can answer (MD5 when it
+// has an MD5 HA1): libre (baresip) and Sofia-SIP 1.12 refuse a response with
+// several; docs/decisions.md, "Digest challenges", says what each client does. Pure C++ and
+// OpenSSL, no Sofia: the registrar hands it the fields of an Authorization header and sends the
+// challenges it makes.
 //
 // Credentials are configured as HA1 = H(user ":" realm ":" password), lowercase
 // hex, never as passwords. An operator computes them with
@@ -58,15 +60,25 @@ struct DigestUser {
   std::string ha1Sha256;
 };
 
+// What a 401/407 offers ([sip.auth] offer).
+enum class DigestOffer {
+  // One challenge: the first of `algorithms` the user has an HA1 for. Every
+  // client we know answers it (docs/decisions.md).
+  PerUser,
+  // One challenge per algorithm, in the order of `algorithms` (RFC 8760: the
+  // client picks). libre (baresip) and Sofia-SIP 1.12 give up on it.
+  All,
+};
+
 struct DigestConfig {
   std::string realm;
   std::vector<DigestUser> users;
   std::chrono::seconds nonceLifetime{300};
-  // Offered in this order (RFC 8760: most preferred first; clients take the
-  // first they can use) and the only ones accepted. MD5 first: SIPp and
-  // sipvicious give up on a list that starts with SHA-256 (Sofia-SIP's
-  // digest client on any list holding it: ["MD5"] for devices on nua).
+  // Most preferred first, and the only ones accepted. MD5 first: a user with
+  // both HA1s is then challenged with MD5, which every client answers; one
+  // with only an SHA-256 HA1 gets SHA-256.
   std::vector<DigestAlgorithm> algorithms{DigestAlgorithm::Md5, DigestAlgorithm::Sha256};
+  DigestOffer offer = DigestOffer::PerUser;
 };
 
 // [sip.auth] of the configuration: whether, and for which requests.
@@ -93,13 +105,18 @@ class DigestAuthenticator {
   DigestAuthenticator(const DigestAuthenticator&) = delete;
   DigestAuthenticator& operator=(const DigestAuthenticator&) = delete;
 
-  // WWW-Authenticate (or Proxy-Authenticate) header values, one fresh nonce
-  // shared by all, in the order of DigestConfig::algorithms (RFC 8760), each
-  // offered when at least one user has an HA1 for it (all when no user has
-  // any), e.g.
+  // WWW-Authenticate (or Proxy-Authenticate) header values for a request of
+  // `user` (the user part of the address of record it is for), e.g.
   //   Digest realm="example.com", nonce="...", algorithm=MD5, qop="auth"
-  // with ", stale=true" appended when `stale`.
-  std::vector<std::string> challenges(bool stale = false) const;
+  // with ", stale=true" appended when `stale`; one fresh nonce shared by all.
+  // PerUser: one, with the first of DigestConfig::algorithms `user` has an
+  // HA1 for. A user that is not configured (or has no HA1 for any of them)
+  // gets the algorithm of a configured user chosen by a hash of its name and
+  // of the HA1s: stable, and the same mix as the users', so that the
+  // algorithm tells a scanner nothing about which names exist.
+  // All: one per algorithm, in order (RFC 8760), each offered when at least
+  // one user has an HA1 for it (all when no user has any).
+  std::vector<std::string> challenges(const std::string& user, bool stale = false) const;
 
   enum class Verdict { Ok, Stale, Failed };
   // method: the request's method ("REGISTER", "SUBSCRIBE"), as it enters HA2.
@@ -114,6 +131,8 @@ class DigestAuthenticator {
  private:
   struct Crypto;
   std::string makeNonce() const;
+  // PerUser: the algorithm to challenge `user` with.
+  DigestAlgorithm algorithmFor(const std::string& user) const;
   // The nonce's issue time (seconds since the epoch) when it is ours.
   std::optional<std::int64_t> nonceTime(const std::string& nonce) const;
 
@@ -122,6 +141,12 @@ class DigestAuthenticator {
   std::unordered_map<std::string, std::size_t> byUser_;
   std::string dummyMd5_, dummySha256_;
   bool offerMd5_ = true, offerSha256_ = true;
+  // PerUser: each configured user's algorithm; the same, one entry per user,
+  // in the order of the users (the mix a name nobody has is given one of);
+  // and the secret that picks it (derived from the HA1s).
+  std::unordered_map<std::string, DigestAlgorithm> algorithmOf_;
+  std::vector<DigestAlgorithm> userAlgorithms_;
+  std::string unknownKey_;
   std::unique_ptr<Crypto> crypto_;
 };
 

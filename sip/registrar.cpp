@@ -40,14 +40,18 @@ std::vector<PackageSubscription> Registrar::subscriptionsFromAccept(sip_t const*
     const std::string text = "application/" + package;
     const std::string xml = text + "+xml";
     // The first media type listed for the package sets the body format.
-    for (sip_accept_t const* ac = sip->sip_accept; ac; ac = ac->ac_next) {
+    bool listed = false;
+    for (sip_accept_t const* ac = sip->sip_accept; ac && !listed; ac = ac->ac_next) {
       if (!ac->ac_type) continue;
       if (!strcasecmp(ac->ac_type, text.c_str()) || !strcasecmp(ac->ac_type, xml.c_str())) {
         const bool isXml = !strcasecmp(ac->ac_type, xml.c_str());
         subs.push_back({package, isXml ? BodyFormat::Xml : BodyFormat::Text, true});
-        break;
+        listed = true;
       }
     }
+    const auto& every = config_.everyRegistration;
+    if (!listed && std::find(every.begin(), every.end(), package) != every.end())
+      subs.push_back({package, BodyFormat::Text, true});
   }
   return subs;
 }

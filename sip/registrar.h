@@ -15,6 +15,10 @@ namespace beckon::sip {
 
 struct RegistrarConfig {
   std::vector<std::string> packages{kDefaultPackage};
+  // Of `packages`: those every REGISTER subscribes its contacts to, with text
+  // bodies, whatever its Accept says (phones that cannot add an Accept
+  // header: baresip, Linphone; docs/phones.md).
+  std::vector<std::string> everyRegistration;
   std::string domain;              // when set, only addresses of record of this domain
   unsigned minExpires = 60;        // shorter: 423 Interval Too Brief
   unsigned maxExpires = 86400;     // longer: shortened to this

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
 #include <csignal>
 #include <cstdarg>
 #include <cstdio>
@@ -141,6 +142,11 @@ struct Agent::Call {
   std::string reason;        // bye, rejected, cancelled, failed, no-answer
   unsigned authTries = 0;
   unsigned reinvites = 0;  // for the SDP o= version
+  // A 401/407 nua's digest client could not take (an algorithm it does not
+  // know): the INVITE goes again, on a new handle, with these credentials
+  // once nua has ended the refused one.
+  std::string retryAuthorization;
+  bool retryProxy = false;
 };
 
 Agent::Agent(AgentOptions options) : o_(std::move(options)), reporter_(o_.json), trust_(o_.trust) {}
@@ -465,10 +471,25 @@ std::string Agent::credentialsFor(const sip_t* sip, const std::string& method,
   static std::mt19937_64 rng{std::random_device{}()};
   char cnonce[17];
   std::snprintf(cnonce, sizeof cnonce, "%016llx", static_cast<unsigned long long>(rng()));
+  const auto algorithm = challenge->params.find("algorithm");
+  reportAuth(sip, method, challenge->params.at("realm"),
+             algorithm == challenge->params.end() ? "MD5" : algorithm->second, "beckon-ua");
   return digestAuthorization(*challenge, {o_.authUser, o_.password, method, uri, cnonce, 1});
 }
 
-bool Agent::nuaAuthenticates(nua_handle_t* nh, const sip_t* sip) {
+void Agent::reportAuth(const sip_t* sip, const std::string& method, const std::string& realm,
+                       const std::string& algorithm, const char* client) {
+  std::string upper = algorithm;
+  for (char& ch : upper)
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  report("auth", {{"method", method},
+                  {"status", sip && sip->sip_status ? sip->sip_status->st_status : 0},
+                  {"realm", realm},
+                  {"algorithm", upper},
+                  {"client", client}});
+}
+
+bool Agent::nuaAuthenticates(nua_handle_t* nh, const sip_t* sip, const std::string& method) {
   if (o_.authUser.empty() || !sip) return false;
   // nua's digest client (Sofia-SIP 1.12.11) takes the challenges only when
   // every one is MD5; on any other algorithm it gave up and reported the
@@ -486,14 +507,45 @@ bool Agent::nuaAuthenticates(nua_handle_t* nh, const sip_t* sip) {
   // nua's digest client: "scheme:\"realm\":user:password".
   const std::string credentials =
       std::string(challenge->au_scheme) + ":" + realm + ":" + o_.authUser + ":" + o_.password;
+  std::string bare = realm;
+  if (bare.size() >= 2 && bare.front() == '"') bare = bare.substr(1, bare.size() - 2);
+  reportAuth(sip, method, bare, "MD5", "nua");
   nua_authenticate(nh, NUTAG_AUTH(credentials.c_str()), TAG_END());
   return true;
 }
 
 bool Agent::authenticateCall(Call& c, const sip_t* sip) {
-  if (c.authTries >= 2 || !nuaAuthenticates(c.nh, sip)) return false;
+  if (c.authTries >= 2) return false;
+  if (nuaAuthenticates(c.nh, sip, "INVITE")) {
+    ++c.authTries;
+    return true;
+  }
+  // nua has taken the 401/407 as final: the call is placed again, with our
+  // own credentials, once nua has ended this one (onCallState).
+  c.retryAuthorization = credentialsFor(sip, "INVITE", c.remote);
+  if (c.retryAuthorization.empty()) return false;
+  c.retryProxy = sip->sip_status && sip->sip_status->st_status == 407;
   ++c.authTries;
   return true;
+}
+
+void Agent::inviteAgain(Call& c) {
+  nua_handle_destroy(c.nh);
+  c.nh = nua_handle(nua_, nullptr, SIPTAG_TO_STR(("<" + c.remote + ">").c_str()), TAG_END());
+  const std::string authorization = std::move(c.retryAuthorization);
+  c.retryAuthorization.clear();
+  c.callId.clear();
+  c.provisional = false;
+  if (!c.nh) {
+    reporter_.emit("error", {{"reason", "cannot make a handle for the call to " + c.remote}});
+    fail("cannot place the call");
+    return;
+  }
+  const std::string offer = sdpOffer(sdpAddress(), static_cast<unsigned long>(::getpid()));
+  nua_invite(c.nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(offer.c_str()),
+             TAG_IF(!c.retryProxy, SIPTAG_AUTHORIZATION_STR(authorization.c_str())),
+             TAG_IF(c.retryProxy, SIPTAG_PROXY_AUTHORIZATION_STR(authorization.c_str())),
+             TAG_END());
 }
 
 void Agent::onEvent(nua_event_t event, int status, const char* phrase, nua_handle_t* nh,
@@ -507,7 +559,7 @@ void Agent::onEvent(nua_event_t event, int status, const char* phrase, nua_handl
     case nua_r_unsubscribe:
       if (nh == subscribe_) {
         if (event == nua_r_unsubscribe && (status == 401 || status == 407) && subscribeTries_ < 2) {
-          if (nuaAuthenticates(subscribe_, sip)) {
+          if (nuaAuthenticates(subscribe_, sip, "SUBSCRIBE")) {
             ++subscribeTries_;
             break;
           }
@@ -601,7 +653,7 @@ void Agent::onEvent(nua_event_t event, int status, const char* phrase, nua_handl
 void Agent::onRegister(nua_event_t event, int status, const char* phrase, const sip_t* sip) {
   if (status < 200) return;
   if ((status == 401 || status == 407) && event == nua_r_register && registerTries_ < 2) {
-    if (nuaAuthenticates(register_, sip)) {  // nua waits for credentials
+    if (nuaAuthenticates(register_, sip, "REGISTER")) {  // nua waits for credentials
       ++registerTries_;
       return;
     }
@@ -647,7 +699,7 @@ void Agent::onRegister(nua_event_t event, int status, const char* phrase, const 
 void Agent::onSubscribe(int status, const char* phrase, const sip_t* sip) {
   if (status < 200) return;
   if ((status == 401 || status == 407) && subscribeTries_ < 2) {
-    if (nuaAuthenticates(subscribe_, sip)) {  // nua waits for credentials
+    if (nuaAuthenticates(subscribe_, sip, "SUBSCRIBE")) {  // nua waits for credentials
       ++subscribeTries_;
       return;
     }
@@ -946,6 +998,8 @@ void Agent::onCallState(nua_handle_t* nh, int status, const char*, const sip_t*,
       after(std::chrono::milliseconds(static_cast<long long>(*o_.hangupAfterS * 1000)),
             [this, id] { hangUp(id); });
     }
+  } else if (state == nua_callstate_terminated && !c->retryAuthorization.empty()) {
+    inviteAgain(*c);
   } else if (state == nua_callstate_terminated) {
     Event e = {{"call", c->id}, {"direction", c->outgoing ? "outgoing" : "incoming"}};
     e["remote"] = c->remote;

@@ -109,12 +109,18 @@ class Agent {
                    tagi_t tags[]);
   // The Authorization value answering the challenges in `sip`, or "".
   std::string credentialsFor(const sip_t* sip, const std::string& method, const std::string& uri);
+  // A 401/407 to our INVITE: true when it is being answered (by nua, or
+  // by inviteAgain() once nua has ended the call).
   bool authenticateCall(Call& c, const sip_t* sip);
+  void inviteAgain(Call& c);
   // When nua's own digest client took the challenges in `sip` (MD5 only)
   // and waits for credentials: gives them (nua_authenticate) and returns
   // true. Otherwise nua gave up, and the request is sent again with
   // credentialsFor().
-  bool nuaAuthenticates(nua_handle_t* nh, const sip_t* sip);
+  bool nuaAuthenticates(nua_handle_t* nh, const sip_t* sip, const std::string& method);
+  // The "auth" event: which challenge was answered, and by which client.
+  void reportAuth(const sip_t* sip, const std::string& method, const std::string& realm,
+                  const std::string& algorithm, const char* client);
 
   // Whether the request being handled came from the registrar; `source`
   // is where it came from.

@@ -29,7 +29,7 @@ struct World {
   DigestAuthenticator auth;
   std::string nonce;  // a real one, of this process
   World() : auth(config(), clock) {
-    const auto challenge = auth.challenges().at(0);
+    const auto challenge = auth.challenges(kUser).at(0);
     const auto at = challenge.find("nonce=\"") + 7;
     nonce = challenge.substr(at, challenge.find('"', at) - at);
   }

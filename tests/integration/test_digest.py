@@ -11,9 +11,10 @@ Most devices here are a small Python UDP client (`UdpPhone`) that computes
 the digest itself, exactly, for either algorithm (RFC 7616 3.4.1:
 response = H(H(user:realm:password):nonce:nc:cnonce:qop:H(method:uri))):
 
-- no credentials: 401 with two WWW-Authenticate, MD5 first then SHA-256 (the
-  default order of [sip.auth] algorithms, docs/decisions.md), one
-  nonce, realm, qop="auth", no stale (REGISTER and SUBSCRIBE)
+- no credentials: 401 with one WWW-Authenticate (the default `offer =
+  "per-user"`, docs/decisions.md): MD5 for users with both HA1s, SHA-256 for
+  a user with only ha1_sha256; realm, qop="auth", no stale (REGISTER and
+  SUBSCRIBE); with `offer = "all"` two, MD5 first then SHA-256, one nonce
 - the right password, SHA-256 and MD5: 200 listing the Contact
 - a wrong password and an unknown user: 403, the same status line, reason
   and header names, no challenge; logged with the source
@@ -242,7 +243,7 @@ class DigestTestCase(RulesTestCase):
         return p
 
     def assertChallenge(self, r: SipMessage, stale: bool = False,
-                        algorithms: tuple[str, ...] = ("MD5", "SHA-256")) -> str:
+                        algorithms: tuple[str, ...] = ("MD5",)) -> str:
         """r is a 401 with one WWW-Authenticate per algorithm, in this order,
         sharing one nonce; returns the nonce."""
         self.assertEqual(r.first_line, "SIP/2.0 401 Unauthorized", r.raw)
@@ -277,7 +278,8 @@ class DigestTestCase(RulesTestCase):
 
 
 class DigestAuth(DigestTestCase):
-    """Both algorithms offered; nonce_lifetime_s = 10."""
+    """Users with both HA1s: challenged with MD5 alone, either algorithm
+    accepted; nonce_lifetime_s = 10."""
 
     auth_users = [auth_user(USER, PASSWORD), auth_user(OTHER, OTHER_PASSWORD)]
 
@@ -468,6 +470,56 @@ class DigestSipp(DigestTestCase):
         self.assertEqual(self.authorization_of(s).get("algorithm"), "MD5")
         self.assertForbidden(self.response_to(s, "2 REGISTER"))
 
+
+
+class PerUserAlgorithm(DigestTestCase):
+    """The default offer ("per-user"): a user with only ha1_sha256 is
+    challenged with SHA-256 alone, one with only ha1_md5 with MD5 alone; a
+    name nobody has gets one challenge too."""
+
+    auth_users = [auth_user(USER, PASSWORD, md5=False), auth_user(OTHER, OTHER_PASSWORD, sha256=False)]
+
+    def test_each_user_its_algorithm(self):
+        uri = f"sip:{DOMAIN}"
+        sha_only = self.phone(contact_port=5031)
+        nonce = self.assertChallenge(sha_only.request("REGISTER", uri), algorithms=("SHA-256",))
+        r = sha_only.request("REGISTER", uri, authorization=credentials("SHA-256", USER, PASSWORD,
+                                                                         nonce, "REGISTER", uri))
+        self.assertEqual(status_of(r), 200, r.raw)
+        md5_only = self.phone(user=OTHER, contact_port=5032)
+        nonce = self.assertChallenge(md5_only.request("REGISTER", uri), algorithms=("MD5",))
+        r = md5_only.request("REGISTER", uri, authorization=credentials("MD5", OTHER, OTHER_PASSWORD,
+                                                                         nonce, "REGISTER", uri))
+        self.assertEqual(status_of(r), 200, r.raw)
+        unknown = self.phone(user=UNKNOWN, contact_port=5033)
+        r = unknown.request("REGISTER", uri)
+        self.assertEqual(len(r.headers("WWW-Authenticate")), 1, r.raw)
+        algorithm = challenge_params(r.headers("WWW-Authenticate")[0])[1].get("algorithm")
+        self.assertIn(algorithm, ("MD5", "SHA-256"), r.raw)
+        # the same name, the same algorithm
+        self.assertChallenge(unknown.request("REGISTER", uri), algorithms=(algorithm,))
+
+
+class OfferAll(DigestTestCase):
+    """offer = "all": one challenge per algorithm, MD5 first then SHA-256,
+    one nonce (RFC 8760); either answered."""
+
+    auth_users = [auth_user(USER, PASSWORD)]
+
+    @classmethod
+    def make_beckond(cls, workdir):
+        return AuthBeckond(workdir, notify_timeout_ms=cls.notify_timeout_ms,
+                           sip=dict(cls.sip_config), auth={"realm": REALM, "offer": "all"},
+                           users=cls.auth_users)
+
+    def test_both_offered(self):
+        uri = f"sip:{DOMAIN}"
+        for algorithm, port in (("SHA-256", 5034), ("MD5", 5035)):
+            p = self.phone(contact_port=port)
+            nonce = self.assertChallenge(p.request("REGISTER", uri), algorithms=("MD5", "SHA-256"))
+            r = p.request("REGISTER", uri, authorization=credentials(algorithm, USER, PASSWORD,
+                                                                      nonce, "REGISTER", uri))
+            self.assertEqual(status_of(r), 200, r.raw)
 
 
 class ConfiguredOrder(DigestTestCase):

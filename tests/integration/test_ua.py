@@ -248,9 +248,10 @@ class ContactMeLoop(UaTestCase):
 
 
 class DigestRegistration(UaTestCase):
-    """beckond with [sip.auth] (MD5 offered first, then SHA-256): beckon-ua
-    answers the challenge of REGISTER and of SUBSCRIBE (also its
-    un-SUBSCRIBE); a wrong password is a 403 and exit status 1."""
+    """beckond with [sip.auth] on its defaults (one MD5 challenge for a user
+    with both HA1s): beckon-ua answers the challenge of REGISTER and of
+    SUBSCRIBE (also its un-SUBSCRIBE); a wrong password is a 403 and exit
+    status 1."""
 
     USER, PASSWORD, REALM = "7546650001", "secret", "phones"
 
@@ -288,15 +289,15 @@ class DigestRegistration(UaTestCase):
 
 
 class ProxiedCallWithDigest(UaTestCase):
-    """beckon-ua calls through beckond's proxy with [sip.auth] and
-    proxy.authenticate: the caller answers the 407 with nua's own digest
-    client (Sofia-SIP 1.12.11), which gives up on a challenge list holding
-    any algorithm it does not know (SHA-256), first or not: beckond offers
-    MD5 alone, algorithms = ["MD5"] (docs/decisions.md, "Digest challenge
-    order")."""
+    """beckon-ua registers and calls through beckond's proxy with [sip.auth]
+    on its defaults and proxy.authenticate: one MD5 challenge for a user
+    with both HA1s (offer = "per-user"), which nua's own digest client
+    answers (the 407 of the INVITE; REGISTER: also nua's)."""
 
     REALM = "phones"
     CALLER, CALLEE, PASSWORD = "7546650011", "7546650012", "secret"
+    OFFER: str | None = None           # [sip.auth] offer; None: the default
+    ALGORITHM, CLIENT = "MD5", "nua"   # what answers the challenges
 
     @classmethod
     def make_beckond(cls, workdir):
@@ -306,8 +307,9 @@ class ProxiedCallWithDigest(UaTestCase):
             return (f'[[sip.auth.user]]\nuser = "{name}"\nha1_md5 = "{ha1["md5"]}"\n'
                     f'ha1_sha256 = "{ha1["sha256"]}"\n')
 
+        offer = f'offer = "{cls.OFFER}"\n' if cls.OFFER else ""
         return ConfiguredBeckond(workdir, extra_toml=(
-            f'[sip.auth]\nrealm = "{cls.REALM}"\nalgorithms = ["MD5"]\n\n'
+            f'[sip.auth]\nrealm = "{cls.REALM}"\n{offer}\n'
             f'{user(cls.CALLER)}\n{user(cls.CALLEE)}\n[proxy]\nauthenticate = true\n'))
 
     def test_the_caller_answers_the_407_and_the_call_is_established(self):
@@ -327,6 +329,23 @@ class ProxiedCallWithDigest(UaTestCase):
         out_est = caller.wait_event("call-established")
         self.assertEqual(out_est["call_id"], callee.wait_event("call-established")["call_id"])
         self.assertEqual(caller.wait_event("call-ended")["reason"], "bye")
+        # which challenge was answered, by which digest client
+        auth = [(e["method"], e["status"], e["realm"], e["algorithm"])
+                for e in caller.events("auth")]
+        self.assertEqual(auth, [("INVITE", 407, self.REALM, self.ALGORITHM)], caller.report())
+        self.assertEqual([e["client"] for e in caller.events("auth")], [self.CLIENT])
+        auth = [(e["method"], e["status"], e["algorithm"]) for e in callee.events("auth")]
+        self.assertEqual(auth[0], ("REGISTER", 401, self.ALGORITHM), callee.report())
+
+
+class ProxiedCallBothChallenges(ProxiedCallWithDigest):
+    """offer = "all": each 401/407 carries MD5 then SHA-256 (RFC 8760).
+    nua's client (Sofia-SIP 1.12.11) gives up on that list; beckon-ua
+    answers the strongest, SHA-256, with its own: REGISTER at once, and the
+    INVITE placed again once nua has ended the refused one."""
+
+    OFFER = "all"
+    ALGORITHM, CLIENT = "SHA-256", "beckon-ua"
 
 
 class Calls(UaTestCase):

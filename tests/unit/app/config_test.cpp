@@ -44,6 +44,7 @@ format = "json"
 [contact_me]
 packages = ["application-server-contact-me", "directory-sync"]
 notify_timeout_ms = 4000
+subscribe_registrations = ["directory-sync"]
 )");
   BOOST_TEST(c.sip.listen.size() == 2u);
   BOOST_TEST(c.sip.registrar.domain == "example.com");
@@ -53,6 +54,7 @@ notify_timeout_ms = 4000
   BOOST_TEST(c.logFormat == "json");
   BOOST_TEST(c.sip.notifyTimeout.count() == 4000);
   BOOST_TEST(c.sip.registrar.packages.size() == 2u);
+  BOOST_TEST(c.sip.registrar.everyRegistration == std::vector<std::string>{"directory-sync"});
 }
 
 BOOST_AUTO_TEST_CASE(a_bad_configuration_names_the_key) {
@@ -68,6 +70,8 @@ BOOST_AUTO_TEST_CASE(a_bad_configuration_names_the_key) {
   BOOST_TEST(starts(refusal("[contact_me]\nnotify_timeout_ms = \"fast\""),
                     "contact_me.notify_timeout_ms: "));
   BOOST_TEST(starts(refusal("[contact_me]\npackages = [\"a b\"]"), "contact_me.packages: "));
+  BOOST_TEST(starts(refusal("[contact_me]\nsubscribe_registrations = [\"other\"]"),
+                    "contact_me.subscribe_registrations: "));
   BOOST_TEST(starts(refusal("sip = 1"), "sip: "));
   BOOST_TEST(starts(refusal("[sipp]"), "sipp: unknown key"));
   // Found by fuzz_config: the empty key gave ": unknown key", naming nothing.
@@ -233,6 +237,7 @@ realm = "example.com"
 nonce_lifetime_s = 120
 methods = ["REGISTER"]
 algorithms = ["SHA-256", "MD5"]
+offer = "all"
 [[sip.auth.user]]
 user = "7546658000"
 ha1_md5 = ")" + std::string(32, 'A') +
@@ -251,6 +256,7 @@ ha1_sha256 = ")" + std::string(64, 'c') +
   BOOST_TEST((d.algorithms ==
               std::vector<beckon::sip::DigestAlgorithm>{beckon::sip::DigestAlgorithm::Sha256,
                                                         beckon::sip::DigestAlgorithm::Md5}));
+  BOOST_TEST((d.offer == beckon::sip::DigestOffer::All));
   BOOST_TEST_REQUIRE(d.users.size() == 2u);
   BOOST_TEST(d.users[0].user == "7546658000");
   BOOST_TEST(d.users[0].ha1Md5 == std::string(32, 'a'));  // lowercased
@@ -269,6 +275,8 @@ ha1_sha256 = ")" + std::string(64, 'c') +
   BOOST_TEST((defaults.sip.auth.auth->algorithms ==
               std::vector<beckon::sip::DigestAlgorithm>{beckon::sip::DigestAlgorithm::Md5,
                                                         beckon::sip::DigestAlgorithm::Sha256}));
+  // One challenge a response, for the user: what libre and Sofia-SIP can use.
+  BOOST_TEST((defaults.sip.auth.auth->offer == beckon::sip::DigestOffer::PerUser));
 }
 
 BOOST_AUTO_TEST_CASE(sip_digest_mistakes_name_the_key) {
@@ -289,6 +297,7 @@ BOOST_AUTO_TEST_CASE(sip_digest_mistakes_name_the_key) {
       starts(refusal(head + "algorithms = [\"SHA-512\"]\n" + user), "sip.auth.algorithms: "));
   BOOST_TEST(
       starts(refusal(head + "algorithms = [\"MD5\", \"MD5\"]\n" + user), "sip.auth.algorithms: "));
+  BOOST_TEST(starts(refusal(head + "offer = \"both\"\n" + user), "sip.auth.offer: "));
   // u has an MD5 HA1 only: nobody could answer a SHA-256 challenge.
   BOOST_TEST(starts(refusal(head + "algorithms = [\"SHA-256\"]\n" + user),
                     "sip.auth.algorithms: no [[sip.auth.user]]"));

@@ -63,7 +63,7 @@ DigestResponse answer(const std::string& nonce, const std::string& user,
 struct Fixture {
   beckon::ManualClock clock;
   DigestAuthenticator auth{config(), clock};
-  std::string nonce() { return nonceOf(auth.challenges().front()); }
+  std::string nonce() { return nonceOf(auth.challenges("alice").front()); }
 };
 
 }  // namespace
@@ -100,39 +100,103 @@ BOOST_AUTO_TEST_CASE(rfc2617_example_and_rfc2069_form) {
                             "/dir/index.html") == "670fd8c2df070c60b045671b8b24ff02");
 }
 
-BOOST_FIXTURE_TEST_CASE(challenges_offer_md5_first_then_sha256_by_default, Fixture) {
-  const auto c = auth.challenges();
-  BOOST_REQUIRE(c.size() == 2u);
+// One challenge per response by default: the first algorithm of `algorithms`
+// (MD5, SHA-256) the user has an HA1 for.
+BOOST_FIXTURE_TEST_CASE(one_challenge_per_user_by_default, Fixture) {
+  const auto c = auth.challenges("alice");  // both HA1s: MD5, the first
+  BOOST_REQUIRE(c.size() == 1u);
   const std::string n = nonceOf(c[0]);
   BOOST_TEST(c[0] ==
              "Digest realm=\"example.com\", nonce=\"" + n + "\", algorithm=MD5, qop=\"auth\"");
-  BOOST_TEST(c[1] ==
-             "Digest realm=\"example.com\", nonce=\"" + n + "\", algorithm=SHA-256, qop=\"auth\"");
   BOOST_TEST(
       n.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
       std::string::npos);
-  BOOST_TEST(nonceOf(auth.challenges()[0]) != n);  // salted: fresh every time, even in one second
+  BOOST_TEST(nonceOf(auth.challenges("alice")[0]) != n);  // salted: fresh every time
 
-  const auto s = auth.challenges(true);
+  const auto bob = auth.challenges("bob");  // MD5 only
+  BOOST_REQUIRE(bob.size() == 1u);
+  BOOST_TEST(bob[0].find("algorithm=MD5") != std::string::npos);
+  const auto carol = auth.challenges("carol");  // SHA-256 only
+  BOOST_REQUIRE(carol.size() == 1u);
+  BOOST_TEST(carol[0].find("algorithm=SHA-256") != std::string::npos);
+
+  const auto s = auth.challenges("carol", true);
+  BOOST_REQUIRE(s.size() == 1u);
+  BOOST_TEST(s[0].find("algorithm=SHA-256") != std::string::npos);
   BOOST_TEST(s[0].ends_with(", stale=true"));
-  BOOST_TEST(s[1].ends_with(", stale=true"));
   BOOST_TEST(auth.realm() == kRealm);
 }
 
-BOOST_AUTO_TEST_CASE(the_configured_algorithms_in_their_order_and_no_other) {
+BOOST_AUTO_TEST_CASE(the_preferred_algorithm_comes_first) {
   beckon::ManualClock clock;
   DigestConfig c = config();
   c.algorithms = {DigestAlgorithm::Sha256, DigestAlgorithm::Md5};
   const DigestAuthenticator shaFirst(c, clock);
-  const auto both = shaFirst.challenges();
-  BOOST_REQUIRE(both.size() == 2u);
-  BOOST_TEST(both[0].find("algorithm=SHA-256") != std::string::npos);
-  BOOST_TEST(both[1].find("algorithm=MD5") != std::string::npos);
+  BOOST_TEST(shaFirst.challenges("alice").at(0).find("algorithm=SHA-256") != std::string::npos);
+  BOOST_TEST(shaFirst.challenges("bob").at(0).find("algorithm=MD5") != std::string::npos);
+}
 
+// A name nobody has gets the algorithm of one of the users, always the same
+// for that name, in the users' mix: the challenge does not tell names apart.
+BOOST_AUTO_TEST_CASE(unknown_names_get_the_users_mix) {
+  beckon::ManualClock clock;
+  const DigestAuthenticator auth(config(), clock);  // alice, bob: MD5; carol: SHA-256
+  int sha256 = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string name = "nobody" + std::to_string(i);
+    const auto c = auth.challenges(name);
+    BOOST_REQUIRE(c.size() == 1u);
+    const bool sha = c[0].find("algorithm=SHA-256") != std::string::npos;
+    sha256 += sha;
+    BOOST_TEST((auth.challenges(name)[0].find("algorithm=SHA-256") != std::string::npos) == sha);
+  }
+  BOOST_TEST(sha256 > 800);  // about a third
+  BOOST_TEST(sha256 < 1200);
+  // Another process with the same users picks the same (a restart changes nothing).
+  const DigestAuthenticator again(config(), clock);
+  for (int i = 0; i < 50; ++i) {
+    const std::string name = "nobody" + std::to_string(i);
+    BOOST_TEST((auth.challenges(name)[0].find("SHA-256") != std::string::npos) ==
+               (again.challenges(name)[0].find("SHA-256") != std::string::npos));
+  }
+}
+
+// offer = "all": one challenge per algorithm, in order (RFC 8760).
+BOOST_AUTO_TEST_CASE(all_offers_every_algorithm_in_order) {
+  beckon::ManualClock clock;
+  DigestConfig c = config();
+  c.offer = DigestOffer::All;
+  const DigestAuthenticator all(c, clock);
+  const auto both = all.challenges("bob");
+  BOOST_REQUIRE(both.size() == 2u);
+  const std::string n = nonceOf(both[0]);
+  BOOST_TEST(both[0] ==
+             "Digest realm=\"example.com\", nonce=\"" + n + "\", algorithm=MD5, qop=\"auth\"");
+  BOOST_TEST(both[1] ==
+             "Digest realm=\"example.com\", nonce=\"" + n + "\", algorithm=SHA-256, qop=\"auth\"");
+  const auto s = all.challenges("alice", true);
+  BOOST_TEST(s[0].ends_with(", stale=true"));
+  BOOST_TEST(s[1].ends_with(", stale=true"));
+
+  c.algorithms = {DigestAlgorithm::Sha256, DigestAlgorithm::Md5};
+  const DigestAuthenticator shaFirst(c, clock);
+  const auto reversed = shaFirst.challenges("alice");
+  BOOST_REQUIRE(reversed.size() == 2u);
+  BOOST_TEST(reversed[0].find("algorithm=SHA-256") != std::string::npos);
+  BOOST_TEST(reversed[1].find("algorithm=MD5") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(only_the_configured_algorithms) {
+  beckon::ManualClock clock;
+  DigestConfig c = config();
   c.algorithms = {DigestAlgorithm::Sha256};
   const DigestAuthenticator shaOnly(c, clock);
-  BOOST_REQUIRE(shaOnly.challenges().size() == 1u);
-  const std::string n = nonceOf(shaOnly.challenges().front());
+  // bob has no SHA-256 HA1: as a name nobody has, SHA-256 too.
+  for (const char* user : {"alice", "bob", "carol"}) {
+    BOOST_REQUIRE(shaOnly.challenges(user).size() == 1u);
+    BOOST_TEST(shaOnly.challenges(user)[0].find("algorithm=SHA-256") != std::string::npos);
+  }
+  const std::string n = nonceOf(shaOnly.challenges("alice").front());
   BOOST_TEST(shaOnly.verify(answer(n, "alice", "secret", DigestAlgorithm::Sha256), "REGISTER") ==
              DigestAuthenticator::Verdict::Ok);
   // Right, but with an algorithm not offered.
@@ -140,18 +204,23 @@ BOOST_AUTO_TEST_CASE(the_configured_algorithms_in_their_order_and_no_other) {
              DigestAuthenticator::Verdict::Failed);
 }
 
-BOOST_AUTO_TEST_CASE(only_algorithms_some_user_has_are_offered) {
+BOOST_AUTO_TEST_CASE(all_offers_only_algorithms_some_user_has) {
   beckon::ManualClock clock;
   DigestConfig c = config();
+  c.offer = DigestOffer::All;
   c.users.erase(c.users.begin());  // bob: MD5 only, carol: SHA-256 only
   c.users.pop_back();
   const DigestAuthenticator md5Only(c, clock);
-  BOOST_REQUIRE(md5Only.challenges().size() == 1u);
-  BOOST_TEST(md5Only.challenges()[0].find("algorithm=MD5") != std::string::npos);
+  BOOST_REQUIRE(md5Only.challenges("bob").size() == 1u);
+  BOOST_TEST(md5Only.challenges("bob")[0].find("algorithm=MD5") != std::string::npos);
 
   c.users.clear();  // nobody: both offered, nobody gets in
   const DigestAuthenticator nobody(c, clock);
-  BOOST_TEST(nobody.challenges().size() == 2u);
+  BOOST_TEST(nobody.challenges("x").size() == 2u);
+  c.offer = DigestOffer::PerUser;  // nobody, one challenge: the first algorithm
+  const DigestAuthenticator nobodyOne(c, clock);
+  BOOST_REQUIRE(nobodyOne.challenges("x").size() == 1u);
+  BOOST_TEST(nobodyOne.challenges("x")[0].find("algorithm=MD5") != std::string::npos);
 }
 
 BOOST_FIXTURE_TEST_CASE(sha256_and_md5_both_accepted, Fixture) {
@@ -240,7 +309,7 @@ BOOST_FIXTURE_TEST_CASE(tampered_or_foreign_nonces_fail, Fixture) {
                          "REGISTER") == Verdict::Failed);
   // Another process (another secret), same realm and clock: its nonces are not ours.
   const DigestAuthenticator other(config(), clock);
-  const std::string foreign = nonceOf(other.challenges()[0]);
+  const std::string foreign = nonceOf(other.challenges("alice")[0]);
   BOOST_TEST(other.verify(answer(foreign, "alice", "secret"), "REGISTER") == Verdict::Ok);
   BOOST_TEST(auth.verify(answer(foreign, "alice", "secret"), "REGISTER") == Verdict::Failed);
 }
@@ -256,7 +325,7 @@ BOOST_FIXTURE_TEST_CASE(an_old_nonce_is_stale_only_with_the_right_password, Fixt
   BOOST_TEST(auth.verify(answer(n, "alice", "wrong"), "REGISTER") == Verdict::Failed);
   BOOST_TEST(auth.verify(answer(n, "mallory", "secret"), "REGISTER") == Verdict::Failed);
   // The device retries with the fresh nonce of the stale=true challenge.
-  const std::string fresh = nonceOf(auth.challenges(true)[0]);
+  const std::string fresh = nonceOf(auth.challenges("alice", true)[0]);
   BOOST_TEST(auth.verify(answer(fresh, "alice", "secret"), "REGISTER") == Verdict::Ok);
 }
 
