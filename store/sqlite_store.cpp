@@ -625,9 +625,6 @@ void SqliteStore::attempt(std::vector<Write>& batch, std::size_t writes) {
   const auto started = std::chrono::steady_clock::now();
   const Outcome outcome = commit(batch);
   CommitReport report{std::chrono::steady_clock::now() - started, writes, 0, outcome.committed};
-  // Every waiter of this batch is told: true only if everything queued
-  // before it is stored (an unencodable write is refused, never stored).
-  tell(batch, outcome.committed && outcome.allEncoded);
   if (outcome.committed) {
     retryIn_ = kFirstRetry;
   } else {
@@ -645,6 +642,10 @@ void SqliteStore::attempt(std::vector<Write>& batch, std::size_t writes) {
     unwrittenCount_ = unwritten_.size();
     report.queued = queuedWrites_ + unwrittenCount_;
   }
+  // Every waiter of this batch is told, after /healthz knows: true only if
+  // everything queued before it is stored (an unencodable write is refused,
+  // never stored).
+  tell(batch, outcome.committed && outcome.allEncoded);
   if (report_) guarded(Boundary::StoreCommit, [&] { report_(report); });
 }
 
