@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "sip_uri.h"
+
 namespace beckon {
 
 namespace {
@@ -117,10 +119,10 @@ const Binding* BindingTable::sameBinding(const Binding& candidate) const {
   for (const Binding* b : byAor(candidate.aor)) {
     if (b->explicitSubscription()) continue;
     // RFC 5626 4.2: with an instance, the instance and reg-id name the
-    // flow; without, the Contact URI (RFC 3261 10.3).
+    // flow; without, the Contact URI (RFC 3261 10.3, compared as 19.1.4 says).
     const bool same = !candidate.instance.empty()
                           ? b->instance == candidate.instance && b->regId == candidate.regId
-                          : b->instance.empty() && b->contact == candidate.contact;
+                          : b->instance.empty() && sipUriEqual(b->contact, candidate.contact);
     if (same) return b;
   }
   return nullptr;

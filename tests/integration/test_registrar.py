@@ -15,6 +15,11 @@ answers exactly from SIPp's message trace:
   none of them binds anything (reg_refused.xml)
 - a lower CSeq on the same Call-ID: 500; the same CSeq again (a
   retransmission): 200 with nothing changed (reg_order.xml)
+- Contact URIs compared as RFC 3261 19.1.4 says, not as strings: a phone
+  that re-registers with an equal Contact written otherwise (escapes, case,
+  parameter order, a parameter only one of them has) refreshes its binding;
+  one that differs where the rules look (user case, port, transport) adds one
+  (raw UDP device: the bytes exactly as written)
 - a binding with expires=2 is gone ~3 s later: ContactMe is UnknownDevice by
   instance, address of record and number; the next REGISTER lists no old
   Contact (reg_expire.xml, beckond with sip.min_expires = 1)
@@ -22,10 +27,12 @@ answers exactly from SIPp's message trace:
 Run with /usr/bin/python3 (Debian's python3-zeep).
 """
 
+import re
 import time
 import unittest
 
 from harness import DOMAIN, new_instance, new_user
+from raw_sip import RawDevice
 from sip_rules import RulesTestCase, contacts, cseq_of, header, status_of
 
 
@@ -150,6 +157,47 @@ class Registrar(RulesTestCase):
         r6 = self.response_to(s, "6 REGISTER")
         self.assertEqual(contacts(r6), [(f"sip:{user}@127.0.0.2:5001", {"expires": "600"})])
         self.assertEqual(header(self.response_to(s, "7 REGISTER"), "Contact", "m"), [])
+
+
+class ContactEquality(RulesTestCase):
+    def register(self, device: RawDevice, user: str, contact: str, call_id: str,
+                 expires: int = 600) -> list[str]:
+        """The Contact URIs the 200 lists, in its order."""
+        aor = f"<sip:{user}@{DOMAIN}>"
+        r = device.request(b"REGISTER", [
+            f"From: {aor};tag=f{call_id}".encode(), f"To: {aor}".encode(),
+            f"Call-ID: {call_id}".encode(), f"Contact: <{contact}>;expires={expires}".encode()])
+        self.assertTrue(r.startswith(b"SIP/2.0 200 "), r)
+        return [uri.decode() for uri in re.findall(rb"(?im)^(?:contact|m)[ \t]*:[ \t]*<([^>]*)>", r)]
+
+    def test_an_equal_contact_written_otherwise_refreshes_its_binding(self):
+        user = new_user()
+        device = RawDevice(self.beckond.sip_port, "udp")
+        try:
+            first = f"sip:ph{user}@127.0.0.2:5999;transport=udp;ob"
+            self.assertEqual(self.register(device, user, first, "c1"), [first])
+            # Escapes undone, host and parameter case, order, one parameter
+            # only here: RFC 3261 19.1.4 says equal. Another Call-ID, as a
+            # phone that restarted would send.
+            equal = f"sip:%70h{user}@127.0.0.2:5999;x-app=1;Transport=UDP"
+            listed = self.register(device, user, equal, "c2")
+            # One binding, refreshed, as the phone wrote it now (Sofia's
+            # parser undoes the escape of an unreserved character).
+            self.assertEqual(listed, [f"sip:ph{user}@127.0.0.2:5999;x-app=1;Transport=UDP"])
+            equal = listed[0]
+            # Differs where the rules look: user case, the port, transport.
+            for other in (f"sip:PH{user}@127.0.0.2:5999;transport=udp",
+                          f"sip:ph{user}@127.0.0.2;transport=udp",
+                          f"sip:ph{user}@127.0.0.2:5999;transport=tcp"):
+                listed = self.register(device, user, other, "c3-" + str(abs(hash(other))))
+                self.assertIn(other, listed)
+                self.assertIn(equal, listed, "the first binding stays")
+            listed = self.register(device, user, f"sip:ph{user}@127.0.0.2:5999;TRANSPORT=udp", "c4",
+                                   expires=0)
+            self.assertNotIn(equal, listed, "removed by an equal URI")
+            self.assertEqual(len(listed), 3, listed)
+        finally:
+            device.close()
 
 
 class RegistrarExpiry(RulesTestCase):
