@@ -320,6 +320,7 @@ int getDevice(const ClientOptions& client, const std::string& deviceId) {
       j["transport"] = b.transport;
       j["source"] = b.source;
       j["expires"] = isoTime(b.expires);
+      j["state"] = soap_cm__BindingState2s(soap, b.state);
       j["subscriptions"] = nlohmann::ordered_json::array();
       for (const cm__Subscription& s : b.subscription) {
         j["subscriptions"].push_back({{"package", s.package},
@@ -334,7 +335,7 @@ int getDevice(const ClientOptions& client, const std::string& deviceId) {
               << (device.binding.size() == 1 ? " binding" : " bindings") << '\n';
     for (const cm__Binding& b : device.binding) {
       std::cout << "  " << b.contact << " (" << b.transport << " from " << b.source << ", expires "
-                << isoTime(b.expires) << ")\n";
+                << isoTime(b.expires) << ", " << soap_cm__BindingState2s(soap, b.state) << ")\n";
       std::cout << "    aor " << b.aor;
       if (b.instance) std::cout << ", instance " << *b.instance;
       if (b.mac) std::cout << ", mac " << *b.mac;

@@ -400,6 +400,8 @@ std::vector<Binding> Core::device(const std::string& deviceId) const {
   std::vector<Binding> out;
   for (const Binding* b : bindings_.find(lookupKeys(deviceId))) {
     out.push_back(*b);
+    // A connection that closed since is known before a NOTIFY fails on it.
+    if (b->flow && b->flow->closed()) out.back().unreachable = true;
     out.back().flow.reset();
     out.back().dialog.reset();
   }

@@ -239,6 +239,12 @@ void toWire(struct ::soap* soap, const std::string& deviceId, const std::vector<
       s.how = p.implicit ? cm__SubscriptionKind::implicit : cm__SubscriptionKind::explicit_;
       w.subscription.push_back(std::move(s));
     }
+    // As Wakeups::needsWake: a device that asked for push is woken first
+    // unless a connection of its own is up.
+    const bool wake = !b.push.empty() && (b.unreachable || b.transport == Transport::Udp);
+    w.state = wake            ? cm__BindingState::push
+              : b.unreachable ? cm__BindingState::unreachable
+                              : cm__BindingState::reachable;
     out.binding.push_back(std::move(w));
   }
 }

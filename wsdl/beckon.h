@@ -72,6 +72,9 @@ enum class cm__BodyFormat { text, xml };
 /// How a binding subscribed: by REGISTER with Accept (implicit) or by SUBSCRIBE (explicit).
 enum class cm__SubscriptionKind { implicit, explicit_ };
 
+/// Whether beckond can reach a binding now: reachable (its flow is up, or UDP), unreachable (its connection closed; tried again once the device registers), push (no flow; woken by a push notification first, RFC 8599).
+enum class cm__BindingState { reachable, unreachable, push };
+
 /// One NOTIFY attempt to one binding of the device.
 class cm__Delivery {
  public:
@@ -175,6 +178,8 @@ class cm__Binding {
   /// When the binding expires unless refreshed (UTC).
   time_t expires 1;
   std::vector<cm__Subscription> subscription 0;
+  /// Whether beckond can reach it now; GetDevice lists every binding, the unreachable ones too.
+  cm__BindingState state 1;
 };
 
 /// The bindings a device id names.

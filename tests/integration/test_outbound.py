@@ -548,6 +548,25 @@ class Outbound(FlowTestCase):
         self.assertEqual(sorted(b.source for b in d.binding), sorted([second.source, third.source]),
                          d)
 
+    def test_get_device_lists_a_binding_whose_flow_died_as_unreachable(self):
+        user, instance = new_user(), new_urn()
+        gone = self.dev("tcp", user=user, instance=instance, ob=True)
+        self.outbound_register(gone, 1)
+        live = self.dev("tcp", user=user, instance=instance, ob=True)
+        self.outbound_register(live, 2)
+        gone.close()  # the connection closes: that flow is dead (RFC 5626)
+
+        def states():
+            d = self.zeep().service.GetDevice(deviceId=instance)
+            return {b.source: b.state for b in d.binding}
+
+        harness.wait_until(lambda: states().get(gone.source) == "unreachable", 10,
+                           what="the closed flow's binding listed as unreachable")
+        self.assertEqual(states(), {gone.source: "unreachable", live.source: "reachable"},
+                         "every binding listed, each with its state")
+        notify, status = self.contact_me_answered(instance, rid("live"), live)
+        self.assertDelivered(status)
+
     def test_crlf_keepalive_answered_with_crlf(self):
         d = self.dev("tcp", instance=new_urn(), ob=True)
         self.outbound_register(d, 1)
