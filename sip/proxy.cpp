@@ -134,6 +134,7 @@ struct Proxy::Inbound {
   std::string loopHash;
   std::optional<DialogFlows> flows;  // the flows our Route named: a dialog we record-routed
   std::string ftag;                  // that Route's ftag (escaped)
+  bool unknownToken = false;         // a Route of ours whose token no key we hold verifies
 };
 
 Proxy::Proxy(const ProxyConfig& config, const RegistrarConfig& registrar, const SipAuthConfig& auth,
@@ -147,6 +148,7 @@ Proxy::Proxy(const ProxyConfig& config, const RegistrarConfig& registrar, const 
       root_(root),
       agent_(agent),
       keys_(std::move(keys)),
+      accessibleSince_(clock.now()),
       branchCounter_(std::random_device{}() & 0xffffff) {
   if (keys_.empty()) keys_.push_back({1, RouteTokens::randomKey(), clock_.now()});
   tokens_.setKeys(keys_);
@@ -375,6 +377,7 @@ bool Proxy::preprocessRoute(Inbound& in) {
     if (url->url_params) url_param(url->url_params, "ftag", ftag, sizeof ftag);
     in.flows = tokens_.decode(url->url_user, ftag);
     if (in.flows) in.ftag = ftag;
+    in.unknownToken = !in.flows && url->url_user[0] == 'b';
   };
   // "If the Request-URI contains a value this proxy previously placed into a
   // Record-Route header field, the proxy MUST replace the Request-URI in the
@@ -405,6 +408,20 @@ bool Proxy::preprocessRoute(Inbound& in) {
   while (sip->sip_route && isOurRoute(sip->sip_route->r_url)) {
     takeToken(sip->sip_route->r_url);
     sip_route_remove(msg, sip);
+  }
+  // A dialog we record-routed with a key we no longer hold (a store
+  // restored without its keys, a key past its lifetime) or never made: 481
+  // with the time since which we know our dialogs (draft-ietf-sipcore
+  // dialog reconstruction; an HTTP-date as Date has, RFC 7231 7.1.1.1). The
+  // user agent may then rebuild the dialog (REFER with its call state).
+  if (in.unknownToken && !in.flows && sip->sip_to->a_tag &&
+      sip->sip_request->rq_method != sip_method_cancel) {
+    char date[64];
+    const auto unix = std::chrono::system_clock::to_time_t(accessibleSince_);
+    msg_date_e(date, sizeof date, static_cast<msg_time_t>(unix) + SU_TIME_EPOCH);
+    const std::string since = std::string("Accessible-Since: ") + date;
+    reject(in, SIP_481_NO_TRANSACTION, since.c_str());
+    return false;
   }
   return true;
 }

@@ -149,8 +149,9 @@ class Proxy {
   std::unordered_map<std::string, const ProxyUser*> users_;
   std::vector<Address> addresses_;  // ours, from the agent's transports
   RouteTokens tokens_;
-  std::vector<DialogKey> keys_;                                 // tokens_' keys, as stored
-  bool storingKeys_ = false;                                    // a rotation waits for its commit
+  std::vector<DialogKey> keys_;  // tokens_' keys, as stored
+  TimePoint accessibleSince_;    // since when a dialog we record-routed is known: our start
+  bool storingKeys_ = false;     // a rotation waits for its commit
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for that commit's callback
   std::uint64_t branchCounter_;
   std::unordered_set<ResponseContext*> contexts_;

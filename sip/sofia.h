@@ -20,6 +20,8 @@ class ResponseContext;
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/msg_addr.h>
+#include <sofia-sip/msg_date.h>
+#include <sofia-sip/su_time.h>
 #include <sofia-sip/nta.h>
 #include <sofia-sip/nta_tport.h>
 #include <sofia-sip/tport.h>
