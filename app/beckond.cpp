@@ -1,7 +1,7 @@
 // beckond: the daemon. Reads the configuration, starts the SIP thread (which
 // owns the core) and the SOAP listener (with /metrics and /healthz), reloads
-// what can be reloaded on SIGHUP, and stops them in the reverse order on
-// SIGTERM or SIGINT.
+// what can be reloaded on SIGHUP, rotates the proxy's Record-Route key on
+// SIGUSR1, and stops them in the reverse order on SIGTERM or SIGINT.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -152,6 +152,7 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -263,6 +264,11 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
         }
         spdlog::info("SIGHUP: reloading {}", configPath);
         reload(config, configPath, flags, reloadable);
+        continue;
+      }
+      if (sig == SIGUSR1) {
+        spdlog::info("SIGUSR1: rotating the proxy's Record-Route key");
+        sip.rotateDialogKey();
         continue;
       }
       spdlog::info("signal {}: stopping", sig);

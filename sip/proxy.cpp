@@ -183,6 +183,19 @@ void Proxy::tick() {
   std::vector<DialogKey> next = keys_;
   if (!rotateDialogKeys(next, clock_.now(), config_.dialogKeyLifetime, RouteTokens::randomKey))
     return;
+  storeKeys(std::move(next));
+}
+
+bool Proxy::rotateKey() {
+  if (storingKeys_) return false;
+  std::vector<DialogKey> next = keys_;
+  addDialogKey(next, clock_.now(), RouteTokens::randomKey);
+  rotateDialogKeys(next, clock_.now(), config_.dialogKeyLifetime, RouteTokens::randomKey);
+  storeKeys(std::move(next));
+  return true;
+}
+
+void Proxy::storeKeys(std::vector<DialogKey> next) {
   // Stored before it signs: a token must outlive a crash right after it.
   storingKeys_ = true;
   core_.saveDialogKeys(next);

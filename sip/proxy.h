@@ -87,6 +87,10 @@ class Proxy {
   // The core's timer: a new Record-Route key once the newest is
   // proxy.dialog_key_lifetime_s old. It signs once it is stored.
   void tick();
+  // The operator's rotation (SIGUSR1): a new key signs from now on, once
+  // stored; the older ones verify for their lifetime. False while a
+  // rotation is being stored.
+  bool rotateKey();
 
   // For the response contexts.
   const ProxyConfig& config() const { return config_; }
@@ -137,6 +141,7 @@ class Proxy {
   std::string recordRouteUri(Transport transport, bool v6, const std::string& token,
                              const std::string& ftag) const;
   const Address* addressFor(Transport transport, bool v6) const;
+  void storeKeys(std::vector<DialogKey> next);  // then tokens_ sign with the newest
 
   const ProxyConfig& config_;
   Core& core_;

@@ -465,6 +465,16 @@ bool SipServer::reload(std::vector<NotifyCredential> credentials, SipAuthConfig 
   return posted && done.wait_for(bound) == std::future_status::ready && done.get();
 }
 
+void SipServer::rotateDialogKey() {
+  post([this] {
+    if (!proxy_) {
+      spdlog::warn("SIGUSR1: no proxy ([proxy] enabled = false): no Record-Route key to rotate");
+    } else if (!proxy_->rotateKey()) {
+      spdlog::warn("SIGUSR1: a Record-Route key is being stored already; try again");
+    }
+  });
+}
+
 void SipServer::onWork(SipServer* self, su_msg_r, su_msg_arg_t*) {
   std::deque<std::function<void()>> work;
   {

@@ -81,6 +81,9 @@ class SipServer final : public Executor {
   // did not apply them within `bound`.
   bool reload(std::vector<NotifyCredential> credentials, SipAuthConfig auth,
               std::chrono::milliseconds bound = std::chrono::milliseconds(2000));
+  // SIGUSR1: the proxy's Record-Route key rotated now (docs/proxy.md);
+  // logged on the SIP thread once the new key is stored.
+  void rotateDialogKey();
 
  private:
   void run(Core* core, const Clock* clock, StoredState* restored, std::promise<void>* ready);
