@@ -30,6 +30,7 @@ if [ "${1:-}" != --build ]; then
   baresip linphone-nogtk        # real phones (test_phones.py): baresip, linphone-daemon
   iproute2 nftables procps      # their network namespaces: veth pairs, NAT, forwarding
   clang-format                  # the style check in the test suite
+  prometheus-cpp-dev            # bench/metrics_cost: our metrics against prometheus-cpp
   shellcheck systemd            # deploy/test-package.sh: the maintainer scripts, the unit
   )
 fi
