@@ -24,6 +24,7 @@ if [ "${1:-}" != --build ]; then
   # integration tests: real peers
   sip-tester                    # SIPp
   python3 python3-zeep          # a third-party SOAP client
+  python3-prometheus-client     # test_metrics.py: Prometheus' own parser reads /metrics
   curl openssl                  # openssl makes the test certificates
   sipvicious                    # svwar, svcrack: the scanners the security tests run
   zzuf                          # test_mutation.py: deterministic mutations of valid messages

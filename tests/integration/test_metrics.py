@@ -182,6 +182,22 @@ class MetricsAndHealth(BeckondTestCase):
         missing = [f for f in families if f"`{f}`" not in doc]
         self.assertEqual(missing, [], "families missing from docs/monitoring.md")
 
+    def test_prometheus_own_parser_reads_every_family(self):
+        # A parser we did not write (Debian's python3-prometheus-client):
+        # the exposition is what a Prometheus server reads.
+        from prometheus_client.parser import text_string_to_metric_families
+        status, _, body = http_get(self.scraper.url + "/metrics")
+        self.assertEqual(status, 200)
+        parsed = {f.name: f for f in text_string_to_metric_families(body)}
+        ours = set(re.findall(r"(?m)^# TYPE (\S+) ", body))
+        # the parser names a counter family without its _total
+        names = {n[:-len("_total")] if n.endswith("_total") else n for n in ours}
+        self.assertEqual(set(parsed), names)
+        types = dict(re.findall(r"(?m)^# TYPE (\S+) (\S+)$", body))
+        for name, kind in types.items():
+            key = name[:-len("_total")] if kind == "counter" and name.endswith("_total") else name
+            self.assertEqual(parsed[key].type, kind, name)
+
     def test_register_answers_by_status(self):
         before = self.scrape()
         s = Sipp(self.workdir, f"refused-{new_user()}", "reg_refused.xml",
