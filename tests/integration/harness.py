@@ -16,17 +16,18 @@ Environment:
 Run with Debian's /usr/bin/python3 (python3-zeep is installed for it only).
 
 Beyond the basics: `Beckond` takes TLS for the SOAP listener, application
-servers and [contact_me] keys; `Pki` makes a CA, a server certificate and
-client certificates with the openssl CLI at test time; `zeep_client` speaks
-HTTPS with client certificates and HTTP Basic; `Device(notify_status=...)`
-is a device that answers every NOTIFY with that status and stays registered.
+servers and [contact_me] keys; `Pki` (pki.py) makes a CA, a server
+certificate and client certificates with the openssl CLI at test time;
+`zeep_client` (soap_client.py) speaks HTTPS with client certificates and
+HTTP Basic; `Device(notify_status=...)` is a device that answers every
+NOTIFY with that status and stays registered. Constants and paths are in
+settings.py; harness re-exports them all.
 """
 
 from __future__ import annotations
 
 import atexit
 import hashlib
-import importlib
 import json
 import os
 import random
@@ -34,7 +35,6 @@ import re
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -42,44 +42,16 @@ import threading
 import time
 import unittest
 import uuid
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-SCENARIOS = HERE / "scenarios"
-_BUILD_BIN = HERE.parent.parent / "build" / "bin"
-
-# Relative paths are taken from the current directory now: beckond runs in
-# its work directory.
-BECKOND = os.path.abspath(os.environ.get("BECKOND") or str(_BUILD_BIN / "beckond"))
-BECKON = os.path.abspath(os.environ.get("BECKON") or str(_BUILD_BIN / "beckon"))
-SIPP = os.environ.get("SIPP") or shutil.which("sipp") or "/usr/bin/sipp"
-OPENSSL = os.environ.get("OPENSSL") or shutil.which("openssl") or "/usr/bin/openssl"
-
-# zeep 4.2.1 imports cgi, deprecated in Python 3.11: not ours to fix. Import
-# it here, before unittest resets the warning filters.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    try:
-        importlib.import_module("zeep")
-    except ImportError:  # test_scenarios.py needs no zeep
-        pass
-
-LOOPBACK = "127.0.0.1"
-# Where the devices' Contacts claim to be, as behind NAT: on loopback (never
-# a real private or public address), and nobody listens there. A NOTIFY sent
-# there instead of to the registration's flow never reaches the device.
-FAKE_NAT_HOSTPORT = "127.0.0.2:5999"
-DOMAIN = "example.com"
-PACKAGE = "application-server-contact-me"
-NS = "urn:beckon:contact-me:1"
-
-READY_TIMEOUT_S = 10.0
-STOP_TIMEOUT_S = 5.0
-# Bound for one SIPp run (-timeout). device.xml itself gives up 30 s after
-# registering.
-SIPP_TIMEOUT_S = 45
+# Re-exported: test modules take everything from harness.
+from settings import (  # noqa: F401
+    BECKON, BECKOND, DOMAIN, FAKE_NAT_HOSTPORT, HERE, LOOPBACK, NS, OPENSSL, PACKAGE, READY_TIMEOUT_S, SCENARIOS, SIPP, SIPP_TIMEOUT_S, STOP_TIMEOUT_S)
+from pki import CertFiles, Pki  # noqa: F401
+from soap_client import (  # noqa: F401
+    SoapClient, beckon_tls_options, fault_detail, fault_of_xml, fetch_wsdl, run_beckon, soap_post,
+    zeep_client, zeep_session)
 
 
 # --------------------------------------------------------------------------
@@ -363,88 +335,6 @@ class TlsBeckond(Beckond):
                                       f'key = "{sip_key or pki.server.key}"\nca = "{pki.ca}"\n\n'
                                       f'[soap]', 1)
         self.config.write_text(text)
-
-
-# --------------------------------------------------------------------------
-# certificates (openssl CLI, made at test time, never kept in the tree)
-
-
-@dataclass
-class CertFiles:
-    cert: str          # PEM certificate
-    key: str           # PEM private key (unencrypted)
-    subject: str       # RFC 2253, e.g. "CN=crm.example.com,O=beckon test"
-    subject_oneline: str  # OpenSSL's oneline form, e.g. "/O=beckon test/CN=crm.example.com"
-    fingerprint: str   # SHA-256 of the DER certificate, lowercase hex
-
-    @property
-    def pair(self) -> tuple[str, str]:
-        """(cert, key), as requests' session.cert wants it."""
-        return self.cert, self.key
-
-
-def _openssl(args: list[str], cwd: Path) -> str:
-    try:
-        r = subprocess.run([OPENSSL] + args, cwd=cwd, stdin=subprocess.DEVNULL,
-                           capture_output=True, text=True, timeout=30)
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(f"openssl {' '.join(args)} took more than 30 s") from None
-    if r.returncode != 0:
-        raise RuntimeError(f"openssl {' '.join(args)} failed ({r.returncode}):\n{r.stderr}")
-    return r.stdout
-
-
-class Pki:
-    """A throw-away CA in `directory`, with a server certificate for
-    127.0.0.1/localhost and client certificates on demand (P-256 keys)."""
-
-    def __init__(self, directory: Path):
-        self.dir = Path(directory)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.ca = str(self.dir / "ca.pem")
-        self.ca_key = str(self.dir / "ca.key")
-        _openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                  "-nodes", "-keyout", self.ca_key, "-out", self.ca, "-days", "2",
-                  "-subj", "/O=beckon test/CN=beckon test CA",
-                  "-addext", "basicConstraints=critical,CA:TRUE",
-                  "-addext", "keyUsage=critical,keyCertSign,cRLSign"], self.dir)
-        self.server = self.issue("server", "/O=beckon test/CN=localhost",
-                                 ["subjectAltName=IP:127.0.0.1,DNS:localhost",
-                                  "extendedKeyUsage=serverAuth"])
-
-    def issue(self, name: str, subject: str, extensions: list[str] | None = None,
-              ca: "Pki | None" = None) -> CertFiles:
-        """A certificate signed by this CA (or by `ca`)."""
-        signer = ca or self
-        key = str(self.dir / f"{name}.key")
-        csr = str(self.dir / f"{name}.csr")
-        cert = str(self.dir / f"{name}.pem")
-        ext = self.dir / f"{name}.ext"
-        ext.write_text("\n".join(["basicConstraints=CA:FALSE",
-                                   "keyUsage=critical,digitalSignature,keyEncipherment"]
-                                  + (extensions or ["extendedKeyUsage=clientAuth"])) + "\n")
-        _openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                  "-nodes", "-keyout", key, "-out", csr, "-subj", subject], self.dir)
-        _openssl(["x509", "-req", "-in", csr, "-CA", signer.ca, "-CAkey", signer.ca_key,
-                  "-set_serial", str(int.from_bytes(os.urandom(8), "big")), "-days", "2",
-                  "-sha256", "-extfile", str(ext), "-out", cert], self.dir)
-        rfc2253 = _openssl(["x509", "-in", cert, "-noout", "-subject", "-nameopt", "RFC2253"],
-                           self.dir).strip()
-        oneline = _openssl(["x509", "-in", cert, "-noout", "-subject", "-nameopt", "compat"],
-                           self.dir).strip()
-        der = ssl.PEM_cert_to_DER_cert(Path(cert).read_text())
-        return CertFiles(cert=cert, key=key,
-                         subject=rfc2253.removeprefix("subject=").strip(),
-                         subject_oneline=oneline.removeprefix("subject=").strip(),
-                         fingerprint=hashlib.sha256(der).hexdigest())
-
-    def client(self, name: str, cn: str) -> CertFiles:
-        return self.issue(name, f"/O=beckon test/CN={cn}")
-
-    def server_tls(self, client_certs: str = "optional") -> dict:
-        """The [soap.tls] table for Beckond(tls=...)."""
-        return {"cert": self.server.cert, "key": self.server.key, "ca": self.ca,
-                "client_certs": client_certs}
 
 
 # --------------------------------------------------------------------------
@@ -835,149 +725,6 @@ class Device:
 
 
 # --------------------------------------------------------------------------
-# SOAP (zeep) and the beckon client
-
-
-class SoapClient:
-    """A zeep client bound to an address of our choosing (the served WSDL's
-    soap:address is fixed): .service calls the operations, .client is the
-    zeep.Client, .transport its transport."""
-
-    def __init__(self, client, service):
-        self.client = client
-        self.service = service
-        self.transport = client.transport
-
-
-def zeep_session(beckond: "Beckond | None" = None, auth: tuple[str, str] | None = None,
-                 cert: "CertFiles | tuple[str, str] | None" = None, verify=None):
-    """A requests session for beckond: the test CA for HTTPS, client
-    certificate and HTTP Basic as given; never the environment's CA bundle or
-    proxies (trust_env False)."""
-    import requests
-    from requests.auth import HTTPBasicAuth
-
-    session = requests.Session()
-    session.trust_env = False  # the environment's CA bundle and proxies do not apply
-    if verify is not None:
-        session.verify = verify
-    elif beckond is not None and beckond.tls:
-        session.verify = beckond.tls["ca"]
-    if cert is not None:
-        session.cert = cert.pair if isinstance(cert, CertFiles) else tuple(cert)
-    if auth is not None:
-        session.auth = HTTPBasicAuth(*auth)
-    return session
-
-
-def zeep_client(beckond: Beckond, timeout: float = 40.0, auth: tuple[str, str] | None = None,
-                cert: "CertFiles | tuple[str, str] | None" = None, wsdl: str | None = None,
-                url: str | None = None, binding: str = "ContactMe"):
-    """A zeep client built from the WSDL that beckond serves.
-
-    Plain HTTP and no other argument: the zeep.Client itself. Otherwise (HTTPS,
-    credentials, a WSDL file, another url) a SoapClient whose service talks to
-    `url` (default beckond.soap_url) through binding `binding` (ContactMe:
-    SOAP 1.1, ContactMe12: SOAP 1.2). `wsdl` loads the WSDL from a file or
-    URL instead of from beckond (a caller that cannot fetch it).
-    """
-    import zeep
-    from zeep.transports import Transport
-
-    session = zeep_session(beckond, auth=auth, cert=cert)
-    transport = Transport(session=session, timeout=10, operation_timeout=timeout)
-    settings = zeep.Settings(strict=True)
-    plain = not beckond.tls and auth is None and cert is None and wsdl is None and url is None \
-        and binding == "ContactMe"
-    client = zeep.Client(wsdl or beckond.wsdl_url, transport=transport, settings=settings)
-    if plain:
-        return client
-    return SoapClient(client, client.create_service(f"{{{NS}}}{binding}", url or beckond.soap_url))
-
-
-def fetch_wsdl(beckond: Beckond, dest: Path, **session_args) -> str:
-    """GET /contact-me.wsdl into dest (for clients that cannot fetch it)."""
-    with zeep_session(beckond, **session_args) as s:
-        r = s.get(beckond.wsdl_url, timeout=10)
-        r.raise_for_status()
-        Path(dest).write_bytes(r.content)
-    return str(dest)
-
-
-def soap_post(beckond: Beckond, operation_xml: str, timeout: float = 40.0,
-              **session_args) -> tuple[int, str]:
-    """POSTs a SOAP 1.1 envelope around operation_xml (elements in NS, prefix
-    cm) where zeep would refuse to send it (e.g. 9 alternateServer).
-    Returns (HTTP status, body)."""
-    envelope = ('<?xml version="1.0" encoding="UTF-8"?>'
-                '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"'
-                f' xmlns:cm="{NS}"><SOAP-ENV:Body>{operation_xml}</SOAP-ENV:Body>'
-                '</SOAP-ENV:Envelope>')
-    with zeep_session(beckond, **session_args) as s:
-        r = s.post(beckond.soap_url, data=envelope.encode(), timeout=timeout,
-                   headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
-        return r.status_code, r.text
-
-
-def fault_of_xml(text: str) -> tuple[str | None, str | None]:
-    """(code, message) of the contact-me fault detail in a SOAP answer."""
-    import xml.etree.ElementTree as ET
-
-    try:
-        root = ET.fromstring(text)
-    except ET.ParseError:
-        return None, None
-    code = message = None
-    for el in root.iter():
-        if el.tag == f"{{{NS}}}code":
-            code = (el.text or "").strip()
-        elif el.tag == f"{{{NS}}}message":
-            message = el.text or ""
-    return code, message
-
-
-def fault_detail(fault) -> tuple[str | None, str | None]:
-    """(code, message) of a contact-me SOAP Fault's detail, or (None, None)."""
-    detail = getattr(fault, "detail", None)
-    if detail is None:
-        return None, None
-    code = message = None
-    for el in detail.iter():
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if tag == f"{{{NS}}}code":
-            code = (el.text or "").strip()
-        elif tag == f"{{{NS}}}message":
-            message = el.text or ""
-    return code, message
-
-
-def run_beckon(server: "Beckond | str", args: list[str], timeout: float = 40.0,
-               options: list[str] | None = None) -> subprocess.CompletedProcess:
-    """Runs `beckon --server URL [options...] args...` (server: a Beckond or a
-    URL; options: global options such as --json, --cacert, --user)."""
-    if not os.access(BECKON, os.X_OK):
-        raise RuntimeError(f"beckon not found or not executable: {BECKON} (set BECKON)")
-    url = server if isinstance(server, str) else server.soap_url
-    cmd = [BECKON, "--server", url] + (options or []) + args
-    try:
-        return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        raise AssertionError(f"beckon did not finish within {timeout} s: {cmd}\n"
-                             f"stdout: {e.stdout!r}\nstderr: {e.stderr!r}") from None
-
-
-def beckon_tls_options(beckond: Beckond, cert: "CertFiles | None" = None,
-                       auth: tuple[str, str] | None = None) -> list[str]:
-    """Global beckon options for the test CA, a client certificate, Basic auth."""
-    out = []
-    if beckond.tls:
-        out += ["--cacert", beckond.tls["ca"]]
-    if cert is not None:
-        out += ["--cert", cert.cert, "--key", cert.key]
-    if auth is not None:
-        out += ["--user", auth[0], "--password", auth[1]]
-    return out
 
 
 # --------------------------------------------------------------------------
