@@ -231,7 +231,9 @@ std::vector<sip::NotifyCredential> parseNotifyCredentials(const toml::table& roo
 // [sip.auth] and its [[sip.auth.user]]s.
 sip::SipAuthConfig parseSipAuth(const toml::table& t) {
   const std::string p = "sip.auth.";
-  onlyKeys(t, p, {"realm", "nonce_lifetime_s", "methods", "algorithms", "offer", "user"});
+  onlyKeys(t, p,
+           {"realm", "nonce_lifetime_s", "methods", "algorithms", "offer", "user",
+            "source_failure_limit", "user_failure_limit", "failure_window_s", "block_s"});
   sip::SipAuthConfig out;
   sip::DigestConfig d;
   d.realm = getString(t, p, "realm", "");
@@ -243,6 +245,13 @@ sip::SipAuthConfig parseSipAuth(const toml::table& t) {
   }
   d.nonceLifetime =
       std::chrono::seconds(getInt(t, p, "nonce_lifetime_s", d.nonceLifetime.count(), 10, 86400));
+  sip::AuthLimits& l = out.limits;
+  l.sourceFailures = static_cast<unsigned>(
+      getInt(t, p, "source_failure_limit", l.sourceFailures, 0, 1000000));
+  l.userFailures =
+      static_cast<unsigned>(getInt(t, p, "user_failure_limit", l.userFailures, 0, 1000000));
+  l.window = std::chrono::seconds(getInt(t, p, "failure_window_s", l.window.count(), 1, 86400));
+  l.block = std::chrono::seconds(getInt(t, p, "block_s", l.block.count(), 1, 86400));
   out.authMethods = getStrings(t, p, "methods", out.authMethods);
   if (out.authMethods.empty()) bad(p + "methods", "must name REGISTER, SUBSCRIBE or both");
   for (const auto& m : out.authMethods) {

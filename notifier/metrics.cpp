@@ -500,6 +500,14 @@ Metrics::Metrics(std::string version) {
                                    {{"limit", toString(static_cast<Limit>(i))}});
   }
 
+  digestFailures_ = &r.counter("beckon_digest_failures_total",
+                               "Digest credentials that failed: a wrong password, an unknown user, "
+                               "a nonce that is not ours.");
+  const char* blocked =
+      "Digest attempts refused unchecked (403) because their source or user failed too often.";
+  digestBlocked_[0] = &r.counter("beckon_digest_blocked_total", blocked, {{"by", "source"}});
+  digestBlocked_[1] = &r.counter("beckon_digest_blocked_total", blocked, {{"by", "user"}});
+
   for (std::size_t i = 0; i < kBoundaries; ++i) {
     const auto b = static_cast<Boundary>(i);
     const BoundaryName n = nameOf(b);

@@ -223,6 +223,12 @@ class Metrics {
   // A request or connection refused (or cut off) because of a limit (any thread).
   void limitRefused(Limit l) { limitRefusals_[static_cast<std::size_t>(l)]->inc(); }
 
+  // Digest authentication (SIP thread): credentials that failed (wrong,
+  // unknown user, not our nonce), and attempts refused unchecked because
+  // their source or user is blocked ([sip.auth] *_failure_limit).
+  void digestFailed() { digestFailures_->inc(); }
+  void digestBlocked(bool bySource) { digestBlocked_[bySource ? 0 : 1]->inc(); }
+
  private:
   static int index(RequestState s) { return static_cast<int>(s); }
   void soapCall(SoapOperation op, SoapResult result, FaultCode fault);
@@ -252,6 +258,8 @@ class Metrics {
   Counter* reloadsOk_ = nullptr;
   Counter* reloadsFailed_ = nullptr;
   std::array<Counter*, kLimits> limitRefusals_{};
+  Counter* digestFailures_ = nullptr;
+  std::array<Counter*, 2> digestBlocked_{};  // source, user
 };
 
 // The configuration key a limit is set by ("limits.aor_rate", "app_server.rate", ...).

@@ -1,20 +1,31 @@
 // Digest authentication of REGISTER and SUBSCRIBE (RFC 3261 22, RFC 8760),
 // when [sip.auth] is configured: which requests must carry credentials, and
-// what to answer when they do not hold.
+// what to answer when they do not hold:
+// - none for our realm: 401/407 with challenges;
+// - their source or user blocked (AuthFailureLimiter): 403, unchecked;
+// - their uri not the Request-URI (RFC 3261 19.1.4 equality): 400 (RFC 7616
+//   3.4.6, RFC 2617 3.2.2.5);
+// - right on an old nonce, or a replay (an nc not grown): 401/407 with a
+//   fresh nonce and stale=true;
+// - failing: 403, logged and counted (beckon_digest_failures_total); the
+//   failure that blocks a source or user logs one more line.
+// Lives on the SIP thread.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "auth_limiter.h"
 #include "digest.h"
+#include "metrics.h"
 #include "sofia.h"
 
 namespace beckon::sip {
 
 class RequestAuthorizer {
  public:
-  RequestAuthorizer(const SipAuthConfig& config, const Clock& clock);
+  RequestAuthorizer(const SipAuthConfig& config, const Clock& clock, Metrics* metrics = nullptr);
 
   // The answer for a request that may not go on: 401 with challenges
   // (missing credentials, a stale nonce) or 403 (credentials that fail: the
@@ -38,12 +49,18 @@ class RequestAuthorizer {
   void reload();
 
  private:
-  Decision verify(msg_auth_t const* credentialsList, const char* method, int status,
+  Decision verify(msg_auth_t const* credentialsList, sip_t const* sip, int status,
                   const char* phrase, const std::string& user, const std::string& source) const;
+  // A failed attempt: logged, counted, and perhaps the one that blocks.
+  void failed(const DigestResponse& credentials, const char* method,
+              const std::string& source) const;
 
   const SipAuthConfig& config_;
   const Clock& clock_;
+  Metrics* metrics_;
   std::unique_ptr<DigestAuthenticator> digest_;
+  // Counts what the const checks see (the SIP thread only).
+  mutable AuthFailureLimiter limiter_;
 };
 
 // The WWW-Authenticate headers of a decision, as tags for a reply.

@@ -11,6 +11,8 @@
 #include <cctype>
 #include <stdexcept>
 
+#include "nonce_counts.h"
+
 namespace beckon::sip {
 
 namespace {
@@ -260,7 +262,7 @@ struct DigestAuthenticator::Crypto {
 };
 
 DigestAuthenticator::DigestAuthenticator(DigestConfig config, const beckon::Clock& clock)
-    : clock_(&clock), crypto_(std::make_unique<Crypto>()) {
+    : clock_(&clock), crypto_(std::make_unique<Crypto>()), counts_(std::make_unique<NonceCounts>()) {
   digests();  // fail here, not on the first request, when MD5 or SHA-256 is missing
   reconfigure(std::move(config));
   dummyMd5_ = randomHex(16);
@@ -359,7 +361,8 @@ std::vector<std::string> DigestAuthenticator::challenges(const std::string& user
 }
 
 DigestAuthenticator::Verdict DigestAuthenticator::verify(const DigestResponse& r,
-                                                         const std::string& method) const {
+                                                         const std::string& method,
+                                                         const std::string& retransmission) const {
   if (r.realm != config_.realm || r.uri.empty() || r.username.empty() || r.nonce.empty() ||
       r.response.empty()) {
     return Verdict::Failed;
@@ -377,12 +380,11 @@ DigestAuthenticator::Verdict DigestAuthenticator::verify(const DigestResponse& r
       config_.algorithms.end()) {
     return Verdict::Failed;  // not offered
   }
-  const std::string qop = lower(r.qop);
-  if (qop == "auth") {
-    if (r.cnonce.empty() || r.nc.empty()) return Verdict::Failed;
-  } else if (!qop.empty()) {
-    return Verdict::Failed;
-  }
+  // qop=auth, as every challenge offers: without it (RFC 2069) nc and cnonce
+  // are missing and a captured response could be replayed.
+  if (lower(r.qop) != "auth" || r.cnonce.empty()) return Verdict::Failed;
+  const std::uint32_t nc = parseNonceCount(r.nc);
+  if (nc == 0) return Verdict::Failed;
   // Everything so far depends only on the header, not on whether the user exists.
   const auto issued = nonceTime(r.nonce);
   if (!issued) return Verdict::Failed;
@@ -411,6 +413,11 @@ DigestAuthenticator::Verdict DigestAuthenticator::verify(const DigestResponse& r
   const std::int64_t lifetime = config_.nonceLifetime.count();
   // A nonce from the future (the clock went back) is stale beyond the lifetime too.
   if (age > lifetime || age < -lifetime) return Verdict::Stale;
+  // Right, and the nonce lives: its nc must have grown.
+  // (The request key is kept as a hash: bounded, whatever the Call-ID.)
+  const std::string request =
+      retransmission.empty() ? "" : hashHex(DigestAlgorithm::Sha256, retransmission);
+  if (!counts_->use(r.nonce, *issued, nc, request, now, lifetime)) return Verdict::Replayed;
   return Verdict::Ok;
 }
 

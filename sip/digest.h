@@ -13,10 +13,11 @@
 // (printf '%s', not echo: no trailing newline may enter the hash).
 //
 // Decisions:
-// - Nonces are stateless: base64url(ts || salt || HMAC-SHA256(secret, ts || salt
-//   || realm)), ts the issue time in seconds (8 bytes, big-endian), salt 8
-//   random bytes, secret random per process. Nothing is remembered per nonce;
-//   a nonce from another process (a restart) or tampered with is Failed.
+// - Nonces are made without state: base64url(ts || salt || HMAC-SHA256(secret,
+//   ts || salt || realm)), ts the issue time in seconds (8 bytes, big-endian),
+//   salt 8 random bytes, secret random per process. A nonce from another
+//   process (a restart) or tampered with is Failed. Only once credentials were
+//   right for a nonce is it remembered, with their nc (NonceCounts: bounded).
 // - Stale (answer 401 with stale=true) only when the nonce is ours, older than
 //   nonceLifetime, AND the response is right for it (RFC 2617 3.2.1: stale means
 //   the digest was valid, only the nonce was old). A wrong password or an
@@ -28,13 +29,21 @@
 // - realm must be ours, uri and nonce present; algorithm absent means MD5;
 //   "MD5" and "SHA-256" (any case) accepted when configured, "-sess"
 //   variants are not (never offered).
-// - qop: "auth" (with cnonce and nc) as offered. qop absent is accepted in the
-//   RFC 2069 form, response = H(HA1:nonce:HA2), for old devices (RFC 3261 22.4,
-//   RFC 2617 3.2.2.1). "auth-int" and anything else are Failed.
-// - Not done here (the caller's business): checking that uri matches the
-//   Request-URI, and replay protection. A nonce may be reused within its
-//   lifetime; tracking nc per nonce would need per-nonce state, which the
-//   stateless design deliberately avoids. TLS is the answer to eavesdroppers.
+// - qop: "auth" (with cnonce and an nc of 1 to 8 hex digits, not zero) is
+//   required, as every challenge offers it (RFC 7616 3.3). The RFC 2069 form
+//   without qop has no nc, so nothing would stop its replay: Failed, as are
+//   "auth-int" and anything else.
+// - Replays (RFC 7616 3.4): the right response on a live nonce whose nc is
+//   not higher than the highest seen for it is Replayed (the caller answers
+//   401/407 with a fresh nonce and stale=true, as for an old nonce: the
+//   owner's client retries without asking its user, a replaying attacker
+//   cannot answer it). A REGISTER is answered without a server transaction,
+//   so its UDP retransmissions come here again: the same nc with the same
+//   Call-ID, CSeq and Via branch is let through (the registrar changes
+//   nothing for the same Call-ID and CSeq). docs/decisions.md, "Digest
+//   replays and guessing".
+// - Not done here (the caller's business, RequestAuthorizer): checking that
+//   uri matches the Request-URI, and slowing down guessing.
 // - Thread safety: challenges() and verify() are const and may run concurrently.
 #pragma once
 
@@ -46,9 +55,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "auth_limiter.h"
 #include "clock.h"
 
 namespace beckon::sip {
+
+class NonceCounts;
 
 enum class DigestAlgorithm { Md5, Sha256 };
 
@@ -85,6 +97,7 @@ struct DigestConfig {
 struct SipAuthConfig {
   std::optional<DigestConfig> auth;  // absent: no authentication
   std::vector<std::string> authMethods{"REGISTER", "SUBSCRIBE"};
+  AuthLimits limits;  // failed attempts per source and per user
   // True when `method` must carry credentials.
   bool needsCredentials(const std::string& method) const;
 };
@@ -118,9 +131,17 @@ class DigestAuthenticator {
   // one user has an HA1 for it (all when no user has any).
   std::vector<std::string> challenges(const std::string& user, bool stale = false) const;
 
-  enum class Verdict { Ok, Stale, Failed };
+  // Ok: right, on a live nonce, with a growing nc. Stale: right but on an
+  // old nonce. Replayed: right, on a live nonce, with an nc seen before.
+  // Failed: anything else (wrong, unknown user, not our nonce, malformed).
+  enum class Verdict { Ok, Stale, Replayed, Failed };
   // method: the request's method ("REGISTER", "SUBSCRIBE"), as it enters HA2.
-  Verdict verify(const DigestResponse& r, const std::string& method) const;
+  // retransmission: what identifies the request when a retransmission of it
+  // may come through again (REGISTER, answered statelessly: Call-ID, CSeq,
+  // Via branch); the same credentials with the same key are then Ok again.
+  // Empty: the same nc twice is always Replayed.
+  Verdict verify(const DigestResponse& r, const std::string& method,
+                 const std::string& retransmission = "") const;
 
   const std::string& realm() const { return config_.realm; }
 
@@ -148,6 +169,7 @@ class DigestAuthenticator {
   std::vector<DigestAlgorithm> userAlgorithms_;
   std::string unknownKey_;
   std::unique_ptr<Crypto> crypto_;
+  std::unique_ptr<NonceCounts> counts_;  // thread-safe itself
 };
 
 // Parses the parameters of a Digest credentials header as Sofia gives them

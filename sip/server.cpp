@@ -335,7 +335,7 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   if (!leg_) throw std::runtime_error("cannot create the SIP leg for NOTIFYs");
   sender_.setMetrics(core.metrics());
   sender_.attach(root_, agent_, leg_);
-  authorizer_ = std::make_unique<RequestAuthorizer>(config_.auth, clock);
+  authorizer_ = std::make_unique<RequestAuthorizer>(config_.auth, clock, core.metrics());
   requestLimits_ = std::make_unique<RequestLimits>(config_.limits, core.metrics());
   registrar_ = std::make_unique<Registrar>(config_.registrar, core, resources_, *authorizer_, clock,
                                            *requestLimits_);

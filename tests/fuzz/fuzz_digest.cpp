@@ -4,7 +4,7 @@
 //
 // Must hold: credentials made up by the fuzzer never authenticate (they
 // cannot know the per-process nonce key), and the same fields with a real
-// nonce and the right response do (for a configured user, qop auth or none).
+// nonce and the right response do (for a configured user, qop auth).
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/sip_header.h>
 
@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "digest.h"
+#include "nonce_counts.h"
 #include "fuzz.h"
 
 using beckon::fuzz::printable;
@@ -27,12 +28,7 @@ constexpr const char* kPassword = "secret";
 struct World {
   beckon::ManualClock clock;  // fixed: our nonce never goes stale during a run
   DigestAuthenticator auth;
-  std::string nonce;  // a real one, of this process
-  World() : auth(config(), clock) {
-    const auto challenge = auth.challenges(kUser).at(0);
-    const auto at = challenge.find("nonce=\"") + 7;
-    nonce = challenge.substr(at, challenge.find('"', at) - at);
-  }
+  World() : auth(config(), clock) {}
   static beckon::sip::DigestConfig config() {
     beckon::sip::DigestConfig c;
     c.realm = kRealm;
@@ -75,9 +71,13 @@ void check(std::string_view text) {
   } else {
     return;
   }
-  if (!(r.qop.empty() || (r.qop == "auth" && !r.cnonce.empty() && !r.nc.empty()))) return;
+  // qop=auth with a cnonce and a real nc is required (the RFC 2069 form fails).
+  if (!(r.qop == "auth" && !r.cnonce.empty() && beckon::sip::parseNonceCount(r.nc) != 0)) return;
   r.realm = kRealm;
-  r.nonce = w.nonce;
+  // A fresh nonce each time: on one nonce the same nc twice is a replay.
+  const auto challenge = w.auth.challenges(kUser).at(0);
+  const auto at = challenge.find("nonce=\"") + 7;
+  r.nonce = challenge.substr(at, challenge.find('"', at) - at);
   r.response = beckon::sip::digestResponse(a, beckon::sip::digestHa1(a, kUser, kRealm, kPassword),
                                            r.nonce, r.nc, r.cnonce, r.qop, "REGISTER", r.uri);
   const auto verdict = w.auth.verify(r, "REGISTER");

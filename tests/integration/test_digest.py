@@ -104,11 +104,12 @@ class UdpPhone:
     Contact claim the fake NAT address, so answers and NOTIFYs reach it only
     at its source address (RFC 3581). Every wait is bounded."""
 
-    def __init__(self, server_port: int, user: str = USER, contact_port: int = 5999):
+    def __init__(self, server_port: int, user: str = USER, contact_port: int = 5999,
+                 bind: str = LOOPBACK):
         self.server = (LOOPBACK, server_port)
         self.user = user
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((LOOPBACK, 0))  # a free port, the kernel's choice
+        self.sock.bind((bind, 0))  # a free port, the kernel's choice (127/8 is all loopback)
         self.call_id = f"{os.urandom(8).hex()}@beckon-test-digest"
         self.from_tag = os.urandom(4).hex()
         self.contact_uri = f"sip:{user}@127.0.0.2:{contact_port}"
@@ -215,12 +216,14 @@ class AuthBeckond(RulesBeckond):
 
 class DigestTestCase(RulesTestCase):
     auth_users: list[dict] = []
+    auth_config: dict = {}  # more [sip.auth] keys
 
     @classmethod
     def make_beckond(cls, workdir):
         return AuthBeckond(workdir, notify_timeout_ms=cls.notify_timeout_ms,
                            sip=dict(cls.sip_config),
-                           auth={"realm": REALM, "nonce_lifetime_s": NONCE_LIFETIME_S},
+                           auth={"realm": REALM, "nonce_lifetime_s": NONCE_LIFETIME_S,
+                                 **cls.auth_config},
                            users=cls.auth_users)
 
     def setUp(self):
@@ -237,8 +240,8 @@ class DigestTestCase(RulesTestCase):
         for p in getattr(self, "phones", []):
             sys.stderr.write(f"======== UDP phone {p.user} ({p.call_id}):\n{p.dump()}\n")
 
-    def phone(self, user: str = USER, contact_port: int = 5999) -> UdpPhone:
-        p = UdpPhone(self.beckond.sip_port, user=user, contact_port=contact_port)
+    def phone(self, user: str = USER, contact_port: int = 5999, bind: str = LOOPBACK) -> UdpPhone:
+        p = UdpPhone(self.beckond.sip_port, user=user, contact_port=contact_port, bind=bind)
         self.phones.append(p)
         return p
 

@@ -16,6 +16,11 @@ The users have MD5 HA1s only, so that beckond offers MD5 alone: sipvicious
 computes MD5 only (with SHA-256 offered first, algorithms = ["SHA-256",
 "MD5"], svcrack stops at once on "Unknown algorithm: sha-256"). That is the attacker's best case.
 
+With low limits ([sip.auth] source_failure_limit = 5) svcrack is blocked
+after 5 guesses: a wordlist holding the password (past the 5th word) does
+not find it, the right password from the scanner's address gets 403, and
+the block is logged once (ScannersSlowedDown).
+
 Every scanner run is bounded (--maximumtime, and a subprocess timeout) and
 uses a source port of its own (-P); the runs of one test go in parallel
 (svcrack waits 10 s for a last answer whatever its options).
@@ -46,7 +51,7 @@ SVCRACK = shutil.which("svcrack") or "/usr/bin/svcrack"
 SCAN_TIMEOUT_S = 60
 
 
-class Scanners(DigestTestCase):
+class ScannerCase(DigestTestCase):
     auth_users = [auth_user(USER, PASSWORD, sha256=False),
                   auth_user(OTHER, OTHER_PASSWORD, sha256=False)]
 
@@ -63,6 +68,9 @@ class Scanners(DigestTestCase):
         self.assertEqual(r.returncode, 0, f"{cmd}\nstdout: {r.stdout}\nstderr: {r.stderr}")
         self.assertNotIn("Traceback", r.stderr, f"{cmd}: the scanner itself failed:\n{r.stderr}")
         return r
+
+
+class Scanners(ScannerCase):
 
     def test_svwar_finds_no_extension(self):
         runs = (("REGISTER", []), ("REGISTER", ["--force"]), ("OPTIONS", []), ("INVITE", []))
@@ -163,6 +171,43 @@ class Scanners(DigestTestCase):
         self.assertIn(f"request-id: {request_id}".encode(), notify.body)
         self.assertEqual(status.state, "delivered", status)
         self.assertIsNone(self.beckond.proc.poll(), "beckond exited")
+
+
+class ScannersSlowedDown(ScannerCase):
+    """[sip.auth] source_failure_limit = 5: svcrack with a wordlist that
+    holds OTHER's password (10th word) is blocked after its 5th guess, so it
+    never gets to try it: it cracks nothing, beckond logs exactly 5 failures
+    from it and one block, and the right password from the scanner's address
+    gets 403 too while a device elsewhere (127.0.0.32) still registers."""
+
+    auth_config = {"source_failure_limit": 5, "user_failure_limit": 0, "block_s": 600}
+
+    def test_svcrack_is_blocked_before_the_right_word(self):
+        words = WORDS[:9] + [OTHER_PASSWORD] + WORDS[9:]
+        wordlist = self.workdir / "words-with-the-password.txt"
+        wordlist.write_text("\n".join(words) + "\n")
+        offset = len(self.beckond.log())
+        r = self.scan(SVCRACK, ["-u", OTHER, "-d", str(wordlist)])
+        out = r.stdout + r.stderr
+        self.assertNotIn(OTHER_PASSWORD, r.stdout, f"cracked:\n{out}")
+        log = self.beckond.log()[offset:]
+        failures = [line for line in log.splitlines()
+                    if "auth failed" in line and f"user={OTHER} " in line]
+        self.assertEqual(len(failures), 5, log)
+        self.assertEqual(log.count(f"auth blocked source={LOOPBACK} "), 1, log)
+        # blocked: the right password from there too
+        p = self.phone(user=OTHER, contact_port=5033)
+        r = p.request("REGISTER", f"sip:{DOMAIN}")
+        nonce = re.search(r'nonce="([^"]+)"', r.headers("WWW-Authenticate")[0]).group(1)
+        r = p.request("REGISTER", f"sip:{DOMAIN}", authorization=credentials(
+            "MD5", OTHER, OTHER_PASSWORD, nonce, "REGISTER", f"sip:{DOMAIN}"))
+        self.assertEqual(status_of(r), 403, r.raw)
+        elsewhere = self.phone(user=OTHER, contact_port=5034, bind="127.0.0.32")
+        r = elsewhere.request("REGISTER", f"sip:{DOMAIN}")
+        nonce = re.search(r'nonce="([^"]+)"', r.headers("WWW-Authenticate")[0]).group(1)
+        r = elsewhere.request("REGISTER", f"sip:{DOMAIN}", authorization=credentials(
+            "MD5", OTHER, OTHER_PASSWORD, nonce, "REGISTER", f"sip:{DOMAIN}"))
+        self.assertEqual(status_of(r), 200, r.raw)
 
 
 if __name__ == "__main__":

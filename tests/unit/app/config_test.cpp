@@ -238,6 +238,10 @@ nonce_lifetime_s = 120
 methods = ["REGISTER"]
 algorithms = ["SHA-256", "MD5"]
 offer = "all"
+source_failure_limit = 7
+user_failure_limit = 0
+failure_window_s = 30
+block_s = 5
 [[sip.auth.user]]
 user = "7546658000"
 ha1_md5 = ")" + std::string(32, 'A') +
@@ -264,6 +268,10 @@ ha1_sha256 = ")" + std::string(64, 'c') +
   BOOST_TEST(d.users[1].ha1Md5 == "");
   BOOST_TEST(c.sip.auth.needsCredentials("REGISTER"));
   BOOST_TEST(!c.sip.auth.needsCredentials("SUBSCRIBE"));
+  BOOST_TEST(c.sip.auth.limits.sourceFailures == 7u);
+  BOOST_TEST(c.sip.auth.limits.userFailures == 0u);
+  BOOST_TEST(c.sip.auth.limits.window.count() == 30);
+  BOOST_TEST(c.sip.auth.limits.block.count() == 5);
 
   const Config defaults = parseConfig(
       "[sip.auth]\nrealm = \"r\"\n[[sip.auth.user]]\nuser = \"u\"\n"
@@ -277,6 +285,9 @@ ha1_sha256 = ")" + std::string(64, 'c') +
                                                         beckon::sip::DigestAlgorithm::Sha256}));
   // One challenge a response, for the user: what libre and Sofia-SIP can use.
   BOOST_TEST((defaults.sip.auth.auth->offer == beckon::sip::DigestOffer::PerUser));
+  BOOST_TEST((defaults.sip.auth.limits == beckon::sip::AuthLimits{}));
+  BOOST_TEST(defaults.sip.auth.limits.sourceFailures == 50u);
+  BOOST_TEST(defaults.sip.auth.limits.userFailures == 20u);
 }
 
 BOOST_AUTO_TEST_CASE(sip_digest_mistakes_name_the_key) {
@@ -298,6 +309,13 @@ BOOST_AUTO_TEST_CASE(sip_digest_mistakes_name_the_key) {
   BOOST_TEST(
       starts(refusal(head + "algorithms = [\"MD5\", \"MD5\"]\n" + user), "sip.auth.algorithms: "));
   BOOST_TEST(starts(refusal(head + "offer = \"both\"\n" + user), "sip.auth.offer: "));
+  for (const char* key :
+       {"source_failure_limit", "user_failure_limit", "failure_window_s", "block_s"}) {
+    BOOST_TEST(starts(refusal(head + key + " = -1\n" + user), std::string("sip.auth.") + key + ": "));
+    BOOST_TEST(starts(refusal(head + key + " = \"x\"\n" + user), std::string("sip.auth.") + key + ": "));
+  }
+  BOOST_TEST(starts(refusal(head + "failure_window_s = 0\n" + user), "sip.auth.failure_window_s: "));
+  BOOST_TEST(starts(refusal(head + "block_s = 86401\n" + user), "sip.auth.block_s: "));
   // u has an MD5 HA1 only: nobody could answer a SHA-256 challenge.
   BOOST_TEST(starts(refusal(head + "algorithms = [\"SHA-256\"]\n" + user),
                     "sip.auth.algorithms: no [[sip.auth.user]]"));

@@ -4,13 +4,17 @@
 
 #include "clock.h"
 #include "digest.h"
+#include "nonce_counts.h"
 
 using namespace beckon::sip;
 using Verdict = DigestAuthenticator::Verdict;
 
 namespace beckon::sip {
 std::ostream& operator<<(std::ostream& os, Verdict v) {
-  return os << (v == Verdict::Ok ? "Ok" : v == Verdict::Stale ? "Stale" : "Failed");
+  return os << (v == Verdict::Ok         ? "Ok"
+                 : v == Verdict::Stale    ? "Stale"
+                 : v == Verdict::Replayed ? "Replayed"
+                                          : "Failed");
 }
 }  // namespace beckon::sip
 
@@ -243,14 +247,23 @@ BOOST_FIXTURE_TEST_CASE(sha256_and_md5_both_accepted, Fixture) {
   BOOST_TEST(auth.verify(r, "REGISTER") == Verdict::Ok);
 }
 
-BOOST_FIXTURE_TEST_CASE(qop_auth_or_rfc2069_form_only, Fixture) {
+BOOST_FIXTURE_TEST_CASE(qop_auth_required, Fixture) {
   const std::string n = nonce();
   DigestResponse r = answer(n, "alice", "secret", DigestAlgorithm::Md5);
   r.qop = r.nc = r.cnonce = "";
   r.response = digestResponse(DigestAlgorithm::Md5,
                               digestHa1(DigestAlgorithm::Md5, "alice", kRealm, "secret"), n, "", "",
                               "", "REGISTER", r.uri);
-  BOOST_TEST(auth.verify(r, "REGISTER") == Verdict::Ok);  // RFC 2069 devices
+  // The RFC 2069 form, right but without qop: it could be replayed at will.
+  BOOST_TEST(auth.verify(r, "REGISTER") == Verdict::Failed);
+  for (const char* nc : {"", "0", "00000000", "123456789", "0000000g", "-1"}) {
+    r = answer(n, "alice", "secret");
+    r.nc = nc;
+    r.response = digestResponse(DigestAlgorithm::Sha256,
+                                digestHa1(DigestAlgorithm::Sha256, "alice", kRealm, "secret"), n,
+                                r.nc, r.cnonce, r.qop, "REGISTER", r.uri);
+    BOOST_TEST(auth.verify(r, "REGISTER") == Verdict::Failed, "nc=" << nc);
+  }
 
   r = answer(n, "alice", "secret");
   r.qop = "auth-int";
@@ -327,6 +340,75 @@ BOOST_FIXTURE_TEST_CASE(an_old_nonce_is_stale_only_with_the_right_password, Fixt
   // The device retries with the fresh nonce of the stale=true challenge.
   const std::string fresh = nonceOf(auth.challenges("alice", true)[0]);
   BOOST_TEST(auth.verify(answer(fresh, "alice", "secret"), "REGISTER") == Verdict::Ok);
+}
+
+// RFC 7616 3.4: the same nc twice on a nonce is a replay.
+BOOST_FIXTURE_TEST_CASE(a_nonce_count_must_grow, Fixture) {
+  const std::string n = nonce();
+  const auto at = [&](const char* nc, const char* password = "secret",
+                      DigestAlgorithm a = DigestAlgorithm::Sha256) {
+    DigestResponse r = answer(n, "alice", password, a);
+    r.nc = nc;
+    r.response = digestResponse(a, digestHa1(a, "alice", kRealm, password), n, r.nc, r.cnonce,
+                                r.qop, "REGISTER", r.uri);
+    return auth.verify(r, "REGISTER");
+  };
+  BOOST_TEST(at("00000001") == Verdict::Ok);
+  BOOST_TEST(at("00000001") == Verdict::Replayed);  // the same request again
+  BOOST_TEST(at("00000001", "secret", DigestAlgorithm::Md5) == Verdict::Replayed);
+  BOOST_TEST(at("00000003") == Verdict::Ok);  // counts may skip
+  BOOST_TEST(at("00000002") == Verdict::Replayed);
+  BOOST_TEST(at("0000000A") == Verdict::Ok);  // hex, either case
+  BOOST_TEST(at("0000000a") == Verdict::Replayed);
+  BOOST_TEST(at("0000000b", "wrong") == Verdict::Failed);  // a wrong one counts nothing
+  BOOST_TEST(at("0000000b") == Verdict::Ok);
+  // A REGISTER's retransmission (same Call-ID, CSeq, branch) passes again.
+  DigestResponse r = answer(n, "alice", "secret");
+  r.nc = "0000000c";
+  r.response = digestResponse(DigestAlgorithm::Sha256,
+                              digestHa1(DigestAlgorithm::Sha256, "alice", kRealm, "secret"), n,
+                              r.nc, r.cnonce, r.qop, "REGISTER", r.uri);
+  BOOST_TEST(auth.verify(r, "REGISTER", "call 2 z9hG4bKa") == Verdict::Ok);
+  BOOST_TEST(auth.verify(r, "REGISTER", "call 2 z9hG4bKa") == Verdict::Ok);
+  BOOST_TEST(auth.verify(r, "REGISTER", "call 3 z9hG4bKb") == Verdict::Replayed);
+  BOOST_TEST(auth.verify(r, "REGISTER") == Verdict::Replayed);
+  // Another nonce has its own count; one nobody used yet starts anywhere.
+  const std::string other = nonce();
+  BOOST_TEST(auth.verify(answer(other, "bob", "hunter2", DigestAlgorithm::Md5), "REGISTER") ==
+             Verdict::Ok);
+  // An old nonce is stale before its count is looked at.
+  clock.advance(std::chrono::seconds(301));
+  BOOST_TEST(at("0000000d") == Verdict::Stale);
+  BOOST_TEST(at("00000001") == Verdict::Stale);
+}
+
+BOOST_AUTO_TEST_CASE(nonce_counts_are_bounded_and_never_forget_into_a_replay) {
+  NonceCounts counts(3);
+  const std::int64_t now = 1000, life = 300;
+  BOOST_TEST(counts.use("a", 900, 1, "", now, life));
+  BOOST_TEST(counts.use("b", 901, 1, "", now, life));
+  BOOST_TEST(counts.use("c", 902, 1, "", now, life));
+  BOOST_TEST(!counts.use("a", 900, 1, "", now, life));
+  BOOST_TEST(counts.use("d", 903, 1, "", now, life));  // "a" (issued first) is forgotten
+  BOOST_TEST(counts.size() == 3u);
+  BOOST_TEST(!counts.use("a", 900, 2, "", now, life));   // forgotten: refused, never taken anew
+  BOOST_TEST(!counts.use("z", 899, 1, "", now, life));   // issued before: perhaps seen
+  BOOST_TEST(counts.use("b", 901, 2, "", now, life));    // still known
+  BOOST_TEST(counts.use("e", 950, 7, "", now, life));    // issued later: first use
+  // Expired nonces go by themselves.
+  BOOST_TEST(counts.use("f", 1300, 1, "", 1302, life));
+  BOOST_TEST(counts.size() == 1u);
+  // A retransmission: the same count with the same request key.
+  BOOST_TEST(counts.use("g", 1301, 4, "call-1 1 z9hG4bK1", 1302, life));
+  BOOST_TEST(counts.use("g", 1301, 4, "call-1 1 z9hG4bK1", 1302, life));
+  BOOST_TEST(!counts.use("g", 1301, 4, "call-1 2 z9hG4bK2", 1302, life));
+  BOOST_TEST(!counts.use("g", 1301, 4, "", 1302, life));
+  BOOST_TEST(!counts.use("g", 1301, 3, "call-1 1 z9hG4bK1", 1302, life));
+  BOOST_TEST(parseNonceCount("00000001") == 1u);
+  BOOST_TEST(parseNonceCount("ffffffff") == 0xffffffffu);
+  BOOST_TEST(parseNonceCount("1") == 1u);
+  BOOST_TEST(parseNonceCount("") == 0u);
+  BOOST_TEST(parseNonceCount("x") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(sofia_params_are_parsed) {
