@@ -101,9 +101,11 @@ class Caller:
         all_keys = {"domain": DOMAIN, "user": user, "target": target,
                     "contact_hostport": contact_hostport, "max_forwards": "70"}
         all_keys.update(keys or {})
+        # -auth_uri: SIPp's digest names the Request-URI (beckond wants it
+        # there), not its default sip:REMOTE_IP:REMOTE_PORT.
         self.sipp = Sipp(workdir, _name(f"caller-{user}"), scenario,
                          remote_port=beckond.sip_port, keys=all_keys, duration_ms=call_ms,
-                         timeout_s=30)
+                         timeout_s=30, extra=["-auth_uri", target.removeprefix("sip:")])
 
     def run(self, timeout: float = 30.0) -> int:
         self.sipp.start()

@@ -29,7 +29,9 @@ SIPp's own digest (scenarios/auth_register*.xml) against a beckond whose
 user has only ha1_md5, so that it offers MD5 alone: SIPp 3.6.1 computes MD5
 only and takes the first WWW-Authenticate, and with SHA-256 offered first
 (algorithms = ["SHA-256", "MD5"]) it gives up ("authentication must use MD5 or AKAv1-MD5"). The right password
-gets 200, a wrong one 403.
+gets 200, a wrong one 403. SIPp puts uri="sip:REMOTE_IP:REMOTE_PORT" in its
+credentials unless told the Request-URI (-auth_uri), and beckond wants the
+Request-URI there (400 else).
 
 Run with /usr/bin/python3 (see harness.py for the environment).
 """
@@ -444,7 +446,7 @@ class DigestSipp(DigestTestCase):
         name = f"{scenario.removesuffix('.xml')}-{_sipp_counter:03d}"
         s = Sipp(self.workdir, name, scenario, remote_port=self.beckond.sip_port, transport="u1",
                  keys={"domain": DOMAIN, "user": USER}, timeout_s=20,
-                 extra=["-au", USER, "-ap", password])
+                 extra=["-au", USER, "-ap", password, "-auth_uri", DOMAIN])
         self.sipps.append(s)
         return s.start()
 

@@ -10,7 +10,8 @@ REGISTERs over UDP whose digest the test computes (test_digest.UdpPhone):
   nc) gets 403;
 - a nonce's nc must grow: the same Authorization again (a new transaction)
   gets 401 with a fresh nonce and stale=true, so does a lower nc; a higher
-  nc gets 200, and so does the fresh nonce;
+  nc gets 200, and so does the fresh nonce; a retransmission of the same
+  REGISTER (same bytes) still gets 200;
 - guessing is slowed down ([sip.auth] source_failure_limit = 4,
   user_failure_limit = 3, block_s = 3): the 4th failure from one source
   blocks it, its next attempt with the right password gets 403, another
@@ -93,6 +94,19 @@ class DigestRules(DigestTestCase):
         r = self.register(p, credentials("SHA-256", USER, PASSWORD, fresh, "REGISTER", URI))
         self.assertEqual(status_of(r), 200, r.raw)
         self.assertEqual(self.listed(r, p.contact_uri).get("expires"), "600", r.raw)
+
+    def test_a_register_retransmission_is_no_replay(self):
+        """REGISTER is answered statelessly: a UDP retransmission (the same
+        bytes: Call-ID, CSeq, branch) is verified again and still gets 200."""
+        p = self.phone(contact_port=5049)
+        nonce = self.assertChallenge(self.register(p))
+        r = self.register(p, credentials("MD5", USER, PASSWORD, nonce, "REGISTER", URI))
+        self.assertEqual(status_of(r), 200, r.raw)
+        sent = [m for m in p.trace if m.direction == "sent"][-1]
+        p.sock.sendto(sent.raw, p.server)
+        again = p._recv(time.monotonic() + 5)
+        self.assertIsNotNone(again, "no answer to the retransmission")
+        self.assertEqual(status_of(again), 200, again.raw)
 
 
 class DigestSlowDown(DigestTestCase):
