@@ -246,8 +246,8 @@ sip::SipAuthConfig parseSipAuth(const toml::table& t) {
   d.nonceLifetime =
       std::chrono::seconds(getInt(t, p, "nonce_lifetime_s", d.nonceLifetime.count(), 10, 86400));
   sip::AuthLimits& l = out.limits;
-  l.sourceFailures = static_cast<unsigned>(
-      getInt(t, p, "source_failure_limit", l.sourceFailures, 0, 1000000));
+  l.sourceFailures =
+      static_cast<unsigned>(getInt(t, p, "source_failure_limit", l.sourceFailures, 0, 1000000));
   l.userFailures =
       static_cast<unsigned>(getInt(t, p, "user_failure_limit", l.userFailures, 0, 1000000));
   l.window = std::chrono::seconds(getInt(t, p, "failure_window_s", l.window.count(), 1, 86400));

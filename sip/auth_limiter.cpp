@@ -9,7 +9,9 @@ namespace beckon::sip {
 
 AuthFailureLimiter::AuthFailureLimiter(AuthLimits limits) : limits_(limits) {}
 
-void AuthFailureLimiter::reconfigure(AuthLimits limits) { limits_ = limits; }
+void AuthFailureLimiter::reconfigure(AuthLimits limits) {
+  limits_ = limits;
+}
 
 AuthFailureLimiter::Blocked AuthFailureLimiter::blocked(const std::string& source,
                                                         const std::string& user, TimePoint now) {
@@ -21,7 +23,8 @@ AuthFailureLimiter::Blocked AuthFailureLimiter::blocked(const std::string& sourc
 AuthFailureLimiter::NewBlocks AuthFailureLimiter::failed(const std::string& source,
                                                          const std::string& user, TimePoint now) {
   NewBlocks out;
-  if (limits_.sourceFailures) out.source = sources_.failed(source, limits_.sourceFailures, limits_, now);
+  if (limits_.sourceFailures)
+    out.source = sources_.failed(source, limits_.sourceFailures, limits_, now);
   if (limits_.userFailures) out.user = users_.failed(user, limits_.userFailures, limits_, now);
   return out;
 }

@@ -40,7 +40,9 @@ bool sameUri(const std::string& uri, url_t const* requestUri) {
 
 // The per-user key of the limiter: long names are counted by their start
 // (bounded memory: the limiter keeps thousands of them).
-std::string userKey(const std::string& user) { return user.substr(0, 256); }
+std::string userKey(const std::string& user) {
+  return user.substr(0, 256);
+}
 
 }  // namespace
 

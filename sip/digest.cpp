@@ -262,7 +262,9 @@ struct DigestAuthenticator::Crypto {
 };
 
 DigestAuthenticator::DigestAuthenticator(DigestConfig config, const beckon::Clock& clock)
-    : clock_(&clock), crypto_(std::make_unique<Crypto>()), counts_(std::make_unique<NonceCounts>()) {
+    : clock_(&clock),
+      crypto_(std::make_unique<Crypto>()),
+      counts_(std::make_unique<NonceCounts>()) {
   digests();  // fail here, not on the first request, when MD5 or SHA-256 is missing
   reconfigure(std::move(config));
   dummyMd5_ = randomHex(16);

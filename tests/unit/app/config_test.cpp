@@ -311,10 +311,13 @@ BOOST_AUTO_TEST_CASE(sip_digest_mistakes_name_the_key) {
   BOOST_TEST(starts(refusal(head + "offer = \"both\"\n" + user), "sip.auth.offer: "));
   for (const char* key :
        {"source_failure_limit", "user_failure_limit", "failure_window_s", "block_s"}) {
-    BOOST_TEST(starts(refusal(head + key + " = -1\n" + user), std::string("sip.auth.") + key + ": "));
-    BOOST_TEST(starts(refusal(head + key + " = \"x\"\n" + user), std::string("sip.auth.") + key + ": "));
+    BOOST_TEST(
+        starts(refusal(head + key + " = -1\n" + user), std::string("sip.auth.") + key + ": "));
+    BOOST_TEST(
+        starts(refusal(head + key + " = \"x\"\n" + user), std::string("sip.auth.") + key + ": "));
   }
-  BOOST_TEST(starts(refusal(head + "failure_window_s = 0\n" + user), "sip.auth.failure_window_s: "));
+  BOOST_TEST(
+      starts(refusal(head + "failure_window_s = 0\n" + user), "sip.auth.failure_window_s: "));
   BOOST_TEST(starts(refusal(head + "block_s = 86401\n" + user), "sip.auth.block_s: "));
   // u has an MD5 HA1 only: nobody could answer a SHA-256 challenge.
   BOOST_TEST(starts(refusal(head + "algorithms = [\"SHA-256\"]\n" + user),

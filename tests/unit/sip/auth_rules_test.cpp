@@ -68,8 +68,8 @@ BOOST_AUTO_TEST_CASE(a_source_is_blocked_after_its_limit_for_the_block_time) {
   BOOST_TEST(!limiter.failed("192.0.2.1", "alice", t).source);
   BOOST_TEST(!limiter.failed("192.0.2.1", "bob", t).source);
   const auto third = limiter.failed("192.0.2.1", "carol", t + seconds(59));
-  BOOST_TEST(third.source);   // the one line to log
-  BOOST_TEST(!third.user);    // per user: off
+  BOOST_TEST(third.source);  // the one line to log
+  BOOST_TEST(!third.user);   // per user: off
   BOOST_TEST((limiter.blocked("192.0.2.1", "anyone", t + seconds(59)) == B::Source));
   BOOST_TEST((limiter.blocked("192.0.2.2", "alice", t + seconds(59)) == B::No));
   BOOST_TEST(!limiter.failed("192.0.2.1", "x", t + seconds(60)).source);  // not counted again
@@ -99,7 +99,8 @@ BOOST_AUTO_TEST_CASE(memory_is_bounded) {
   l.tracked = 100;
   AuthFailureLimiter limiter(l);
   beckon::TimePoint t{seconds(1000000)};
-  for (int i = 0; i < 10000; ++i) limiter.failed("s" + std::to_string(i), "u" + std::to_string(i), t);
+  for (int i = 0; i < 10000; ++i)
+    limiter.failed("s" + std::to_string(i), "u" + std::to_string(i), t);
   BOOST_TEST(limiter.tracked() == 200u);
 }
 

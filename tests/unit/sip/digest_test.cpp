@@ -12,9 +12,9 @@ using Verdict = DigestAuthenticator::Verdict;
 namespace beckon::sip {
 std::ostream& operator<<(std::ostream& os, Verdict v) {
   return os << (v == Verdict::Ok         ? "Ok"
-                 : v == Verdict::Stale    ? "Stale"
-                 : v == Verdict::Replayed ? "Replayed"
-                                          : "Failed");
+                : v == Verdict::Stale    ? "Stale"
+                : v == Verdict::Replayed ? "Replayed"
+                                         : "Failed");
 }
 }  // namespace beckon::sip
 
@@ -391,10 +391,10 @@ BOOST_AUTO_TEST_CASE(nonce_counts_are_bounded_and_never_forget_into_a_replay) {
   BOOST_TEST(!counts.use("a", 900, 1, "", now, life));
   BOOST_TEST(counts.use("d", 903, 1, "", now, life));  // "a" (issued first) is forgotten
   BOOST_TEST(counts.size() == 3u);
-  BOOST_TEST(!counts.use("a", 900, 2, "", now, life));   // forgotten: refused, never taken anew
-  BOOST_TEST(!counts.use("z", 899, 1, "", now, life));   // issued before: perhaps seen
-  BOOST_TEST(counts.use("b", 901, 2, "", now, life));    // still known
-  BOOST_TEST(counts.use("e", 950, 7, "", now, life));    // issued later: first use
+  BOOST_TEST(!counts.use("a", 900, 2, "", now, life));  // forgotten: refused, never taken anew
+  BOOST_TEST(!counts.use("z", 899, 1, "", now, life));  // issued before: perhaps seen
+  BOOST_TEST(counts.use("b", 901, 2, "", now, life));   // still known
+  BOOST_TEST(counts.use("e", 950, 7, "", now, life));   // issued later: first use
   // Expired nonces go by themselves.
   BOOST_TEST(counts.use("f", 1300, 1, "", 1302, life));
   BOOST_TEST(counts.size() == 1u);
