@@ -151,7 +151,8 @@ class PhonesBeckond(Beckond):
     that Linphone, which refreshes at 90 % of the expiry it was granted,
     can be asked for 6 s and refreshes within the test."""
 
-    def __init__(self, workdir: Path, pki: "harness.Pki", users: dict[str, str], **kw):
+    def __init__(self, workdir: Path, pki: "harness.Pki", users: dict[str, str],
+                 auth: dict | None = None, **kw):
         super().__init__(workdir, contact_me={"subscribe_registrations": [harness.PACKAGE]}, **kw)
         self.sip_port, self.tls_port = SIP_PORT, TLS_PORT
         cert = pki.issue("sip-server", f"/O=beckon test/CN={SERVER}",
@@ -165,6 +166,7 @@ class PhonesBeckond(Beckond):
         text = text.replace("[soap]", f'[sip.tls]\ncert = "{cert.cert}"\nkey = "{cert.key}"\n'
                                       f'ca = "{pki.ca}"\n\n[soap]', 1)
         lines = ["", "[sip.auth]", f'realm = "{DOMAIN}"']
+        lines += [f"{k} = {harness.toml_value(v)}" for k, v in (auth or {}).items()]
         for u in md5_sha256_users(users):
             lines += ["", "[[sip.auth.user]]"] + [f"{k} = {harness.toml_value(v)}"
                                                  for k, v in u.items()]

@@ -25,6 +25,9 @@ The phones are configured as a user would: account, password, beckond as
 - Behind NAT: a baresip and a Linphone whose own address (192.0.2.N) is
   masqueraded and unreachable from beckond: their NOTIFY and a call to them
   still arrive, over the flow of their REGISTER.
+- Nonces (nonce_lifetime_s = 10): Linphone's refreshes on its nonce with a
+  growing nc get 200; once the nonce is old, 401 stale=true, answered by
+  Linphone with the fresh nonce, 200.
 - TLS trust: Linphone with another CA than beckond's refuses to register.
 
 Run as root with /usr/bin/python3 (see harness.py for the environment).
@@ -339,6 +342,57 @@ class BehindNat(PhonesTestCase):
                 ended = ua.wait_event("call-ended")
                 self.assertEqual((ended["reason"], ended["established"]), ("bye", True), ended)
                 self.assertEqual(len(p.received("INVITE")), before + 1, p.report())
+
+
+class NonceLifetime(PhonesTestCase):
+    """[sip.auth] nonce_lifetime_s = 10 with Linphone over UDP (expiry 6 s: it
+    refreshes every 5.4 s), which refreshes on the nonce it was given, nc 2,
+    3 ... (RFC 7616 3.4): each refresh with a grown nc gets 200; once the
+    nonce is older than 10 s the refresh gets 401 with stale=true and a fresh
+    nonce, which Linphone answers by itself, 200; the binding stays one.
+    (baresip 1.0 starts every refresh without credentials: it never reuses a
+    nonce.)"""
+
+    USERS = {"7546950001": "stale-pw"}
+
+    @classmethod
+    def make_beckond(cls, workdir):
+        cls.pki = harness.Pki(workdir / "pki")
+        return PhonesBeckond(workdir, cls.pki, cls.USERS, auth={"nonce_lifetime_s": 10})
+
+    @classmethod
+    def start_phones(cls):
+        cls.linphone = cls.phone(Linphone, 12, "7546950001", "udp", expires=6)
+        cls.linphone.wait_registered()
+
+    def test_grown_counts_pass_and_an_old_nonce_comes_back_stale(self):
+        p = self.linphone
+
+        def nonce_nc(request: str) -> tuple[str | None, str | None]:
+            auth = header(request, "Authorization") or ""
+            n = re.search(r'nonce="([^"]+)"', auth)
+            c = re.search(r"nc=([0-9a-fA-F]+)", auth)
+            return (n.group(1) if n else None, c.group(1) if c else None)
+
+        def stale_then_ok():
+            for request in p.sent("REGISTER"):
+                r = p.response_to(request)
+                if r and status_of(r) == 401 and re.search(r"(?mi)^WWW-Authenticate:.*stale=true", r):
+                    fresh = re.search(r'nonce="([^"]+)"', r).group(1)
+                    return [q for q in p.sent("REGISTER")
+                            if nonce_nc(q)[0] == fresh and status_of(p.response_to(q) or "") == 200]
+            return None
+
+        harness.wait_until(stale_then_ok, 40, interval=0.5,
+                           what="a refresh on the old nonce: 401 stale=true, then 200")
+        first_nonce = nonce_nc(p.sent("REGISTER")[1])[0]
+        on_first = [(nonce_nc(q)[1], status_of(p.response_to(q) or ""))
+                    for q in p.sent("REGISTER") if nonce_nc(q)[0] == first_nonce]
+        grown = [nc for nc, status in on_first if status == 200 and int(nc, 16) >= 2]
+        self.assertTrue(grown, f"no refresh with nc >= 2 on the first nonce got 200: {on_first}\n"
+                               f"{p.report()}")
+        self.assertEqual([s for _, s in on_first if s not in (200, 401)], [], on_first)
+        self.assertEqual(len(self.bindings(p.user)), 1, p.report())
 
 
 class TlsTrust(PhonesTestCase):
