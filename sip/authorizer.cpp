@@ -132,8 +132,13 @@ RequestAuthorizer::Decision RequestAuthorizer::verify(msg_auth_t const* credenti
     case DigestAuthenticator::Verdict::Stale:
       return {status, phrase, digest_->challenges(user, true)};
     case DigestAuthenticator::Verdict::Replayed:
-      spdlog::warn("auth replay refused user={} method={} source={}: nc {} not above the last",
-                   printable(credentials.username), method, source, printable(credentials.nc));
+      // A line a second at most: replays of one captured request may flood.
+      if (const auto held = replayLog_.pass(Throttle::Clock::now())) {
+        spdlog::warn(
+            "auth replay refused user={} method={} source={}: nc {} not above the last ({} more "
+            "such since the last line)",
+            printable(credentials.username), method, source, printable(credentials.nc), *held);
+      }
       return {status, phrase, digest_->challenges(user, true)};
     case DigestAuthenticator::Verdict::Failed:
       break;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "admission.h"
 #include "auth_limiter.h"
 #include "digest.h"
 #include "metrics.h"
@@ -61,6 +62,7 @@ class RequestAuthorizer {
   std::unique_ptr<DigestAuthenticator> digest_;
   // Counts what the const checks see (the SIP thread only).
   mutable AuthFailureLimiter limiter_;
+  mutable Throttle replayLog_;
 };
 
 // The WWW-Authenticate headers of a decision, as tags for a reply.

@@ -87,6 +87,8 @@ class DigestRules(DigestTestCase):
         replayed = self.register(p, first)
         fresh = self.assertChallenge(replayed, stale=True)
         self.assertNotEqual(fresh, nonce)
+        harness.wait_until(lambda: f"auth replay refused user={USER} method=REGISTER"
+                           in self.beckond.log()[self._log_offset:], 5, what="the replay logged")
         r = self.register(p, credentials("SHA-256", USER, PASSWORD, nonce, "REGISTER", URI, nc=3))
         self.assertEqual(status_of(r), 200, r.raw)
         r = self.register(p, credentials("SHA-256", USER, PASSWORD, nonce, "REGISTER", URI, nc=2))
