@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
-#include "uri_equality.h"
+#include "sip_uri.h"
 
 namespace beckon::sip {
 
@@ -26,16 +26,6 @@ std::string printable(const std::string& s) {
     }
   }
   return s.size() > 128 ? out + "..." : out;
-}
-
-// The credentials' uri is the Request-URI (RFC 3261 19.1.4 equality).
-bool sameUri(const std::string& uri, url_t const* requestUri) {
-  auto* home = static_cast<su_home_t*>(su_home_new(sizeof(su_home_t)));
-  if (!home) return false;
-  url_t* u = url_make(home, uri.c_str());
-  const bool same = u && sipUriEqual(u, requestUri);
-  su_home_unref(home);
-  return same;
 }
 
 // The per-user key of the limiter: long names are counted by their start
@@ -111,7 +101,7 @@ RequestAuthorizer::Decision RequestAuthorizer::verify(msg_auth_t const* credenti
   }
   // RFC 7616 3.4.6: the uri must name the resource of the Request-Line;
   // else 400. (Checked before the digest: it says nothing about the user.)
-  if (!sameUri(credentials.uri, sip->sip_request->rq_url)) {
+  if (!beckon::sipUriEqual(credentials.uri, urlString(sip->sip_request->rq_url))) {
     return {400, "Bad Request (the credentials' uri is not the Request-URI)", {}};
   }
 

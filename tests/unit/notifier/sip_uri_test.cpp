@@ -33,6 +33,10 @@ BOOST_AUTO_TEST_CASE(the_rfc_examples_that_are_not) {
 BOOST_AUTO_TEST_CASE(scheme_user_password_and_ipv6) {
   using beckon::sipUriEqual;
   BOOST_TEST(!sipUriEqual("sips:alice@a.example", "sip:alice@a.example"));
+  BOOST_TEST(!sipUriEqual("sip:example.com", "sips:example.com"));
+  BOOST_TEST(!sipUriEqual("sip:example.com", "sip:example.org"));
+  BOOST_TEST(!sipUriEqual("sip:example.com", "tel:+15551234"));
+  BOOST_TEST(sipUriEqual("sip:example.com", "sip:EXAMPLE.com"));
   BOOST_TEST(sipUriEqual("SIPS:alice@a.example", "sips:alice@A.example"));
   BOOST_TEST(!sipUriEqual("sip:alice:secret@a.example", "sip:alice@a.example"));
   BOOST_TEST(sipUriEqual("sip:alice:s%65cret@a.example", "sip:alice:secret@a.example"));
