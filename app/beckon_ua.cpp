@@ -28,10 +28,20 @@ namespace {
 using beckon::BodyFormat;
 using namespace beckon::ua;
 
-const std::set<std::string> kExitKinds = {
-    "started",    "registered",    "subscribed",   "notify",
-    "callback",   "call-incoming", "call-ringing", "call-established",
-    "call-ended", "unregistered",  "unsubscribed", "subscription-terminated"};
+const std::set<std::string> kExitKinds = {"started",
+                                          "registered",
+                                          "subscribed",
+                                          "notify",
+                                          "callback",
+                                          "call-incoming",
+                                          "call-ringing",
+                                          "call-established",
+                                          "call-ended",
+                                          "unregistered",
+                                          "unsubscribed",
+                                          "subscription-terminated",
+                                          "call-reconstructing",
+                                          "call-reconstructed"};
 
 std::string randomUuid() {
   std::random_device rd;

@@ -23,6 +23,7 @@
 #include "body_parser.h"
 #include "call.h"
 #include "digest_client.h"
+#include "reconstruction.h"
 #include "sdp.h"
 #include "sip_text.h"
 #include "time_slot.h"
@@ -280,9 +281,10 @@ int Agent::run() {
           SIPTAG_USER_AGENT_STR("beckon-ua/" BECKON_VERSION), NUTAG_M_USERNAME(user_.c_str()),
           NUTAG_M_FEATURES(features.c_str()), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOALERT(0),
           NUTAG_AUTOANSWER(0),
-          NUTAG_SHUTDOWN_EVENTS(1),     // report the unREGISTER and calls ended by the shutdown
-          NUTAG_APPL_METHOD("NOTIFY"),  // contact-me NOTIFYs come outside any subscription
-          NUTAG_ALLOW_EVENTS(o_.package.c_str()),
+          NUTAG_SHUTDOWN_EVENTS(1),  // report the unREGISTER and calls ended by the shutdown
+          // contact-me NOTIFYs come outside any subscription; REFERs are
+          // answered by reconstruction.cpp
+          NUTAG_APPL_METHOD("NOTIFY, REFER"), NUTAG_ALLOW_EVENTS(o_.package.c_str()),
           // Predictable messages: no NAT guessing, no OPTIONS to ourselves.
           NUTAG_OUTBOUND("no-natify no-validate no-options-keepalive"),
           TAG_IF(!o_.proxy.empty(), NUTAG_PROXY(o_.proxy.c_str())), TAG_END());
@@ -354,8 +356,10 @@ int Agent::run() {
   while (!shutdownDone_ && Clock::now() < until)
     su_root_step(root_, 20);
   worker_->stop();
-  for (auto& [id, call] : calls_)
-    nua_handle_destroy(call->nh);
+  for (auto& [id, call] : calls_) {
+    for (nua_handle_t* nh : {call->nh, call->deadNh, call->pendingNh, call->referNh})
+      if (nh) nua_handle_destroy(nh);
+  }
   calls_.clear();
   if (register_) nua_handle_destroy(register_), register_ = nullptr;
   if (subscribe_) nua_handle_destroy(subscribe_), subscribe_ = nullptr;
@@ -507,18 +511,40 @@ void Agent::onEvent(nua_event_t event, int status, const char* phrase, nua_handl
       }
       break;
     case nua_i_notify:
+      if (Call* c = findCall(nh); c && nh == c->referNh) {  // the REFER's progress
+        if (status < 200) nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua_), TAG_END());
+        break;
+      }
       onNotify(status, nh, sip, tags);
+      break;
+    case nua_i_refer:
+      onRefer(nh, sip);
+      break;
+    case nua_r_refer:
+      if (Call* c = findCall(nh); c && nh == c->referNh) onReferAnswer(*c, status, phrase);
+      break;
+    case nua_r_bye:
+      if (Call* c = findCall(nh); c && nh == c->nh) {
+        if (sip && sip->sip_cseq) c->localCseq = sip->sip_cseq->cs_seq;
+        if (status == 481) reconstructOr481(*c, sip);
+      }
       break;
     case nua_i_invite:
       onInvite(nh, sip);
       break;
     case nua_r_invite:
       if (Call* c = findCall(nh)) {
+        if (nh != c->nh) {
+          onReplacingInviteAnswer(*c, nh, status, sip);
+          break;
+        }
         if (c->callId.empty()) c->callId = callIdOf(sip);
+        if (sip && sip->sip_cseq) c->localCseq = sip->sip_cseq->cs_seq;
         if ((status == 401 || status == 407) && authenticateCall(*c, sip)) break;
         if (c->established) {  // the answer to our re-INVITE
           if (status >= 200)
             report("call-reinvite", {{"call", c->id}, {"by", "local"}, {"status", status}});
+          if (status == 481) reconstructOr481(*c, sip);
           break;
         }
         if (status > 100 && status < 200) c->provisional = true;
@@ -526,6 +552,8 @@ void Agent::onEvent(nua_event_t event, int status, const char* phrase, nua_handl
           report("call-ringing", {{"call", c->id}, {"status", status}});
         } else if (status >= 200 && status < 300) {
           c->codec = sdpChosenCodec(payloadOf(sip));
+          c->remoteSession = sdpSessionOf(payloadOf(sip));
+          noteTags(*c, sip, false);
         } else if (status >= 300) {
           c->status = status;
           // 487: our CANCEL (at --timeout or exit) ended it.
@@ -533,6 +561,9 @@ void Agent::onEvent(nua_event_t event, int status, const char* phrase, nua_handl
           c->reason = status == 487 ? "cancelled" : (sip ? "rejected" : "failed");
         }
       }
+      break;
+    case nua_i_ack:
+      if (Call* c = findCall(nh); c && nh == c->nh) noteTags(*c, sip, true);
       break;
     case nua_i_state:
       onCallState(nh, status, phrase, sip, tags);
@@ -563,7 +594,6 @@ void Agent::onEvent(nua_event_t event, int status, const char* phrase, nua_handl
     case nua_i_options:
     case nua_i_message:
     case nua_i_info:
-    case nua_i_refer:
     case nua_i_subscribe:
     case nua_i_publish:
       // Requests outside our dialogs nua has answered itself: the handles it

@@ -99,7 +99,28 @@ class Agent {
   void reinvite(unsigned id);
   void hangUp(unsigned id);
   Call* findCall(unsigned id);
+  // The call `nh` belongs to: its dialog's, or one of its reconstruction's.
   Call* findCall(nua_handle_t* nh);
+  // At the set-up of a dialog: its time.
+  void noteDialog(Call& c);
+  // The dialog's tags from a request of the peer's or an answer to ours.
+  void noteTags(Call& c, const sip_t* sip, bool request);
+  // --reinvite-after, --hangup-after from now, for the call's current dialog.
+  void armCallTimers(Call& c);
+
+  // Dialog reconstruction (ua/reconstruction.cpp, docs/beckon-ua.md).
+  // A 481 to our in-dialog request: the REFER when it carries an
+  // Accessible-Since after the dialog's set-up, else the call ends.
+  void reconstructOr481(Call& c, const sip_t* sip);
+  void onReferAnswer(Call& c, int status, const char* phrase);
+  void onRefer(nua_handle_t* nh, const sip_t* sip);
+  void onReplacingInvite(nua_handle_t* nh, const sip_t* sip);
+  void onReplacingInviteAnswer(Call& c, nua_handle_t* nh, int status, const sip_t* sip);
+  void onReconstructionState(Call& c, nua_handle_t* nh, int state, int status);
+  void rebuilt(Call& c, const std::string& by);
+  void endCall(Call& c, int status, const std::string& reason);
+  // Route tags for a request outside a dialog: nua's --proxy, else the registrar.
+  std::string firstRoute() const;
 
   void onRegister(nua_event_t event, int status, const char* phrase, const sip_t* sip);
   void onSubscribe(int status, const char* phrase, const sip_t* sip);

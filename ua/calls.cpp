@@ -37,7 +37,7 @@ void Agent::inviteAgain(Call& c) {
     fail("cannot place the call");
     return;
   }
-  const std::string offer = sdpOffer(sdpAddress(), static_cast<unsigned long>(::getpid()));
+  const std::string offer = sdpOffer(sdpAddress(), c.session);
   nua_invite(c.nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(offer.c_str()),
              TAG_IF(!c.retryProxy, SIPTAG_AUTHORIZATION_STR(authorization.c_str())),
              TAG_IF(c.retryProxy, SIPTAG_PROXY_AUTHORIZATION_STR(authorization.c_str())),
@@ -50,8 +50,9 @@ Agent::Call* Agent::findCall(unsigned id) {
 }
 
 Agent::Call* Agent::findCall(nua_handle_t* nh) {
+  if (!nh) return nullptr;
   for (auto& [id, c] : calls_) {
-    if (c->nh == nh) return c.get();
+    if (c->nh == nh || c->deadNh == nh || c->pendingNh == nh || c->referNh == nh) return c.get();
   }
   return nullptr;
 }
@@ -68,7 +69,8 @@ void Agent::placeCall() {
     fail("cannot place the call");
     return;
   }
-  const std::string offer = sdpOffer(sdpAddress(), static_cast<unsigned long>(::getpid()));
+  c->session = c->version = static_cast<unsigned long>(::getpid());
+  const std::string offer = sdpOffer(sdpAddress(), c->session);
   report("call-outgoing", {{"call", c->id}, {"to", o_.call}});
   nua_invite(c->nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(offer.c_str()),
              TAG_END());
@@ -78,11 +80,11 @@ void Agent::placeCall() {
 void Agent::onInvite(nua_handle_t* nh, const sip_t* sip) {
   if (Call* existing = findCall(nh)) {  // a re-INVITE: same session, a fresh answer
     const std::string offer = payloadOf(sip);
-    const auto version = static_cast<unsigned long>(::getpid()) + ++existing->reinvites;
+    const auto version = ++existing->version;
     std::string body;
     if (offer.empty()) {
-      body = sdpOffer(sdpAddress(), version);
-    } else if (auto answer = sdpAnswer(offer, sdpAddress(), version)) {
+      body = sdpOffer(sdpAddress(), existing->session, version);
+    } else if (auto answer = sdpAnswer(offer, sdpAddress(), existing->session, version)) {
       body = answer->body;
     }
     const int status = body.empty() ? 488 : 200;
@@ -95,13 +97,17 @@ void Agent::onInvite(nua_handle_t* nh, const sip_t* sip) {
     report("call-reinvite", {{"call", existing->id}, {"by", "remote"}, {"status", status}});
     return;
   }
+  if (sip && sip->sip_replaces) return onReplacingInvite(nh, sip);
   auto c = std::make_unique<Call>();
   c->id = nextCall_++;
   c->nh = nh;
+  c->session = c->version = static_cast<unsigned long>(::getpid());
   c->remote = sip && sip->sip_from ? urlText(sip->sip_from->a_url) : "";
+  noteTags(*c, sip, true);
   c->callId = callIdOf(sip);
   const char* ctype = sip && sip->sip_content_type ? sip->sip_content_type->c_type : nullptr;
   if (ctype && strcasecmp(ctype, "application/sdp") == 0) c->offer = payloadOf(sip);
+  c->remoteSession = sdpSessionOf(c->offer);
   Call& call = *c;
   calls_.emplace(c->id, std::move(c));
   report("call-incoming", {{"call", call.id},
@@ -131,9 +137,8 @@ void Agent::answerCall(unsigned id) {
   const std::string address = sdpAddress();
   std::string body;
   if (c->offer.empty()) {
-    body =
-        sdpOffer(address, static_cast<unsigned long>(::getpid()));  // late offer: ours in the 200
-  } else if (auto answer = sdpAnswer(c->offer, address, static_cast<unsigned long>(::getpid()))) {
+    body = sdpOffer(address, c->session);  // late offer: ours in the 200
+  } else if (auto answer = sdpAnswer(c->offer, address, c->session)) {
     body = answer->body;
     c->codec = answer->codec;
   } else {
@@ -149,9 +154,8 @@ void Agent::answerCall(unsigned id) {
 
 void Agent::reinvite(unsigned id) {
   Call* c = findCall(id);
-  if (!c || !c->established || !c->reason.empty()) return;
-  const std::string offer =
-      sdpOffer(sdpAddress(), static_cast<unsigned long>(::getpid()) + ++c->reinvites);
+  if (!c || !c->established || !c->reason.empty() || c->reconstructing) return;
+  const std::string offer = sdpOffer(sdpAddress(), c->session, ++c->version);
   nua_invite(c->nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(offer.c_str()),
              TAG_END());
 }
@@ -159,33 +163,70 @@ void Agent::reinvite(unsigned id) {
 void Agent::hangUp(unsigned id) {
   Call* c = findCall(id);
   if (!c || !c->established || !c->reason.empty()) return;
+  if (c->reconstructing) {  // the BYE goes on the new dialog
+    c->hangUpWhenRebuilt = true;
+    return;
+  }
   c->by = "local";
   c->reason = "bye";
   nua_bye(c->nh, TAG_END());
 }
 
-void Agent::onCallState(nua_handle_t* nh, int status, const char*, const sip_t*, tagi_t tags[]) {
+void Agent::noteTags(Call& c, const sip_t* sip, bool request) {
+  // In a request from the peer (its ACK), To is ours; in an answer to
+  // ours, From is.
+  if (!sip || !sip->sip_from || !sip->sip_to) return;
+  const char* local = request ? sip->sip_to->a_tag : sip->sip_from->a_tag;
+  const char* remote = request ? sip->sip_from->a_tag : sip->sip_to->a_tag;
+  if (local) c.localTag = local;
+  if (remote) c.remoteTag = remote;
+}
+
+void Agent::noteDialog(Call& c) {
+  c.setUpAt = std::time(nullptr);
+}
+
+void Agent::armCallTimers(Call& c) {
+  const unsigned id = c.id, generation = ++c.generation;
+  auto current = [this, id, generation] {
+    Call* now = findCall(id);
+    return now && now->generation == generation ? now : nullptr;
+  };
+  if (o_.reinviteAfterS) {
+    after(std::chrono::milliseconds(static_cast<long long>(*o_.reinviteAfterS * 1000)),
+          [this, id, current] {
+            if (current()) reinvite(id);
+          });
+  }
+  if (o_.hangupAfterS) {
+    after(std::chrono::milliseconds(static_cast<long long>(*o_.hangupAfterS * 1000)),
+          [this, id, current] {
+            if (current()) hangUp(id);
+          });
+  }
+}
+
+void Agent::onCallState(nua_handle_t* nh, int status, const char*, const sip_t* sip,
+                        tagi_t tags[]) {
   Call* c = findCall(nh);
   if (!c) return;
   int state = nua_callstate_init;
   tl_gets(tags, NUTAG_CALLSTATE_REF(state), TAG_END());
+  if (state == nua_callstate_ready && sip && sip->sip_request)
+    noteTags(*c, sip, true);  // the ACK (a call we answered)
+  if (nh != c->nh) return onReconstructionState(*c, nh, state, status);
+  if (state == nua_callstate_ready && c->reconstructing) return rebuilt(*c, "remote");
   if (state == nua_callstate_ready && !c->established) {
     c->established = true;
+    noteDialog(*c);
     Event e = {{"call", c->id}, {"direction", c->outgoing ? "outgoing" : "incoming"}};
     e["remote"] = c->remote;
     if (!c->codec.empty()) e["codec"] = c->codec;
     if (!c->callId.empty()) e["call_id"] = c->callId;
+    e["local_tag"] = c->localTag;
+    e["remote_tag"] = c->remoteTag;
     report("call-established", e);
-    if (o_.reinviteAfterS) {
-      const unsigned id = c->id;
-      after(std::chrono::milliseconds(static_cast<long long>(*o_.reinviteAfterS * 1000)),
-            [this, id] { reinvite(id); });
-    }
-    if (o_.hangupAfterS) {
-      const unsigned id = c->id;
-      after(std::chrono::milliseconds(static_cast<long long>(*o_.hangupAfterS * 1000)),
-            [this, id] { hangUp(id); });
-    }
+    armCallTimers(*c);
   } else if (state == nua_callstate_terminated && !c->retryAuthorization.empty()) {
     inviteAgain(*c);
   } else if (state == nua_callstate_terminated) {
@@ -203,6 +244,8 @@ void Agent::onCallState(nua_handle_t* nh, int status, const char*, const sip_t*,
     if (!c->callId.empty()) e["call_id"] = c->callId;
     report("call-ended", e);
     nua_handle_destroy(nh);
+    for (nua_handle_t* other : {c->deadNh, c->pendingNh, c->referNh})
+      if (other) nua_handle_destroy(other);
     calls_.erase(c->id);
   }
 }

@@ -70,11 +70,11 @@ bool ours(const std::string& codec) {
   return codec == "PCMU/8000" || codec == "PCMA/8000";
 }
 
-std::string header(const std::string& address, unsigned long session) {
+std::string header(const std::string& address, unsigned long session, unsigned long version) {
   const char* family = address.find(':') != std::string::npos ? "IP6" : "IP4";
   std::ostringstream out;
   out << "v=0\r\n"
-      << "o=beckon-ua " << session << " " << session << " IN " << family << " " << address << "\r\n"
+      << "o=beckon-ua " << session << " " << version << " IN " << family << " " << address << "\r\n"
       << "s=beckon-ua\r\n"
       << "c=IN " << family << " " << address << "\r\n"
       << "t=0 0\r\n";
@@ -88,7 +88,11 @@ constexpr const char* kPort = "9";
 }  // namespace
 
 std::string sdpOffer(const std::string& address, unsigned long session) {
-  return header(address, session) + "m=audio " + kPort +
+  return sdpOffer(address, session, session);
+}
+
+std::string sdpOffer(const std::string& address, unsigned long session, unsigned long version) {
+  return header(address, session, version) + "m=audio " + kPort +
          " RTP/AVP 0 8\r\n"
          "a=rtpmap:0 PCMU/8000\r\n"
          "a=rtpmap:8 PCMA/8000\r\n"
@@ -97,9 +101,14 @@ std::string sdpOffer(const std::string& address, unsigned long session) {
 
 std::optional<SdpAnswer> sdpAnswer(const std::string& offer, const std::string& address,
                                    unsigned long session) {
+  return sdpAnswer(offer, address, session, session);
+}
+
+std::optional<SdpAnswer> sdpAnswer(const std::string& offer, const std::string& address,
+                                   unsigned long session, unsigned long version) {
   const auto media = mediaOf(offer);
   SdpAnswer answer;
-  std::string body = header(address, session);
+  std::string body = header(address, session, version);
   for (const auto& m : media) {
     std::string chosen;
     if (answer.codec.empty() && !m.disabled && m.type == "audio") {
@@ -132,6 +141,23 @@ std::string sdpChosenCodec(const std::string& answer) {
       const std::string c = codecOf(m, f);
       if (ours(c)) return c;
     }
+  }
+  return "";
+}
+
+}  // namespace beckon::ua
+
+namespace beckon::ua {
+
+std::string sdpSessionOf(const std::string& sdp) {
+  std::istringstream in(sdp);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("o=", 0) != 0) continue;
+    std::istringstream fields(line.substr(2));
+    std::string user, session;
+    fields >> user >> session;
+    return session;
   }
   return "";
 }
