@@ -10,7 +10,9 @@ call goes on in the new dialog (record-routed by the new beckond): a
 re-INVITE works, and the BYE ends the call at both ends.
 
 And the REFER that matches no call gets 481, one naming a call its sender
-is not part of 403; neither changes the call.
+is not part of 403; neither changes the call. Without Accessible-Since (a
+SIPp callee answering the re-INVITE 481, scenarios/ua_uas_481.xml) the
+481 just ends the call: no BYE, no REFER.
 
 Run with /usr/bin/python3.
 """
@@ -18,13 +20,15 @@ import os
 import sqlite3
 import unittest
 
+import harness
 from calls import ProxyTestCase
-from harness import DOMAIN, LOOPBACK
+from harness import DOMAIN, LOOPBACK, BeckondTestCase
 from raw_sip import RawDevice, status_of
 from user_agents import BeckonUa
 
 
-class Reconstruction(ProxyTestCase):
+class Agents:
+    """Stops every beckon-ua of a test; prints their output when it fails."""
 
     def setUp(self):
         super().setUp()
@@ -44,6 +48,10 @@ class Reconstruction(ProxyTestCase):
         u = BeckonUa(self.workdir, f"{self._testMethodName}-{name}", args)
         self.uas.append(u)
         return u.start()
+
+
+
+class Reconstruction(Agents, ProxyTestCase):
 
     def refer(self, ua: BeckonUa, sender: str, call_id: str, to_tag: str, from_tag: str) -> int:
         """A reconstruction REFER sent straight to `ua` from `sender`; its status."""
@@ -116,6 +124,24 @@ class Reconstruction(ProxyTestCase):
         self.assertEqual(len(caller.events("call-ended")), 1)
         self.assertEqual(len(callee.events("call-ended")), 1)
         self.assertEqual(caller.events("error") + callee.events("error"), [])
+
+
+class WithoutAccessibleSince(Agents, BeckondTestCase):
+    uses_beckond = False
+
+    def test_a_plain_481_ends_the_call(self):
+        uas = harness.Sipp(self.workdir, "uas", "ua_uas_481.xml", None)
+        self.sipps.append(uas)
+        uas.start()
+        uas.wait_listening()
+        caller = self.ua("caller", ["--call", f"sip:service@{LOOPBACK}:{uas.port}",
+                                    "--reinvite-after", "0.2", "--exit-after", "call-ended"])
+        self.assertEqual(caller.wait(15), 0, caller.report())
+        self.assertEqual(uas.wait(15), 0, uas.report())
+        self.assertEqual(caller.wait_event("call-reinvite")["status"], 481)
+        end = caller.wait_event("call-ended")
+        self.assertEqual((end["reason"], end["by"], end["status"]), ("gone", "remote", 481))
+        self.assertEqual(caller.events("call-reconstructing"), [])
 
 
 if __name__ == "__main__":
