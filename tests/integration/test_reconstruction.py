@@ -70,6 +70,13 @@ class Reconstruction(Agents, ProxyTestCase):
             dev.close()
         return status_of(answer)
 
+    def lose_the_keys(self):
+        """beckond killed, its Record-Route keys wiped, started again."""
+        self.beckond.kill()
+        with sqlite3.connect(self.beckond.store_path) as db:
+            db.execute("DELETE FROM meta WHERE key = 'dialog_keys'")
+        self.beckond.start()
+
     def test_a_call_is_rebuilt_after_its_keys_are_lost(self):
         registrar = f"{LOOPBACK}:{self.beckond.sip_port}"
         callee = self.ua("callee", ["--aor", f"sip:kate@{DOMAIN}", "--registrar", registrar,
@@ -93,10 +100,7 @@ class Reconstruction(Agents, ProxyTestCase):
                                     out_est["local_tag"], in_est["local_tag"]), 403)
         self.assertEqual(callee.events("call-reconstructing"), [])
 
-        self.beckond.kill()
-        with sqlite3.connect(self.beckond.store_path) as db:
-            db.execute("DELETE FROM meta WHERE key = 'dialog_keys'")
-        self.beckond.start()
+        self.lose_the_keys()
 
         first = caller.wait_event("call-reinvite", timeout=15, by="local")
         self.assertEqual(first["status"], 481, caller.report())
@@ -123,6 +127,36 @@ class Reconstruction(Agents, ProxyTestCase):
         self.assertEqual((in_end["reason"], in_end["by"]), ("bye", "remote"))
         self.assertEqual(len(caller.events("call-ended")), 1)
         self.assertEqual(len(callee.events("call-ended")), 1)
+        self.assertEqual(caller.events("error") + callee.events("error"), [])
+
+    def test_the_callee_s_bye_rebuilds_the_call_then_ends_it(self):
+        # The callee (no --proxy: its requests outside dialogs take a Route
+        # to its registrar) hangs up 4 s after the set-up; its BYE gets the
+        # 481, it sends the REFER (-term), the caller the INVITE with
+        # Replaces, and the BYE goes again on the new dialog.
+        registrar = f"{LOOPBACK}:{self.beckond.sip_port}"
+        callee = self.ua("callee", ["--aor", f"sip:lisa@{DOMAIN}", "--registrar", registrar,
+                                    "--register", "--answer", "0", "--hangup-after", "4",
+                                    "--exit-after", "call-ended"])
+        callee.wait_event("registered")
+        caller = self.ua("caller", ["--aor", f"sip:bob@{DOMAIN}", "--registrar", registrar,
+                                    "--register", "--proxy", registrar,
+                                    "--call", f"sip:lisa@{DOMAIN}", "--exit-after", "call-ended"])
+        caller.wait_event("call-established")
+        callee.wait_event("call-established")
+        self.lose_the_keys()
+
+        self.assertEqual(callee.wait_event("call-reconstructing", timeout=15, by="local")["role"],
+                         "term")
+        self.assertEqual(caller.wait_event("call-reconstructing", by="remote")["role"], "org")
+        callee.wait_event("call-reconstructed", by="remote")
+        caller.wait_event("call-reconstructed", by="local")
+        self.assertEqual(caller.wait(20), 0, caller.report())
+        self.assertEqual(callee.wait(20), 0, callee.report())
+        out_end, in_end = caller.wait_event("call-ended"), callee.wait_event("call-ended")
+        self.assertEqual((in_end["reason"], in_end["by"]), ("bye", "local"))
+        self.assertEqual((out_end["reason"], out_end["by"]), ("bye", "remote"))
+        self.assertEqual(out_end["call_id"], in_end["call_id"])
         self.assertEqual(caller.events("error") + callee.events("error"), [])
 
 
