@@ -161,7 +161,9 @@ void Agent::reconstructOr481(Call& c, const sip_t* sip) {
 void Agent::onReferAnswer(Call& c, int status, const char* phrase) {
   if (status < 200) return;
   report("call-refer-answered", {{"call", c.id}, {"status", status}, {"phrase", str(phrase)}});
-  if (status >= 300 && c.reconstructing) endCall(c, status, "gone");
+  // 491: glare, the peer rebuilds the call with its own REFER (the 32 s
+  // bound still holds).
+  if (status >= 300 && status != 491 && c.reconstructing) endCall(c, status, "gone");
 }
 
 void Agent::onRefer(nua_handle_t* nh, const sip_t* sip) {
@@ -220,7 +222,16 @@ void Agent::onRefer(nua_handle_t* nh, const sip_t* sip) {
   const std::string session = state ? stateParam(state, "session") : "";
   if (!session.empty() && !c->remoteSession.empty() && session != c->remoteSession)
     return answer(403, "Forbidden", "not the call's SDP session");
-  if (c->reconstructing) return answer(491, "Request Pending", "being rebuilt already");
+  // Glare (both ends got the 481 and sent a REFER): the REFER of the side
+  // that placed the call wins; the other side drops its own and sends the
+  // INVITE with Replaces.
+  const bool ourReferPending = c->reconstructing && !c->pendingNh;
+  if (c->reconstructing && !(ourReferPending && org))
+    return answer(491, "Request Pending", "being rebuilt already");
+  if (ourReferPending && c->referNh) {
+    nua_handle_destroy(c->referNh);
+    c->referNh = nullptr;
+  }
   answer(202, "Accepted", "");
   if (!inDialog) c->referNh = nh;
   c->reconstructing = true;
