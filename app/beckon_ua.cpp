@@ -41,7 +41,8 @@ const std::set<std::string> kExitKinds = {"started",
                                           "unsubscribed",
                                           "subscription-terminated",
                                           "call-reconstructing",
-                                          "call-reconstructed"};
+                                          "call-reconstructed",
+                                          "call-info"};
 
 std::string randomUuid() {
   std::random_device rd;
@@ -94,6 +95,7 @@ int main(int argc, char** argv) {
   long answerMs = -1;
   double hangupAfter = -1;
   double reinviteAfter = -1;
+  double infoAfter = -1;
   double httpTimeout = 10;
 
   app.add_option("--aor", o.aor,
@@ -155,6 +157,8 @@ int main(int argc, char** argv) {
   app.add_option("--reinvite-after", reinviteAfter,
                  "send a re-INVITE SECONDS after a call is established")
       ->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--info-after", infoAfter, "send an INFO SECONDS after a call is established")
+      ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--hangup-after", hangupAfter, "end established calls after SECONDS")
       ->check(CLI::Range(0.0, 86400.0));
 
@@ -178,6 +182,7 @@ int main(int argc, char** argv) {
   if (answerMs >= 0) o.answerAfterMs = answerMs;
   if (hangupAfter >= 0) o.hangupAfterS = hangupAfter;
   if (reinviteAfter >= 0) o.reinviteAfterS = reinviteAfter;
+  if (infoAfter >= 0) o.infoAfterS = infoAfter;
   o.httpTimeoutMs = static_cast<long>(httpTimeout * 1000);
   o.accept.clear();
   for (const auto& a : accept)

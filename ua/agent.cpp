@@ -284,7 +284,8 @@ int Agent::run() {
           NUTAG_SHUTDOWN_EVENTS(1),  // report the unREGISTER and calls ended by the shutdown
           // contact-me NOTIFYs come outside any subscription; REFERs are
           // answered by reconstruction.cpp
-          NUTAG_APPL_METHOD("NOTIFY, REFER"), NUTAG_ALLOW_EVENTS(o_.package.c_str()),
+          NUTAG_APPL_METHOD("NOTIFY, REFER"), NUTAG_ALLOW("INFO"),
+          NUTAG_ALLOW_EVENTS(o_.package.c_str()),
           // Predictable messages: no NAT guessing, no OPTIONS to ourselves.
           NUTAG_OUTBOUND("no-natify no-validate no-options-keepalive"),
           TAG_IF(!o_.proxy.empty(), NUTAG_PROXY(o_.proxy.c_str())), TAG_END());
@@ -523,6 +524,13 @@ void Agent::onEvent(nua_event_t event, int status, const char* phrase, nua_handl
     case nua_r_refer:
       if (Call* c = findCall(nh); c && nh == c->referNh) onReferAnswer(*c, status, phrase);
       break;
+    case nua_r_info:
+      if (Call* c = findCall(nh); c && nh == c->nh && status >= 200) {
+        if (sip && sip->sip_cseq) c->localCseq = sip->sip_cseq->cs_seq;
+        report("call-info", {{"call", c->id}, {"by", "local"}, {"status", status}});
+        if (status == 481) reconstructOr481(*c, sip);
+      }
+      break;
     case nua_r_bye:
       if (Call* c = findCall(nh); c && nh == c->nh) {
         if (sip && sip->sip_cseq) c->localCseq = sip->sip_cseq->cs_seq;
@@ -592,8 +600,13 @@ void Agent::onEvent(nua_event_t event, int status, const char* phrase, nua_handl
       reporter_.emit("error", {{"status", status}, {"reason", str(phrase)}});
       break;
     case nua_i_options:
-    case nua_i_message:
     case nua_i_info:
+      if (Call* c = findCall(nh); c && nh == c->nh) {
+        report("call-info", {{"call", c->id}, {"by", "remote"}, {"status", status}});
+        break;
+      }
+      [[fallthrough]];
+    case nua_i_message:
     case nua_i_subscribe:
     case nua_i_publish:
       // Requests outside our dialogs nua has answered itself: the handles it

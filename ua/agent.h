@@ -59,6 +59,7 @@ struct AgentOptions {
   std::optional<long> answerAfterMs;
   int rejectCode = 0;
   std::optional<double> reinviteAfterS;
+  std::optional<double> infoAfterS;
   std::optional<double> hangupAfterS;
   // the run
   std::vector<ExitCondition> exitAfter;
@@ -97,6 +98,7 @@ class Agent {
   void placeCall();
   void answerCall(unsigned id);
   void reinvite(unsigned id);
+  void sendInfo(unsigned id);
   void hangUp(unsigned id);
   Call* findCall(unsigned id);
   // The call `nh` belongs to: its dialog's, or one of its reconstruction's.

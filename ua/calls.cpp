@@ -160,6 +160,13 @@ void Agent::reinvite(unsigned id) {
              TAG_END());
 }
 
+void Agent::sendInfo(unsigned id) {
+  Call* c = findCall(id);
+  if (!c || !c->established || !c->reason.empty() || c->reconstructing) return;
+  nua_info(c->nh, SIPTAG_CONTENT_TYPE_STR("application/dtmf-relay"),
+           SIPTAG_PAYLOAD_STR("Signal=1\r\nDuration=100\r\n"), TAG_END());
+}
+
 void Agent::hangUp(unsigned id) {
   Call* c = findCall(id);
   if (!c || !c->established || !c->reason.empty()) return;
@@ -196,6 +203,12 @@ void Agent::armCallTimers(Call& c) {
     after(std::chrono::milliseconds(static_cast<long long>(*o_.reinviteAfterS * 1000)),
           [this, id, current] {
             if (current()) reinvite(id);
+          });
+  }
+  if (o_.infoAfterS) {
+    after(std::chrono::milliseconds(static_cast<long long>(*o_.infoAfterS * 1000)),
+          [this, id, current] {
+            if (current()) sendInfo(id);
           });
   }
   if (o_.hangupAfterS) {

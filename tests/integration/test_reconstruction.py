@@ -7,7 +7,8 @@ re-INVITE gets 481 with Accessible-Since, after the call's set-up: it sends
 the out-of-dialog REFER with the call's state through beckond, the callee
 answers 202 and sends an INVITE with Replaces back through beckond; the
 call goes on in the new dialog (record-routed by the new beckond): a
-re-INVITE works, and the BYE ends the call at both ends.
+re-INVITE and an INFO work, and the BYE ends the call at both ends. The
+same when it is the callee's BYE that gets the 481 (-term).
 
 And the REFER that matches no call gets 481, one naming a call its sender
 is not part of 403; neither changes the call. Without Accessible-Since (a
@@ -83,11 +84,12 @@ class Reconstruction(Agents, ProxyTestCase):
                                     "--register", "--answer", "0", "--exit-after", "call-ended"])
         callee.wait_event("registered")
         # The re-INVITE comes 5 s after the set-up: beckond is killed and
-        # back meanwhile; after the rebuild, again 5 s later, then the BYE.
+        # back meanwhile; after the rebuild, again 5 s later, an INFO, then
+        # the BYE.
         caller = self.ua("caller", ["--aor", f"sip:alice@{DOMAIN}", "--registrar", registrar,
                                     "--register", "--proxy", registrar,
                                     "--call", f"sip:kate@{DOMAIN}", "--reinvite-after", "5",
-                                    "--hangup-after", "6", "--exit-after", "call-ended"])
+                                    "--info-after", "5.5", "--hangup-after", "6", "--exit-after", "call-ended"])
         out_est = caller.wait_event("call-established")
         in_est = callee.wait_event("call-established")
         self.assertEqual(out_est["call_id"], in_est["call_id"])
@@ -120,6 +122,9 @@ class Reconstruction(Agents, ProxyTestCase):
         again = caller.wait_event("call-reinvite", timeout=15, count=2, by="local")
         self.assertEqual(again["status"], 200, caller.report())
         self.assertEqual(callee.wait_event("call-reinvite", by="remote")["status"], 200)
+        self.assertEqual(caller.wait_event("call-info", timeout=10, by="local")["status"], 200)
+        self.assertEqual(callee.wait_event("call-info", by="remote")["status"], 200)
+        self.assertEqual(len(caller.events("call-info")), 1, "the old dialog's INFO is void")
         self.assertEqual(caller.wait(20), 0, caller.report())
         self.assertEqual(callee.wait(20), 0, callee.report())
         out_end, in_end = caller.wait_event("call-ended"), callee.wait_event("call-ended")
