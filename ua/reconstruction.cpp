@@ -45,10 +45,10 @@ bool sameParty(const url_t* a, const std::string& uri) {
 }  // namespace
 
 std::string hvalueEscape(const std::string& text) {
-  static const char* kKeep = "-_.!~*'()[]/:+$";
+  static const char* kKeep = "-_.!~*'()[]/:+$";  // RFC 3261 hvalue, less "?"
   std::string out;
   for (const unsigned char ch : text) {
-    if (std::isalnum(ch) || std::strchr(kKeep, ch)) {
+    if (std::isalnum(ch) || (ch && std::strchr(kKeep, ch))) {
       out += static_cast<char>(ch);
     } else {
       char buf[4];
@@ -175,8 +175,8 @@ void Agent::onRefer(nua_handle_t* nh, const sip_t* sip) {
     e["status"] = code;
     if (!why.empty()) e["reason"] = why;
     report("refer", e);
-    // Freed once nua has sent the answer (a handle freed at once takes its
-    // request with it: 500).
+    // Freed a moment later, not under nua's feet: it has already started
+    // the implicit subscription's NOTIFY (RFC 3515) for this REFER.
     if (code >= 300 && !inDialog) after(std::chrono::seconds(1), [nh] { nua_handle_destroy(nh); });
   };
   const url_t* target = sip && sip->sip_refer_to ? sip->sip_refer_to->r_url : nullptr;
