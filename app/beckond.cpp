@@ -170,7 +170,50 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
     noticeConfig.sipServer = sipServer(config);
     beckon::soap::NoticeSender notices(noticeConfig);
     beckon::soap::SoapServer soap(config.soap, service);
-    std::unique_ptr<beckon::store::SqliteStore> store;
+    std::unique_ptr<beckon::store::SqliteStore> sqliteStore;
+    std::unique_ptr<beckon::store::RedisStore> redisStore;
+    auto stopStore = [&] {
+      if (sqliteStore) sqliteStore->stop();
+      if (redisStore) redisStore->stop();
+    };
+    // Reads what the store kept, and writes before the SIP thread owns the
+    // core: the time since which this node is accessible, the proxy's keys.
+    auto openStore = [&](auto& s, const std::string& name) {
+      const auto started = std::chrono::steady_clock::now();
+      beckon::StoredState saved = s.load();
+      spdlog::info("store {}: {} bindings and {} requests read in {} ms", name,
+                   saved.bindings.size(), saved.requests.size(),
+                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - started)
+                       .count());
+      s.setAccessibleSince(clock.now());
+      s.onCommit([&metrics](const beckon::store::CommitReport& r) {
+        if (r.ok) {
+          metrics.storeCommit(r.duration, r.writes);
+        } else {
+          metrics.storeFailed();
+        }
+        metrics.storeQueueDepth(r.queued);
+      });
+      health.add("store", [p = &s] {
+        const bool ok = p->healthy();
+        return beckon::HealthChecks::Result{
+            ok, ok ? std::to_string(p->queued()) + " writes queued" : "the last commit failed"};
+      });
+      // The proxy's Record-Route keys: stored before the first one signs,
+      // so that no dialog it record-routes dies with this process.
+      if (beckon::rotateDialogKeys(saved.dialogKeys, clock.now(),
+                                   config.sip.proxy.dialogKeyLifetime,
+                                   beckon::sip::RouteTokens::randomKey)) {
+        s.saveDialogKeys(saved.dialogKeys);
+      }
+      std::promise<bool> stored;
+      s.whenCommitted([&stored](bool ok) { stored.set_value(ok); });
+      s.start();
+      if (!stored.get_future().get()) throw std::runtime_error("the store cannot be written");
+      core.setStore(&s);  // before the SIP thread owns the core
+      return saved;
+    };
     std::unique_ptr<beckon::push::PushGateway> pushes;  // with [push] only
 
     addOperations(metrics, health, sip, soap, notices);
@@ -192,41 +235,22 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
 
     try {
       beckon::StoredState saved;
-      if (!config.store.path.empty()) {
-        const auto started = std::chrono::steady_clock::now();
-        store = std::make_unique<beckon::store::SqliteStore>(config.store, sip);
-        saved = store->load();
-        spdlog::info("store {}: {} bindings and {} requests read in {} ms", config.store.path,
-                     saved.bindings.size(), saved.requests.size(),
-                     std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::steady_clock::now() - started)
-                         .count());
-        store->setAccessibleSince(clock.now());
-        store->onCommit([&metrics](const beckon::store::CommitReport& r) {
-          if (r.ok) {
-            metrics.storeCommit(r.duration, r.writes);
-          } else {
-            metrics.storeFailed();
-          }
-          metrics.storeQueueDepth(r.queued);
-        });
-        health.add("store", [s = store.get()] {
-          const bool ok = s->healthy();
+      if (config.storeBackend == "redis") {
+        redisStore = std::make_unique<beckon::store::RedisStore>(config.redis, sip);
+        saved = openStore(*redisStore, redisStore->address().display());
+        const std::string node = config.redis.node;
+        health.add("redis", [s = redisStore.get(), node] {
+          const bool up = s->linked();
           return beckon::HealthChecks::Result{
-              ok, ok ? std::to_string(s->queued()) + " writes queued" : "the last commit failed"};
+              up, s->address().display() + " node " + node +
+                      (up ? ": linked" : ": not linked: " + s->linkError())};
         });
-        // The proxy's Record-Route keys: stored before the first one signs,
-        // so that no dialog it record-routes dies with this process.
-        if (beckon::rotateDialogKeys(saved.dialogKeys, clock.now(),
-                                     config.sip.proxy.dialogKeyLifetime,
-                                     beckon::sip::RouteTokens::randomKey)) {
-          store->saveDialogKeys(saved.dialogKeys);
-        }
-        std::promise<bool> stored;
-        store->whenCommitted([&stored](bool ok) { stored.set_value(ok); });
-        store->start();
-        if (!stored.get_future().get()) throw std::runtime_error("the store cannot be written");
-        core.setStore(store.get());  // before the SIP thread owns the core
+        metrics.registry().sampledGauge(
+            "beckon_redis_up", "1 while the link to the Redis store is up, else 0.",
+            {{"node", node}}, [s = redisStore.get()] { return s->linked() ? 1.0 : 0.0; });
+      } else if (!config.store.path.empty()) {
+        sqliteStore = std::make_unique<beckon::store::SqliteStore>(config.store, sip);
+        saved = openStore(*sqliteStore, config.store.path);
       } else {
         spdlog::warn("store.path is empty: nothing survives a restart of beckond");
       }
@@ -239,7 +263,7 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
       spdlog::critical("cannot start: {}", e.what());
       soap.stop();
       sip.stop();
-      if (store) store->stop();
+      stopStore();
       notices.stop();
       if (pushes) pushes->stop();
       su_deinit();
@@ -276,7 +300,7 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
     }
     soap.stop();
     sip.stop();
-    if (store) store->stop();  // commits what the core wrote last
+    stopStore();  // commits what the core wrote last
     notices.stop();
     if (pushes) pushes->stop();  // after the SIP thread: nothing pushes any more
     spdlog::info("beckond stopped");
