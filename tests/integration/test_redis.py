@@ -198,6 +198,10 @@ class RedisStore(subscribe.SubscribeBase):
                             server="crm.example.com", waitMs=5000)
         self.assertLess(time.monotonic() - started, 4.0, "the Fault did not come at once")
         self.assertIn("could not be stored", str(refused.exception.message))
+        from lxml import etree
+        detail = refused.exception.detail
+        self.assertIn(b"Unavailable", etree.tostring(detail) if detail is not None else b"",
+                      "the Fault's code is not Unavailable")
         self.assertIsNone(self.beckond.proc.poll(), "beckond died without Redis")
 
         self.redis.start()
