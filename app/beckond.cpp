@@ -22,6 +22,7 @@
 #include "notice_sender.h"
 #include "policy.h"
 #include "push_gateway.h"
+#include "redis_relay.h"
 #include "route_token.h"
 #include "server.h"
 #include "service.h"
@@ -33,6 +34,9 @@ using beckon::app::Config;
 
 // How long the SIP thread may take to run a no-op before /healthz fails.
 constexpr std::chrono::milliseconds kSipHealthBound{500};
+// How much longer than a relayed ContactMe's waitMs its asker waits for the
+// other nodes' answers.
+constexpr std::chrono::milliseconds kRelayAnswer{2000};
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -172,6 +176,7 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
     beckon::soap::SoapServer soap(config.soap, service);
     std::unique_ptr<beckon::store::SqliteStore> sqliteStore;
     std::unique_ptr<beckon::store::RedisStore> redisStore;
+    std::unique_ptr<beckon::store::RedisRelay> relay;  // with redisStore
     auto stopStore = [&] {
       if (sqliteStore) sqliteStore->stop();
       if (redisStore) redisStore->stop();
@@ -258,10 +263,23 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
       if (pushes) pushes->start();
       core.setNoticeSink(&notices);
       sip.start(core, clock, std::move(saved));
+      if (redisStore) {
+        // A ContactMe for a device whose flow is on another node is handed
+        // to that node through Redis (docs/cluster.md).
+        relay = std::make_unique<beckon::store::RedisRelay>(config.redis);
+        relay->start([&service](const std::string& caller, const beckon::ContactMeParams& p) {
+          return service.contactMeHere(beckon::Caller{caller}, p);
+        });
+        service.setRelay(
+            [r = relay.get()](const beckon::Caller& caller, const beckon::ContactMeParams& p) {
+              return r->ask(caller.name, p, std::chrono::milliseconds(p.waitMs) + kRelayAnswer);
+            });
+      }
       soap.start();
     } catch (const std::exception& e) {
       spdlog::critical("cannot start: {}", e.what());
       soap.stop();
+      if (relay) relay->stop();
       sip.stop();
       stopStore();
       notices.stop();
@@ -299,6 +317,7 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
       break;
     }
     soap.stop();
+    if (relay) relay->stop();
     sip.stop();
     stopStore();  // commits what the core wrote last
     notices.stop();

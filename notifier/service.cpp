@@ -106,8 +106,26 @@ ContactStatus ContactService::contactMe(const Caller& caller, const ContactMePar
   checkRate(caller);
   const AppServerRights& as = policy_.actingAs(caller.name, params.onBehalfOf);
   policy_.checkContactMe(as, params);
-  const Caller owner{as.name};
+  if (relay_ && !knownHere(params.deviceId)) {
+    if (auto status = relay_(caller, params)) return *status;
+  }
+  return contactMeLocal(Caller{as.name}, params);
+}
 
+bool ContactService::knownHere(const std::string& deviceId) {
+  return onCore([this, deviceId] { return !core_.device(deviceId).empty(); });
+}
+
+std::optional<ContactStatus> ContactService::contactMeHere(const Caller& caller,
+                                                           const ContactMeParams& params) {
+  validate(params, core_.config().packages);
+  const AppServerRights& as = policy_.actingAs(caller.name, params.onBehalfOf);
+  policy_.checkContactMe(as, params);
+  if (!knownHere(params.deviceId)) return std::nullopt;
+  return contactMeLocal(Caller{as.name}, params);
+}
+
+ContactStatus ContactService::contactMeLocal(const Caller& owner, const ContactMeParams& params) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(params.waitMs);
   auto pending = std::make_shared<Pending>();
   const bool posted = executor_.post([this, pending, owner, params] {

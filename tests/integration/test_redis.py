@@ -6,6 +6,9 @@ appendfsync always) and stops by its pid.
   from Redis: a device registered before gets its ContactMe
 - redis-server killed with SIGKILL and started again on its AOF loses
   nothing acknowledged: queued requests and the binding come back
+- two nodes on one Redis: a ContactMe sent to node B for a device registered
+  at node A is delivered by A (over the device's flow), once; a device
+  neither has is UnknownDevice at B
 - Redis stopped: a new ContactMe gets a Fault (HTTP 503) at once, the log
   says the link is down, /healthz is 503 and names Redis, /metrics has
   beckon_redis_up 0; beckond does not crash and serves again by itself
@@ -24,7 +27,8 @@ import urllib.request
 from pathlib import Path
 
 import test_subscribe as subscribe
-from harness import LOOPBACK, Beckond, Device, _register, free_port, stop_process, wait_until
+from harness import (LOOPBACK, Beckond, Device, _register, free_port, stop_process, wait_until,
+                     zeep_client)
 
 
 def rid(prefix: str) -> str:
@@ -214,6 +218,54 @@ class RedisStore(subscribe.SubscribeBase):
                                  server="crm.example.com", waitMs=10000)
         self.assertEqual(status.state, "delivered", status)
         self.assertEqual(len(phone.notifies_for(request)), 1)
+
+
+class TwoNodes(subscribe.SubscribeBase):
+
+    @classmethod
+    def make_beckond(cls, workdir: Path) -> Beckond:
+        cls.redis = RedisServer(workdir).start()
+        return redis_beckond(workdir, cls.redis, "node-a")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.node_b = redis_beckond(cls.workdir, cls.redis, "node-b").start()
+        cls.zeep_b = zeep_client(cls.node_b)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.zeep_b.transport.session.close()
+            cls.node_b.stop()
+            super().tearDownClass()
+        finally:
+            cls.redis.stop()
+        if cls.node_b.bad_exits:
+            raise AssertionError(f"node-b exited with {cls.node_b.bad_exits}")
+
+    def test_a_contact_me_at_another_node_is_delivered_by_the_owner(self):
+        import zeep.exceptions
+
+        phone = Device(self.workdir, self.beckond, transport="udp", answers=True, hold_ms=30000)
+        self.sipps.append(phone.sipp)
+        phone.register()  # at node A
+        request = rid("via-b")
+        status = self.zeep_b.service.ContactMe(deviceId=phone.instance, requestId=request,
+                                               server="crm.example.com", waitMs=10000)
+        self.assertEqual(status.state, "delivered", status)
+        self.assertEqual(len(phone.notifies_for(request)), 1)
+        wait_until(lambda: f"contact-me request={request} from node node-b taken here"
+                   in self.beckond.log(), 5, what="node A's log of the relayed request")
+        # B did not take it itself: A holds the device's flow.
+        self.assertNotIn(f"request={request} app=", self.node_b.log())
+        with self.assertRaises(zeep.exceptions.Fault) as unknown:
+            self.zeep_b.service.ContactMe(deviceId="urn:uuid:00000000-0000-4000-8000-00000000dead",
+                                          requestId=rid("nobody"), server="crm.example.com",
+                                          waitMs=1000)
+        from lxml import etree
+        detail = unknown.exception.detail
+        self.assertIn(b"UnknownDevice", etree.tostring(detail) if detail is not None else b"")
 
 
 if __name__ == "__main__":

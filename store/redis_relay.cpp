@@ -1,0 +1,236 @@
+#include "redis_relay.h"
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include <utility>
+
+#include "codec.h"
+#include "fault.h"
+#include "logfmt.h"
+#include "thread_name.h"
+
+namespace beckon::store {
+
+using namespace codec;
+
+namespace {
+
+// A connection of its own (AUTH done), or nullptr with `why`.
+redisContext* openRedis(const RedisAddress& a, std::chrono::milliseconds timeout,
+                        std::string& why) {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
+  const timeval tv{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+  redisContext* c = redisConnectWithTimeout(a.host.c_str(), a.port, tv);
+  if (!c || c->err) {
+    why = c ? c->errstr : "cannot allocate a hiredis context";
+    if (c) redisFree(c);
+    return nullptr;
+  }
+  redisSetTimeout(c, tv);
+  if (!a.password.empty()) {
+    auto* r = static_cast<redisReply*>(
+        a.user.empty() ? redisCommand(c, "AUTH %b", a.password.data(), a.password.size())
+                       : redisCommand(c, "AUTH %b %b", a.user.data(), a.user.size(),
+                                      a.password.data(), a.password.size()));
+    const bool ok = r && r->type != REDIS_REPLY_ERROR;
+    why = r && !ok ? std::string(r->str, r->len) : "no answer to AUTH";
+    if (r) freeReplyObject(r);
+    if (!ok) {
+      redisFree(c);
+      return nullptr;
+    }
+  }
+  return c;
+}
+
+json statusJson(const ContactStatus& s) {
+  json j = json::object();
+  j["requestId"] = wireJson(s.requestId);
+  j["state"] = toString(s.state);
+  j["deliveries"] = json::parse(encodeDeliveries(s.deliveries));
+  j["settled"] = s.settled;
+  return j;
+}
+
+ContactStatus statusOf(const json& j) {
+  ContactStatus s;
+  s.requestId = wire(j.at("requestId"));
+  s.state = stateOf(j.at("state").get<std::string>());
+  s.deliveries = decodeDeliveries(j.at("deliveries"));
+  s.settled = j.value("settled", false);
+  return s;
+}
+
+}  // namespace
+
+RedisRelay::RedisRelay(RedisOptions options) : options_(std::move(options)) {
+  address_ = parseRedisUrl(options_.url);
+}
+
+RedisRelay::~RedisRelay() {
+  stop();
+}
+
+void RedisRelay::start(Handler handler) {
+  handler_ = std::move(handler);
+  if (!listener_.joinable()) listener_ = namedThread("relay", [this] { listen(); });
+}
+
+void RedisRelay::stop() {
+  if (stopping_.exchange(true)) return;
+  publish("beckon:reply:" + options_.node, "{}");  // wakes the listener
+  if (listener_.joinable()) listener_.join();
+  std::vector<std::thread> workers;
+  {
+    std::lock_guard lock(mutex_);
+    workers.swap(workers_);
+  }
+  for (auto& w : workers)
+    w.join();
+}
+
+bool RedisRelay::publish(const std::string& channel, const std::string& message) {
+  std::string why;
+  redisContext* c = openRedis(address_, options_.timeout, why);
+  if (!c) return false;
+  auto* r = static_cast<redisReply*>(redisCommand(c, "PUBLISH %b %b", channel.data(),
+                                                  channel.size(), message.data(), message.size()));
+  const bool ok = r && r->type == REDIS_REPLY_INTEGER;
+  if (r) freeReplyObject(r);
+  redisFree(c);
+  return ok;
+}
+
+void RedisRelay::listen() {
+  const std::string relay = "beckon:relay:" + options_.node;
+  const std::string reply = "beckon:reply:" + options_.node;
+  while (!stopping_) {
+    std::string why;
+    redisContext* c = openRedis(address_, options_.timeout, why);
+    if (!c) {
+      for (int i = 0; i < 10 && !stopping_; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    // Subscribed: replies come only with messages (or the wake-up of stop()).
+    const timeval none{0, 0};
+    redisSetTimeout(c, none);
+    auto* r = static_cast<redisReply*>(
+        redisCommand(c, "SUBSCRIBE %b %b", relay.data(), relay.size(), reply.data(), reply.size()));
+    if (r) freeReplyObject(r);
+    while (!stopping_) {
+      void* raw = nullptr;
+      if (redisGetReply(c, &raw) != REDIS_OK) break;  // Redis went away: subscribe again
+      auto* m = static_cast<redisReply*>(raw);
+      if (m->type == REDIS_REPLY_ARRAY && m->elements == 3 &&
+          m->element[0]->type == REDIS_REPLY_STRING &&
+          std::string(m->element[0]->str, m->element[0]->len) == "message") {
+        const std::string channel(m->element[1]->str, m->element[1]->len);
+        std::string payload(m->element[2]->str, m->element[2]->len);
+        if (channel == relay) {
+          std::lock_guard lock(mutex_);
+          workers_.emplace_back(
+              [this, payload = std::move(payload)]() mutable { serve(std::move(payload)); });
+        } else {
+          try {
+            const json j = json::parse(payload);
+            if (j.contains("id")) {
+              std::lock_guard lock(mutex_);
+              const auto it = pending_.find(j["id"].get<std::uint64_t>());
+              if (it != pending_.end()) {
+                ++it->second.answered;
+                if (!it->second.reply && !j.contains("none")) it->second.reply = payload;
+              }
+              answered_.notify_all();
+            }
+          } catch (const std::exception& e) {
+            spdlog::warn("relay: a reply that does not decode: {}", e.what());
+          }
+        }
+      }
+      freeReplyObject(m);
+    }
+    redisFree(c);
+  }
+}
+
+void RedisRelay::serve(std::string message) {
+  json answer = json::object();
+  std::string from;
+  try {
+    const json j = json::parse(message);
+    from = j.at("from").get<std::string>();
+    answer["id"] = j.at("id");
+    const ContactMeParams params = decodeParams(json::parse(j.at("params").get<std::string>()));
+    try {
+      if (auto status = handler_(wire(j.at("caller")), params)) {
+        answer["status"] = statusJson(*status);
+        spdlog::info("relay: contact-me request={} from node {} taken here",
+                     beckon::quoted(params.requestId), from);
+      } else {
+        answer["none"] = true;
+      }
+    } catch (const Fault& f) {
+      answer["fault"] = static_cast<int>(f.code());
+      answer["message"] = f.what();
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("relay: a request that does not decode: {}", e.what());
+    if (from.empty() || !answer.contains("id")) return;
+    answer["none"] = true;
+  }
+  publish("beckon:reply:" + from, answer.dump());
+}
+
+std::optional<ContactStatus> RedisRelay::ask(const std::string& caller,
+                                             const ContactMeParams& params,
+                                             std::chrono::milliseconds wait) {
+  std::uint64_t id = 0;
+  {
+    std::lock_guard lock(mutex_);
+    id = next_++;
+    pending_[id];
+  }
+  json j = json::object();
+  j["id"] = id;
+  j["from"] = options_.node;
+  j["caller"] = wireJson(caller);
+  j["params"] = encodeParams(params);
+  const std::string message = j.dump();
+  // Every other node's channel; PUBLISH says how many listen on it.
+  std::size_t expected = 0;
+  std::string why;
+  if (redisContext* c = openRedis(address_, options_.timeout, why)) {
+    auto* nodes = static_cast<redisReply*>(redisCommand(c, "HKEYS beckon:nodes"));
+    if (nodes && nodes->type == REDIS_REPLY_ARRAY) {
+      for (std::size_t i = 0; i < nodes->elements; ++i) {
+        const std::string node(nodes->element[i]->str, nodes->element[i]->len);
+        if (node == options_.node) continue;
+        const std::string channel = "beckon:relay:" + node;
+        auto* r = static_cast<redisReply*>(redisCommand(
+            c, "PUBLISH %b %b", channel.data(), channel.size(), message.data(), message.size()));
+        if (r && r->type == REDIS_REPLY_INTEGER) expected += static_cast<std::size_t>(r->integer);
+        if (r) freeReplyObject(r);
+      }
+    }
+    if (nodes) freeReplyObject(nodes);
+    redisFree(c);
+  }
+  std::unique_lock lock(mutex_);
+  Pending& p = pending_[id];
+  p.expected = expected;
+  answered_.wait_for(lock, wait, [&] { return p.reply || p.answered >= p.expected; });
+  const std::optional<std::string> reply = p.reply;
+  pending_.erase(id);
+  lock.unlock();
+  if (!reply) return std::nullopt;
+  const json r = json::parse(*reply);
+  if (r.contains("fault")) {
+    throw Fault(static_cast<FaultCode>(r["fault"].get<int>()),
+                r.value("message", std::string("refused by another node")));
+  }
+  return statusOf(r.at("status"));
+}
+
+}  // namespace beckon::store

@@ -1,0 +1,68 @@
+// Nodes on one Redis hand a ContactMe to each other through Redis pub/sub
+// (docs/cluster.md, docs/decisions.md): a node that gets a ContactMe for a
+// device it has no binding for publishes it on every other node's channel
+// "beckon:relay:<node>"; each answers on "beckon:reply:<asker>" with the
+// status (the node that holds the device's flow sends the NOTIFY over it)
+// or "not here". The first status wins; none: the asker handles it itself.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "contact_request.h"
+#include "redis_store.h"
+
+namespace beckon::store {
+
+class RedisRelay {
+ public:
+  // What a relayed ContactMe runs on the node that got it: the status, or
+  // nullopt for a device without a binding there. May throw Fault.
+  using Handler = std::function<std::optional<ContactStatus>(const std::string& caller,
+                                                             const ContactMeParams&)>;
+
+  RedisRelay(RedisOptions options);
+  ~RedisRelay();
+  RedisRelay(const RedisRelay&) = delete;
+  RedisRelay& operator=(const RedisRelay&) = delete;
+
+  void start(Handler handler);
+  void stop();
+
+  // Offers the ContactMe to every other node (beckon:nodes) and waits, at
+  // most `wait`, for their answers. Throws Fault when the node that has the
+  // device refused it.
+  std::optional<ContactStatus> ask(const std::string& caller, const ContactMeParams& params,
+                                   std::chrono::milliseconds wait);
+
+ private:
+  struct Pending {
+    std::size_t expected = 0, answered = 0;
+    std::optional<std::string> reply;  // the first status or fault, as JSON
+  };
+  void listen();
+  void serve(std::string message);
+  bool publish(const std::string& channel, const std::string& message);
+
+  RedisOptions options_;
+  RedisAddress address_;
+  Handler handler_;
+  std::atomic<bool> stopping_{false};
+  std::thread listener_;
+  std::mutex mutex_;
+  std::condition_variable answered_;
+  std::map<std::uint64_t, Pending> pending_;
+  std::uint64_t next_ = 1;
+  std::vector<std::thread> workers_;  // one a relayed request; joined at stop()
+};
+
+}  // namespace beckon::store
