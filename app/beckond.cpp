@@ -267,9 +267,17 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
         // A ContactMe for a device whose flow is on another node is handed
         // to that node through Redis (docs/cluster.md).
         relay = std::make_unique<beckon::store::RedisRelay>(config.redis);
-        relay->start([&service](const std::string& caller, const beckon::ContactMeParams& p) {
-          return service.contactMeHere(beckon::Caller{caller}, p);
-        });
+        relay->start(
+            [&service](const std::string& caller, const beckon::ContactMeParams& p) {
+              return service.contactMeHere(beckon::Caller{caller}, p);
+            },
+            [&service](const std::string& caller, const std::string& deviceId) {
+              return service.getDeviceHere(beckon::Caller{caller}, deviceId);
+            });
+        service.setDeviceRelay(
+            [r = relay.get()](const beckon::Caller& caller, const std::string& deviceId) {
+              return r->devices(caller.name, deviceId, kRelayAnswer);
+            });
         service.setRelay(
             [r = relay.get()](const beckon::Caller& caller, const beckon::ContactMeParams& p) {
               return r->ask(caller.name, p, std::chrono::milliseconds(p.waitMs) + kRelayAnswer);

@@ -195,9 +195,20 @@ std::vector<Binding> ContactService::getDevice(const Caller& caller, const std::
   checkRate(caller);
   policy_.checkGetDevice(caller.name);
   auto bindings = onCore([this, deviceId] { return core_.device(deviceId); });
+  if (deviceRelay_) {
+    for (Binding& b : deviceRelay_(caller, deviceId))
+      bindings.push_back(std::move(b));
+  }
   if (bindings.empty())
     throw Fault(FaultCode::UnknownDevice, "no binding of '" + deviceId + "' is known");
   return bindings;
+}
+
+std::vector<Binding> ContactService::getDeviceHere(const Caller& caller,
+                                                   const std::string& deviceId) {
+  if (deviceId.empty() || lookupKeys(deviceId).empty()) return {};
+  policy_.checkGetDevice(caller.name);
+  return onCore([this, deviceId] { return core_.device(deviceId); });
 }
 
 }  // namespace beckon

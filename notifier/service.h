@@ -41,6 +41,12 @@ class ContactService {
   // does (then it is handled here: queued or UnknownDevice).
   using Relay = std::function<std::optional<ContactStatus>(const Caller&, const ContactMeParams&)>;
   void setRelay(Relay relay) { relay_ = std::move(relay); }
+  // And GetDevice shows the device's bindings on the other nodes too.
+  using DeviceRelay =
+      std::function<std::vector<Binding>(const Caller&, const std::string& deviceId)>;
+  void setDeviceRelay(DeviceRelay relay) { deviceRelay_ = std::move(relay); }
+  // What a relayed GetDevice runs: this node's bindings of the device only.
+  std::vector<Binding> getDeviceHere(const Caller& caller, const std::string& deviceId);
   // What a relayed ContactMe runs: as contactMe(), but only for a device
   // with a binding here (nullopt otherwise), and never relayed again.
   std::optional<ContactStatus> contactMeHere(const Caller& caller, const ContactMeParams& params);
@@ -59,6 +65,7 @@ class ContactService {
   std::unique_ptr<Policy> ownPolicy_;
   Policy& policy_;
   Relay relay_;
+  DeviceRelay deviceRelay_;
 };
 
 }  // namespace beckon

@@ -62,6 +62,41 @@ ContactStatus statusOf(const json& j) {
   return s;
 }
 
+// What GetDevice shows of a binding on another node.
+json bindingJson(const Binding& b) {
+  json j = json::object();
+  j["aor"] = wireJson(b.aor);
+  j["contact"] = wireJson(b.contact);
+  j["instance"] = wireJson(b.instance);
+  j["mac"] = wireJson(b.mac);
+  j["transport"] = toString(b.transport);
+  j["sourceHost"] = wireJson(b.sourceHost);
+  j["sourcePort"] = b.sourcePort;
+  j["expires"] = ms(b.expires);
+  j["packages"] = encodePackages(b.packages);
+  j["push"] =
+      json::array({wireJson(b.push.provider), wireJson(b.push.prid), wireJson(b.push.param)});
+  j["unreachable"] = b.unreachable;
+  return j;
+}
+
+Binding bindingOf(const json& j) {
+  Binding b;
+  b.aor = wire(j.at("aor"));
+  b.contact = wire(j.at("contact"));
+  b.instance = wire(j.at("instance"));
+  b.mac = wire(j.at("mac"));
+  b.transport = transportOf(j.at("transport").get<std::string>());
+  b.sourceHost = wire(j.at("sourceHost"));
+  b.sourcePort = j.at("sourcePort").get<std::uint16_t>();
+  b.expires = at(j.at("expires").get<std::int64_t>());
+  b.packages = decodePackages(j.at("packages").get<std::string>());
+  const json& push = j.at("push");
+  b.push = {wire(push.at(0)), wire(push.at(1)), wire(push.at(2))};
+  b.unreachable = j.at("unreachable").get<bool>();
+  return b;
+}
+
 }  // namespace
 
 RedisRelay::RedisRelay(RedisOptions options) : options_(std::move(options)) {
@@ -72,8 +107,9 @@ RedisRelay::~RedisRelay() {
   stop();
 }
 
-void RedisRelay::start(Handler handler) {
+void RedisRelay::start(Handler handler, DeviceHandler devices) {
   handler_ = std::move(handler);
+  devices_ = std::move(devices);
   if (!listener_.joinable()) listener_ = namedThread("relay", [this] { listen(); });
 }
 
@@ -140,7 +176,7 @@ void RedisRelay::listen() {
               const auto it = pending_.find(j["id"].get<std::uint64_t>());
               if (it != pending_.end()) {
                 ++it->second.answered;
-                if (!it->second.reply && !j.contains("none")) it->second.reply = payload;
+                if (!j.contains("none")) it->second.replies.push_back(payload);
               }
               answered_.notify_all();
             }
@@ -162,14 +198,25 @@ void RedisRelay::serve(std::string message) {
     const json j = json::parse(message);
     from = j.at("from").get<std::string>();
     answer["id"] = j.at("id");
-    const ContactMeParams params = decodeParams(json::parse(j.at("params").get<std::string>()));
     try {
-      if (auto status = handler_(wire(j.at("caller")), params)) {
-        answer["status"] = statusJson(*status);
-        spdlog::info("relay: contact-me request={} from node {} taken here",
-                     beckon::quoted(params.requestId), from);
+      if (j.value("op", std::string()) == "getDevice") {
+        json list = json::array();
+        for (const Binding& b : devices_(wire(j.at("caller")), wire(j.at("deviceId"))))
+          list.push_back(bindingJson(b));
+        if (list.empty()) {
+          answer["none"] = true;
+        } else {
+          answer["bindings"] = std::move(list);
+        }
       } else {
-        answer["none"] = true;
+        const ContactMeParams params = decodeParams(json::parse(j.at("params").get<std::string>()));
+        if (auto status = handler_(wire(j.at("caller")), params)) {
+          answer["status"] = statusJson(*status);
+          spdlog::info("relay: contact-me request={} from node {} taken here",
+                       beckon::quoted(params.requestId), from);
+        } else {
+          answer["none"] = true;
+        }
       }
     } catch (const Fault& f) {
       answer["fault"] = static_cast<int>(f.code());
@@ -183,20 +230,15 @@ void RedisRelay::serve(std::string message) {
   publish("beckon:reply:" + from, answer.dump());
 }
 
-std::optional<ContactStatus> RedisRelay::ask(const std::string& caller,
-                                             const ContactMeParams& params,
-                                             std::chrono::milliseconds wait) {
+std::vector<std::string> RedisRelay::broadcast(json j, bool first, std::chrono::milliseconds wait) {
   std::uint64_t id = 0;
   {
     std::lock_guard lock(mutex_);
     id = next_++;
-    pending_[id];
+    pending_[id].first = first;
   }
-  json j = json::object();
   j["id"] = id;
   j["from"] = options_.node;
-  j["caller"] = wireJson(caller);
-  j["params"] = encodeParams(params);
   const std::string message = j.dump();
   // Every other node's channel; PUBLISH says how many listen on it.
   std::size_t expected = 0;
@@ -216,21 +258,54 @@ std::optional<ContactStatus> RedisRelay::ask(const std::string& caller,
     }
     if (nodes) freeReplyObject(nodes);
     redisFree(c);
+  } else {
+    spdlog::warn("relay: cannot reach Redis to ask the other nodes: {}", why);
   }
   std::unique_lock lock(mutex_);
   Pending& p = pending_[id];
   p.expected = expected;
-  answered_.wait_for(lock, wait, [&] { return p.reply || p.answered >= p.expected; });
-  const std::optional<std::string> reply = p.reply;
+  answered_.wait_for(lock, wait,
+                     [&] { return (p.first && !p.replies.empty()) || p.answered >= p.expected; });
+  std::vector<std::string> replies = std::move(p.replies);
   pending_.erase(id);
-  lock.unlock();
-  if (!reply) return std::nullopt;
-  const json r = json::parse(*reply);
+  return replies;
+}
+
+std::optional<ContactStatus> RedisRelay::ask(const std::string& caller,
+                                             const ContactMeParams& params,
+                                             std::chrono::milliseconds wait) {
+  json j = json::object();
+  j["op"] = "contactMe";
+  j["caller"] = wireJson(caller);
+  j["params"] = encodeParams(params);
+  const std::vector<std::string> replies = broadcast(std::move(j), true, wait);
+  if (replies.empty()) return std::nullopt;
+  const json r = json::parse(replies.front());
   if (r.contains("fault")) {
     throw Fault(static_cast<FaultCode>(r["fault"].get<int>()),
                 r.value("message", std::string("refused by another node")));
   }
   return statusOf(r.at("status"));
+}
+
+std::vector<Binding> RedisRelay::devices(const std::string& caller, const std::string& deviceId,
+                                         std::chrono::milliseconds wait) {
+  json j = json::object();
+  j["op"] = "getDevice";
+  j["caller"] = wireJson(caller);
+  j["deviceId"] = wireJson(deviceId);
+  std::vector<Binding> out;
+  for (const std::string& reply : broadcast(std::move(j), false, wait)) {
+    try {
+      const json r = json::parse(reply);
+      if (!r.contains("bindings")) continue;  // a fault there: its bindings are not shown
+      for (const json& b : r["bindings"])
+        out.push_back(bindingOf(b));
+    } catch (const std::exception& e) {
+      spdlog::warn("relay: bindings that do not decode: {}", e.what());
+    }
+  }
+  return out;
 }
 
 }  // namespace beckon::store

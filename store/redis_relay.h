@@ -18,6 +18,9 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "binding.h"
 #include "contact_request.h"
 #include "redis_store.h"
 
@@ -29,13 +32,16 @@ class RedisRelay {
   // nullopt for a device without a binding there. May throw Fault.
   using Handler = std::function<std::optional<ContactStatus>(const std::string& caller,
                                                              const ContactMeParams&)>;
+  // What a relayed GetDevice runs: the device's bindings there (none: empty).
+  using DeviceHandler =
+      std::function<std::vector<Binding>(const std::string& caller, const std::string& deviceId)>;
 
-  RedisRelay(RedisOptions options);
+  explicit RedisRelay(RedisOptions options);
   ~RedisRelay();
   RedisRelay(const RedisRelay&) = delete;
   RedisRelay& operator=(const RedisRelay&) = delete;
 
-  void start(Handler handler);
+  void start(Handler handler, DeviceHandler devices);
   void stop();
 
   // Offers the ContactMe to every other node (beckon:nodes) and waits, at
@@ -43,12 +49,20 @@ class RedisRelay {
   // device refused it.
   std::optional<ContactStatus> ask(const std::string& caller, const ContactMeParams& params,
                                    std::chrono::milliseconds wait);
+  // The device's bindings on every other node that answers within `wait`.
+  std::vector<Binding> devices(const std::string& caller, const std::string& deviceId,
+                               std::chrono::milliseconds wait);
 
  private:
   struct Pending {
     std::size_t expected = 0, answered = 0;
-    std::optional<std::string> reply;  // the first status or fault, as JSON
+    bool first = false;                // done at the first answer that is not "none"
+    std::vector<std::string> replies;  // those answers, as JSON
   };
+  // Publishes `message` (its "id" and "from" added) to every other node and
+  // waits for their answers.
+  std::vector<std::string> broadcast(nlohmann::json message, bool first,
+                                     std::chrono::milliseconds wait);
   void listen();
   void serve(std::string message);
   bool publish(const std::string& channel, const std::string& message);
@@ -56,6 +70,7 @@ class RedisRelay {
   RedisOptions options_;
   RedisAddress address_;
   Handler handler_;
+  DeviceHandler devices_;
   std::atomic<bool> stopping_{false};
   std::thread listener_;
   std::mutex mutex_;

@@ -7,8 +7,9 @@ appendfsync always) and stops by its pid.
 - redis-server killed with SIGKILL and started again on its AOF loses
   nothing acknowledged: queued requests and the binding come back
 - two nodes on one Redis: a ContactMe sent to node B for a device registered
-  at node A is delivered by A (over the device's flow), once; a device
-  neither has is UnknownDevice at B
+  at node A is delivered by A (over the device's flow), once; GetDevice at
+  either node shows the binding (once); a device neither has is
+  UnknownDevice at B
 - Redis stopped: a new ContactMe gets a Fault (HTTP 503) at once, the log
   says the link is down, /healthz is 503 and names Redis, /metrics has
   beckon_redis_up 0; beckond does not crash and serves again by itself
@@ -259,6 +260,13 @@ class TwoNodes(subscribe.SubscribeBase):
                    in self.beckond.log(), 5, what="node A's log of the relayed request")
         # B did not take it itself: A holds the device's flow.
         self.assertNotIn(f"request={request} app=", self.node_b.log())
+        # GetDevice sees the whole cluster: at B, A's binding; at A, only it.
+        at_b = self.zeep_b.service.GetDevice(deviceId=phone.instance)
+        self.assertEqual(len(at_b.binding), 1, at_b)
+        self.assertEqual(at_b.binding[0].state, "reachable", at_b)
+        at_a = self.zeep().service.GetDevice(deviceId=phone.instance)
+        self.assertEqual(len(at_a.binding), 1, at_a)
+        self.assertEqual(at_b.binding[0].contact, at_a.binding[0].contact)
         with self.assertRaises(zeep.exceptions.Fault) as unknown:
             self.zeep_b.service.ContactMe(deviceId="urn:uuid:00000000-0000-4000-8000-00000000dead",
                                           requestId=rid("nobody"), server="crm.example.com",
