@@ -3,6 +3,8 @@
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+
 #include <utility>
 
 #include "codec.h"
@@ -110,20 +112,38 @@ RedisRelay::~RedisRelay() {
 void RedisRelay::start(Handler handler, DeviceHandler devices) {
   handler_ = std::move(handler);
   devices_ = std::move(devices);
-  if (!listener_.joinable()) listener_ = namedThread("relay", [this] { listen(); });
+  if (listener_.joinable()) return;
+  listener_ = namedThread("relay", [this] { listen(); });
+  for (std::size_t i = 0; i < kWorkers; ++i) {
+    workers_.push_back(namedThread("relay-worker", [this] {
+      for (;;) {
+        std::string message;
+        {
+          std::unique_lock lock(mutex_);
+          workReady_.wait(lock, [&] { return stopping_ || !work_.empty(); });
+          if (work_.empty()) return;  // stopping
+          message = std::move(work_.front());
+          work_.erase(work_.begin());
+        }
+        serve(std::move(message));
+      }
+    }));
+  }
 }
 
 void RedisRelay::stop() {
   if (stopping_.exchange(true)) return;
-  publish("beckon:reply:" + options_.node, "{}");  // wakes the listener
-  if (listener_.joinable()) listener_.join();
-  std::vector<std::thread> workers;
   {
     std::lock_guard lock(mutex_);
-    workers.swap(workers_);
+    // The listener may be blocked reading its subscription: end that read.
+    if (subscriberFd_ >= 0) ::shutdown(subscriberFd_, SHUT_RDWR);
+    work_.clear();  // not started: their askers go on without them
   }
-  for (auto& w : workers)
+  workReady_.notify_all();
+  if (listener_.joinable()) listener_.join();
+  for (auto& w : workers_)
     w.join();
+  workers_.clear();
 }
 
 bool RedisRelay::publish(const std::string& channel, const std::string& message) {
@@ -152,6 +172,14 @@ void RedisRelay::listen() {
     // Subscribed: replies come only with messages (or the wake-up of stop()).
     const timeval none{0, 0};
     redisSetTimeout(c, none);
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) {
+        redisFree(c);
+        break;
+      }
+      subscriberFd_ = c->fd;
+    }
     auto* r = static_cast<redisReply*>(
         redisCommand(c, "SUBSCRIBE %b %b", relay.data(), relay.size(), reply.data(), reply.size()));
     if (r) freeReplyObject(r);
@@ -166,8 +194,12 @@ void RedisRelay::listen() {
         std::string payload(m->element[2]->str, m->element[2]->len);
         if (channel == relay) {
           std::lock_guard lock(mutex_);
-          workers_.emplace_back(
-              [this, payload = std::move(payload)]() mutable { serve(std::move(payload)); });
+          if (work_.size() < kBacklog) {
+            work_.push_back(std::move(payload));
+            workReady_.notify_one();
+          } else {
+            spdlog::warn("relay: {} relayed requests wait already: one dropped", kBacklog);
+          }
         } else {
           try {
             const json j = json::parse(payload);
@@ -186,6 +218,10 @@ void RedisRelay::listen() {
         }
       }
       freeReplyObject(m);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      subscriberFd_ = -1;
     }
     redisFree(c);
   }

@@ -77,7 +77,13 @@ class RedisRelay {
   std::condition_variable answered_;
   std::map<std::uint64_t, Pending> pending_;
   std::uint64_t next_ = 1;
-  std::vector<std::thread> workers_;  // one a relayed request; joined at stop()
+  // Relayed requests wait here for one of kWorkers threads (each may wait
+  // for a ContactMe's waitMs); past kBacklog they are answered "none".
+  static constexpr std::size_t kWorkers = 8, kBacklog = 1024;
+  std::vector<std::thread> workers_;
+  std::vector<std::string> work_;
+  std::condition_variable workReady_;
+  int subscriberFd_ = -1;  // the listener's socket, for stop() to shut down
 };
 
 }  // namespace beckon::store
