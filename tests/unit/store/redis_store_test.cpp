@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 #include <hiredis/hiredis.h>
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -45,6 +46,12 @@ class RedisServer {
     const std::string port = std::to_string(port_), dir = dir_.string();
     pid_ = ::fork();
     if (pid_ == 0) {
+      // Its log in its directory, not in the test's output.
+      const int log = ::open((dir_ / "redis.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      if (log >= 0) {
+        ::dup2(log, 1);
+        ::dup2(log, 2);
+      }
       ::execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
                "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dir.c_str(),
                "--loglevel", "warning", static_cast<char*>(nullptr));
