@@ -22,6 +22,7 @@
 #include "notice_sender.h"
 #include "policy.h"
 #include "push_gateway.h"
+#include "redis_relay.h"
 #include "route_token.h"
 #include "server.h"
 #include "service.h"
@@ -33,6 +34,9 @@ using beckon::app::Config;
 
 // How long the SIP thread may take to run a no-op before /healthz fails.
 constexpr std::chrono::milliseconds kSipHealthBound{500};
+// How much longer than a relayed ContactMe's waitMs its asker waits for the
+// other nodes' answers.
+constexpr std::chrono::milliseconds kRelayAnswer{2000};
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -170,7 +174,51 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
     noticeConfig.sipServer = sipServer(config);
     beckon::soap::NoticeSender notices(noticeConfig);
     beckon::soap::SoapServer soap(config.soap, service);
-    std::unique_ptr<beckon::store::SqliteStore> store;
+    std::unique_ptr<beckon::store::SqliteStore> sqliteStore;
+    std::unique_ptr<beckon::store::RedisStore> redisStore;
+    std::unique_ptr<beckon::store::RedisRelay> relay;  // with redisStore
+    auto stopStore = [&] {
+      if (sqliteStore) sqliteStore->stop();
+      if (redisStore) redisStore->stop();
+    };
+    // Reads what the store kept, and writes before the SIP thread owns the
+    // core: the time since which this node is accessible, the proxy's keys.
+    auto openStore = [&](auto& s, const std::string& name) {
+      const auto started = std::chrono::steady_clock::now();
+      beckon::StoredState saved = s.load();
+      spdlog::info("store {}: {} bindings and {} requests read in {} ms", name,
+                   saved.bindings.size(), saved.requests.size(),
+                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - started)
+                       .count());
+      s.setAccessibleSince(clock.now());
+      s.onCommit([&metrics](const beckon::store::CommitReport& r) {
+        if (r.ok) {
+          metrics.storeCommit(r.duration, r.writes);
+        } else {
+          metrics.storeFailed();
+        }
+        metrics.storeQueueDepth(r.queued);
+      });
+      health.add("store", [p = &s] {
+        const bool ok = p->healthy();
+        return beckon::HealthChecks::Result{
+            ok, ok ? std::to_string(p->queued()) + " writes queued" : "the last commit failed"};
+      });
+      // The proxy's Record-Route keys: stored before the first one signs,
+      // so that no dialog it record-routes dies with this process.
+      if (beckon::rotateDialogKeys(saved.dialogKeys, clock.now(),
+                                   config.sip.proxy.dialogKeyLifetime,
+                                   beckon::sip::RouteTokens::randomKey)) {
+        s.saveDialogKeys(saved.dialogKeys);
+      }
+      std::promise<bool> stored;
+      s.whenCommitted([&stored](bool ok) { stored.set_value(ok); });
+      s.start();
+      if (!stored.get_future().get()) throw std::runtime_error("the store cannot be written");
+      core.setStore(&s);  // before the SIP thread owns the core
+      return saved;
+    };
     std::unique_ptr<beckon::push::PushGateway> pushes;  // with [push] only
 
     addOperations(metrics, health, sip, soap, notices);
@@ -192,41 +240,22 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
 
     try {
       beckon::StoredState saved;
-      if (!config.store.path.empty()) {
-        const auto started = std::chrono::steady_clock::now();
-        store = std::make_unique<beckon::store::SqliteStore>(config.store, sip);
-        saved = store->load();
-        spdlog::info("store {}: {} bindings and {} requests read in {} ms", config.store.path,
-                     saved.bindings.size(), saved.requests.size(),
-                     std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::steady_clock::now() - started)
-                         .count());
-        store->setAccessibleSince(clock.now());
-        store->onCommit([&metrics](const beckon::store::CommitReport& r) {
-          if (r.ok) {
-            metrics.storeCommit(r.duration, r.writes);
-          } else {
-            metrics.storeFailed();
-          }
-          metrics.storeQueueDepth(r.queued);
-        });
-        health.add("store", [s = store.get()] {
-          const bool ok = s->healthy();
+      if (config.storeBackend == "redis") {
+        redisStore = std::make_unique<beckon::store::RedisStore>(config.redis, sip);
+        saved = openStore(*redisStore, redisStore->address().display());
+        const std::string node = config.redis.node;
+        health.add("redis", [s = redisStore.get(), node] {
+          const bool up = s->linked();
           return beckon::HealthChecks::Result{
-              ok, ok ? std::to_string(s->queued()) + " writes queued" : "the last commit failed"};
+              up, s->address().display() + " node " + node +
+                      (up ? ": linked" : ": not linked: " + s->linkError())};
         });
-        // The proxy's Record-Route keys: stored before the first one signs,
-        // so that no dialog it record-routes dies with this process.
-        if (beckon::rotateDialogKeys(saved.dialogKeys, clock.now(),
-                                     config.sip.proxy.dialogKeyLifetime,
-                                     beckon::sip::RouteTokens::randomKey)) {
-          store->saveDialogKeys(saved.dialogKeys);
-        }
-        std::promise<bool> stored;
-        store->whenCommitted([&stored](bool ok) { stored.set_value(ok); });
-        store->start();
-        if (!stored.get_future().get()) throw std::runtime_error("the store cannot be written");
-        core.setStore(store.get());  // before the SIP thread owns the core
+        metrics.registry().sampledGauge(
+            "beckon_redis_up", "1 while the link to the Redis store is up, else 0.",
+            {{"node", node}}, [s = redisStore.get()] { return s->linked() ? 1.0 : 0.0; });
+      } else if (!config.store.path.empty()) {
+        sqliteStore = std::make_unique<beckon::store::SqliteStore>(config.store, sip);
+        saved = openStore(*sqliteStore, config.store.path);
       } else {
         spdlog::warn("store.path is empty: nothing survives a restart of beckond");
       }
@@ -234,12 +263,33 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
       if (pushes) pushes->start();
       core.setNoticeSink(&notices);
       sip.start(core, clock, std::move(saved));
+      if (redisStore) {
+        // A ContactMe for a device whose flow is on another node is handed
+        // to that node through Redis (docs/cluster.md).
+        relay = std::make_unique<beckon::store::RedisRelay>(config.redis);
+        relay->start(
+            [&service](const std::string& caller, const beckon::ContactMeParams& p) {
+              return service.contactMeHere(beckon::Caller{caller}, p);
+            },
+            [&service](const std::string& caller, const std::string& deviceId) {
+              return service.getDeviceHere(beckon::Caller{caller}, deviceId);
+            });
+        service.setDeviceRelay(
+            [r = relay.get()](const beckon::Caller& caller, const std::string& deviceId) {
+              return r->devices(caller.name, deviceId, kRelayAnswer);
+            });
+        service.setRelay(
+            [r = relay.get()](const beckon::Caller& caller, const beckon::ContactMeParams& p) {
+              return r->ask(caller.name, p, std::chrono::milliseconds(p.waitMs) + kRelayAnswer);
+            });
+      }
       soap.start();
     } catch (const std::exception& e) {
       spdlog::critical("cannot start: {}", e.what());
       soap.stop();
+      if (relay) relay->stop();
       sip.stop();
-      if (store) store->stop();
+      stopStore();
       notices.stop();
       if (pushes) pushes->stop();
       su_deinit();
@@ -275,8 +325,9 @@ int serve(const Config& config, const std::string& configPath, const beckon::app
       break;
     }
     soap.stop();
+    if (relay) relay->stop();
     sip.stop();
-    if (store) store->stop();  // commits what the core wrote last
+    stopStore();  // commits what the core wrote last
     notices.stop();
     if (pushes) pushes->stop();  // after the SIP thread: nothing pushes any more
     spdlog::info("beckond stopped");

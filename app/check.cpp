@@ -74,6 +74,7 @@ void checkListeners(const Config& config, const Flags& flags) {
 // SQLite makes the file, not its directory. A name SQLite treats specially
 // (":memory:", "file:" URIs) is left to the store.
 void checkStoreDirectory(const Config& config, const Flags& flags) {
+  if (config.storeBackend != "sqlite") return;  // store.path is not used
   const std::string& path = config.store.path;
   if (path.empty() || path.front() == ':' || path.rfind("file:", 0) == 0) return;
   const std::string key = flags.storePath.empty() ? "store.path" : "--store";

@@ -5,7 +5,10 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <sofia-sip/su_alloc.h>
+#include <sofia-sip/url.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
@@ -492,6 +495,31 @@ void setSoapListen(soap::SoapConfig& soap, const std::string& hostport, const st
   soap.port = static_cast<std::uint16_t>(std::stoul(port));
 }
 
+// [cluster]: the node's name (its keys in Redis) and the SIP URI other nodes
+// reach it by.
+void parseCluster(const toml::table& t, Config& c) {
+  onlyKeys(t, "cluster.", {"node", "advertise"});
+  // node: the host name unless set.
+  c.redis.node = getString(t, "cluster.", "node", c.redis.node);
+  if (c.redis.node.empty() || c.redis.node.size() > 64 ||
+      !std::all_of(c.redis.node.begin(), c.redis.node.end(), [](unsigned char ch) {
+        return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
+      })) {
+    bad("cluster.node", "must be 1 to 64 letters, digits, '-', '_' or '.'");
+  }
+  c.redis.advertise = getString(t, "cluster.", "advertise", c.redis.advertise);
+  if (!c.redis.advertise.empty()) {
+    su_home_t home[1] = {SU_HOME_INIT(home)};
+    const url_t* url = url_hdup(home, URL_STRING_MAKE(c.redis.advertise.c_str())->us_url);
+    const bool sip = url && (url->url_type == url_sip || url->url_type == url_sips) &&
+                     url->url_host && *url->url_host;
+    su_home_deinit(home);
+    if (!sip)
+      bad("cluster.advertise",
+          "must be a SIP URI (sip:host:port), not \"" + c.redis.advertise + "\"");
+  }
+}
+
 Config parseConfig(const std::string& text, const std::string& source) {
   toml::table root;
   try {
@@ -503,8 +531,13 @@ Config parseConfig(const std::string& text, const std::string& source) {
   }
   onlyKeys(root, "",
            {"sip", "soap", "store", "log", "contact_me", "app_server", "notices",
-            "notify_credentials", "proxy", "limits", "push"});
+            "notify_credentials", "proxy", "limits", "push", "cluster"});
   Config c;
+  {
+    char host[256] = {};
+    c.redis.node = gethostname(host, sizeof host - 1) == 0 && *host ? host : "beckon";
+    c.redis.node = c.redis.node.substr(0, c.redis.node.find('.'));
+  }
 
   if (const toml::table* t = section(root, "sip")) {
     onlyKeys(*t, "sip.",
@@ -599,7 +632,20 @@ Config parseConfig(const std::string& text, const std::string& source) {
   c.sip.notifyCredentials = parseNotifyCredentials(root);
 
   if (const toml::table* t = section(root, "store")) {
-    onlyKeys(*t, "store.", {"path", "synchronous"});
+    onlyKeys(*t, "store.", {"path", "synchronous", "backend", "redis_url"});
+    c.storeBackend = getString(*t, "store.", "backend", c.storeBackend);
+    if (c.storeBackend != "sqlite" && c.storeBackend != "redis")
+      bad("store.backend", "must be \"sqlite\" or \"redis\", not \"" + c.storeBackend + "\"");
+    c.redis.url = getString(*t, "store.", "redis_url", c.redis.url);
+    try {
+      if (store::parseRedisUrl(c.redis.url).tls) {
+        bad("store.redis_url",
+            "rediss:// (TLS) needs hiredis_ssl, which Debian 12's libhiredis-dev (0.14) does not "
+            "have: reach Redis over loopback, a private network or a TLS tunnel (docs/cluster.md)");
+      }
+    } catch (const std::invalid_argument& e) {
+      bad("store.redis_url", std::string(e.what()) + " (redis://[:password@]host:port/db)");
+    }
     c.store.path = getString(*t, "store.", "path", c.store.path);
     c.store.synchronous = getString(*t, "store.", "synchronous", c.store.synchronous);
     if (c.store.synchronous != "full" && c.store.synchronous != "normal") {
@@ -607,6 +653,8 @@ Config parseConfig(const std::string& text, const std::string& source) {
                         c.store.synchronous + "\"");
     }
   }
+
+  if (const toml::table* t = section(root, "cluster")) parseCluster(*t, c);
 
   if (const toml::table* t = section(root, "push")) parsePush(*t, c);
 
@@ -664,6 +712,9 @@ std::vector<std::string> keysNeedingRestart(const Config& a, const Config& b) {
             a.notices.maxBackoff == b.notices.maxBackoff && a.notices.timeout == b.notices.timeout);
   check("store.path", a.store.path == b.store.path);
   check("store.synchronous", a.store.synchronous == b.store.synchronous);
+  check("store.backend", a.storeBackend == b.storeBackend);
+  check("store.redis_url", a.redis.url == b.redis.url);
+  check("cluster", a.redis.node == b.redis.node && a.redis.advertise == b.redis.advertise);
   check("log.format", a.logFormat == b.logFormat);
   check("limits", a.limits == b.limits);
   check("proxy", a.sip.proxy == b.sip.proxy);

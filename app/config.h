@@ -14,6 +14,7 @@
 #include "server.h"
 #include "notice_sender.h"
 #include "soap_server.h"
+#include "redis_store.h"
 #include "sqlite_store.h"
 
 namespace beckon::app {
@@ -31,8 +32,10 @@ struct Config {
   soap::NoticeConfig notices;  // [notices], the notice URLs, and where devices register
   push::GatewayConfig push;    // [push]: no provider, no push (RFC 8599 REGISTERs get 555)
   CoreConfig core;
-  Limits limits;               // [limits]; also copied into sip, soap and core
-  store::SqliteOptions store;  // path "": no store (nothing survives a restart)
+  Limits limits;                        // [limits]; also copied into sip, soap and core
+  store::SqliteOptions store;           // path "": no store (nothing survives a restart)
+  std::string storeBackend = "sqlite";  // store.backend: "sqlite" or "redis"
+  store::RedisOptions redis;            // store.redis_url and [cluster]
   std::string logLevel = "info";
   std::string logFormat = "plain";
 };

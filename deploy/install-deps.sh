@@ -14,6 +14,7 @@ packages=(
   libsofia-sip-ua-dev           # SIP: nta, tport
   libssl-dev                    # TLS
   libsqlite3-dev sqlite3        # the store (sqlite3: backups, and the tests look inside)
+  libhiredis-dev                # the Redis store (a cluster of nodes: docs/cluster.md)
   libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
   libcurl4-openssl-dev libexpat1-dev  # beckond: push gateways; beckon-ua: HTTP(S) callbacks, XML bodies
   libboost-test-dev             # unit tests (CMake looks for it)
@@ -25,6 +26,7 @@ if [ "${1:-}" != --build ]; then
   sip-tester                    # SIPp
   python3 python3-zeep          # a third-party SOAP client
   python3-prometheus-client     # test_metrics.py: Prometheus' own parser reads /metrics
+  redis-server                  # the Redis store's tests run a real one
   curl openssl                  # openssl makes the test certificates
   sipvicious                    # svwar, svcrack: the scanners the security tests run
   zzuf                          # test_mutation.py: deterministic mutations of valid messages

@@ -106,8 +106,26 @@ ContactStatus ContactService::contactMe(const Caller& caller, const ContactMePar
   checkRate(caller);
   const AppServerRights& as = policy_.actingAs(caller.name, params.onBehalfOf);
   policy_.checkContactMe(as, params);
-  const Caller owner{as.name};
+  if (relay_ && !knownHere(params.deviceId)) {
+    if (auto status = relay_(caller, params)) return *status;
+  }
+  return contactMeLocal(Caller{as.name}, params);
+}
 
+bool ContactService::knownHere(const std::string& deviceId) {
+  return onCore([this, deviceId] { return !core_.device(deviceId).empty(); });
+}
+
+std::optional<ContactStatus> ContactService::contactMeHere(const Caller& caller,
+                                                           const ContactMeParams& params) {
+  validate(params, core_.config().packages);
+  const AppServerRights& as = policy_.actingAs(caller.name, params.onBehalfOf);
+  policy_.checkContactMe(as, params);
+  if (!knownHere(params.deviceId)) return std::nullopt;
+  return contactMeLocal(Caller{as.name}, params);
+}
+
+ContactStatus ContactService::contactMeLocal(const Caller& owner, const ContactMeParams& params) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(params.waitMs);
   auto pending = std::make_shared<Pending>();
   const bool posted = executor_.post([this, pending, owner, params] {
@@ -177,9 +195,20 @@ std::vector<Binding> ContactService::getDevice(const Caller& caller, const std::
   checkRate(caller);
   policy_.checkGetDevice(caller.name);
   auto bindings = onCore([this, deviceId] { return core_.device(deviceId); });
+  if (deviceRelay_) {
+    for (Binding& b : deviceRelay_(caller, deviceId))
+      bindings.push_back(std::move(b));
+  }
   if (bindings.empty())
     throw Fault(FaultCode::UnknownDevice, "no binding of '" + deviceId + "' is known");
   return bindings;
+}
+
+std::vector<Binding> ContactService::getDeviceHere(const Caller& caller,
+                                                   const std::string& deviceId) {
+  if (deviceId.empty() || lookupKeys(deviceId).empty()) return {};
+  policy_.checkGetDevice(caller.name);
+  return onCore([this, deviceId] { return core_.device(deviceId); });
 }
 
 }  // namespace beckon
