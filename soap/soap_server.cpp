@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <spdlog/spdlog.h>
@@ -28,6 +30,7 @@
 #include "service.h"
 #include "soapContactMeService.h"
 #include "thread_name.h"
+#include "waiting_room.h"
 #include "xml_text.h"
 
 namespace beckon::soap {
@@ -46,13 +49,6 @@ constexpr std::size_t kMaxOccurs = 64;
 int gsoapTimeout(int ms) {
   return ms <= 0 ? 0 : -ms * 1000;
 }
-
-struct Accepted {
-  SOAP_SOCKET socket = SOAP_INVALID_SOCKET;
-  sockaddr_storage peer{};
-  std::size_t peerLength = 0;
-  std::string source;  // the peer's address, as counted in [limits] soap_connections*
-};
 
 // The namespace table takes SOAP 1.1 and, as alternative, SOAP 1.2 envelopes.
 // gSOAP notices a 1.2 envelope (soap->version = 2), but the generated
@@ -82,7 +78,8 @@ struct Worker {
   PeerCertificate certificate;  // verified TLS client certificate, if any
   std::string hostHeader;
   bool gotGet = false;
-  std::string source;  // counted in Impl::connections while served
+  std::string source;      // counted in Impl::connections while served
+  bool servedOne = false;  // a request of this connection was answered (keep-alive)
   // [limits] of the request being read: its header and body bytes, and the
   // time by which it must have come whole (soap_request_timeout_ms).
   enum class Reading { Idle, Header, Body } reading = Reading::Idle;
@@ -90,7 +87,9 @@ struct Worker {
   std::size_t bodyBytes = 0;
   bool contentLength = false;  // the Content-Length check in parseHeader bounds the body
   std::chrono::steady_clock::time_point deadline;
-  int refusal = 0;  // 413, 431 or 408 once the request is cut off
+  std::chrono::steady_clock::time_point headerDeadline;  // limits.soap_header_timeout_ms
+  int refusal = 0;         // 413, 431 or 408 once the request is cut off
+  bool headerCut = false;  // the 408 is limits.soap_header_timeout_ms's
   // The request's body as gSOAP reads it (chunks joined, inflated), kept for
   // checkXmlText(): gSOAP's own reading no longer shows what its bytes were
   // (soap/xml_text.h). Bounded by gSOAP's recv_maxlength.
@@ -101,6 +100,7 @@ struct Worker {
     headerBytes = bodyBytes = 0;
     contentLength = false;
     refusal = 0;
+    headerCut = false;
     body.clear();
     bodyChecked.reset();
   }
@@ -149,6 +149,14 @@ struct SoapServer::Impl {
   // [limits] soap_connections*: queued and served connections (under mutex).
   std::optional<ConnectionCount> connections;
   Throttle refusalLog;  // a flood must not flood the log
+  // New connections until their header has come (accept thread only).
+  std::optional<WaitingRoom> room;
+  Throttle waitLog;
+  bool othersWaiting() {
+    std::lock_guard lock(mutex);
+    return !queue.empty();
+  }
+  void enqueue(Accepted a);  // under mutex
 
   void acceptLoop();
   void workerLoop(Worker& w);
@@ -220,6 +228,25 @@ int prepareReceive(struct ::soap* soap, const char* data, std::size_t length) {
   return chained ? chained(soap, data, length) : SOAP_OK;
 }
 
+// An idle keep-alive connection, between requests: waits for the next one
+// (soap.recv_timeout_ms at most), but gives its worker up at once when
+// another connection waits for one (HTTP lets a server close an idle
+// keep-alive connection at any time; the client opens a new one).
+bool nextRequestComing(Worker& w, struct ::soap* soap) {
+  if (soap->ssl && SSL_pending(soap->ssl) > 0) return true;
+  const auto until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(w.server->config.recvTimeoutMs);
+  for (;;) {
+    if (w.server->othersWaiting()) return false;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd in{soap->socket, POLLIN, 0};
+    const int n = ::poll(&in, 1, static_cast<int>(std::min<long long>(left.count(), 100)));
+    if (n != 0) return true;  // data, the end, or an error: gSOAP's read tells which
+  }
+}
+
 // Every read of a request goes through here. [limits]: the whole request
 // must come within soap_request_timeout_ms of its first byte (each wait is
 // cut to what is left), the header within 16 KiB, a body without
@@ -233,10 +260,14 @@ std::size_t receive(struct ::soap* soap, char* buffer, std::size_t length) {
   const auto now = steady_clock::now();
   if (w.reading == Worker::Reading::Idle) {
     soap->recv_timeout = gsoapTimeout(config.recvTimeoutMs);  // waiting for a request
+    if (w.servedOne && !nextRequestComing(w, soap)) return 0;
   } else {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(w.deadline - now);
+    const bool header = w.reading == Worker::Reading::Header;
+    const auto until = header ? std::min(w.deadline, w.headerDeadline) : w.deadline;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
     if (left.count() <= 0) {
       w.refusal = 408;
+      w.headerCut = header && w.headerDeadline <= w.deadline;
       return 0;
     }
     soap->recv_timeout =
@@ -249,12 +280,21 @@ std::size_t receive(struct ::soap* soap, char* buffer, std::size_t length) {
   const std::size_t n = w.server->defaultRecv(soap, buffer, length);
   soap->recv_timeout = gsoapTimeout(config.recvTimeoutMs);
   if (n == 0) {
-    if (w.reading != Worker::Reading::Idle && steady_clock::now() >= w.deadline) w.refusal = 408;
+    // A wait cut to the deadline ends a few ms early or late: within 20 ms
+    // of it, the deadline is why (not the peer's end).
+    const auto late = steady_clock::now() + std::chrono::milliseconds(20);
+    if (w.reading == Worker::Reading::Header && late >= w.headerDeadline) {
+      w.refusal = 408;
+      w.headerCut = true;
+    } else if (w.reading != Worker::Reading::Idle && late >= w.deadline) {
+      w.refusal = 408;
+    }
     return 0;
   }
   if (w.reading == Worker::Reading::Idle) {
     w.reading = Worker::Reading::Header;
     w.deadline = steady_clock::now() + config.limits.soapRequestTimeout;
+    w.headerDeadline = steady_clock::now() + config.limits.soapHeaderTimeout;
   }
   if (w.reading == Worker::Reading::Header) {
     w.headerBytes += n;
@@ -462,11 +502,19 @@ int SoapServer::Impl::getDevice(Worker& w, _cm__GetDevice* request, cm__Device& 
 
 void SoapServer::Impl::refuseRequest(Worker& w) {
   struct ::soap* soap = w.service->soap;
-  limitRefused(w.refusal == 408   ? Metrics::Limit::SoapRequestTimeout
+  limitRefused(w.headerCut        ? Metrics::Limit::SoapHeaderTimeout
+               : w.refusal == 408 ? Metrics::Limit::SoapRequestTimeout
                : w.refusal == 431 ? Metrics::Limit::SoapHeaderBytes
                                   : Metrics::Limit::SoapMaxBodyBytes);
   switch (w.refusal) {
     case 408:
+      if (w.headerCut) {
+        spdlog::warn(
+            "soap: request from {} cut off: HTTP header not whole within {} ms "
+            "(limits.soap_header_timeout_ms)",
+            w.peer, config.limits.soapHeaderTimeout.count());
+        break;
+      }
       spdlog::warn(
           "soap: request from {} cut off: not whole within {} ms "
           "(limits.soap_request_timeout_ms)",
@@ -546,6 +594,7 @@ void SoapServer::Impl::serveConnection(Worker& w) {
     }
     soap_destroy(soap);
     soap_end(soap);
+    w.servedOne = true;
   } while (soap->keep_alive);
 }
 
@@ -567,6 +616,7 @@ void SoapServer::Impl::workerLoop(Worker& w) {
     w.loopbackPeer = isLoopback(a.peer);
     w.peer = addressText(a.peer);
     w.certificate = {};
+    w.servedOne = false;
     // A new connection starts with nothing read. gSOAP keeps what it had
     // buffered for the next request of a keep-alive connection, so what an
     // earlier connection left unread (the body of a request it refused
@@ -610,6 +660,19 @@ bool SoapServer::Impl::acceptTls(Worker& w) {
   return true;
 }
 
+void SoapServer::Impl::enqueue(Accepted a) {
+  if (stopping || queue.size() >= config.backlog) {
+    if (!stopping) {
+      spdlog::warn("soap: {} connections waiting, refusing {}", queue.size(), addressText(a.peer));
+    }
+    connections->release(a.source);
+    soap_closesocket(a.socket);
+    return;
+  }
+  queue.push_back(std::move(a));
+  wake.notify_one();
+}
+
 void SoapServer::Impl::acceptLoop() {
   struct ::soap* soap = master->soap;
   for (;;) {
@@ -617,6 +680,31 @@ void SoapServer::Impl::acceptLoop() {
       std::lock_guard lock(mutex);
       if (stopping) return;
     }
+    // New connections wait in the room until their header is whole
+    // (waiting_room.h); only then do they take a worker.
+    WaitingRoom::Outcome news =
+        room->wait(soap->master, std::chrono::milliseconds(kAcceptTimeoutUs / 1000));
+    {
+      std::lock_guard lock(mutex);
+      for (Accepted& a : news.gone) {
+        connections->release(a.source);
+        soap_closesocket(a.socket);
+      }
+      for (Accepted& a : news.expired) {
+        limitRefused(Metrics::Limit::SoapHeaderTimeout);
+        if (const auto held = waitLog.pass(std::chrono::steady_clock::now())) {
+          spdlog::warn(
+              "soap: connection from {} reset: no whole HTTP header within {} ms "
+              "(limits.soap_header_timeout_ms; {} more such since the last line)",
+              a.source, config.limits.soapHeaderTimeout.count(), *held);
+        }
+        connections->release(a.source);
+        resetAndClose(a.socket);
+      }
+      for (Accepted& a : news.ready)
+        enqueue(std::move(a));
+    }
+    if (!news.incoming) continue;
     const SOAP_SOCKET s = soap_accept(soap);
     if (!soap_valid_socket(s)) {
       if (soap->errnum != 0) {
@@ -630,6 +718,7 @@ void SoapServer::Impl::acceptLoop() {
     std::memcpy(&a.peer, &soap->peer, sizeof a.peer);
     a.peerLength = soap->peerlen;
     a.source = hostText(a.peer);
+    a.acceptedAt = std::chrono::steady_clock::now();
     soap->socket = SOAP_INVALID_SOCKET;  // it belongs to a worker now
     std::lock_guard lock(mutex);
     // [limits] soap_connections*: refused at once (one log line a second at most).
@@ -652,16 +741,11 @@ void SoapServer::Impl::acceptLoop() {
       resetAndClose(s);
       continue;
     }
-    if (stopping || queue.size() >= config.backlog) {
-      if (!stopping) connections->release(a.source);
-      if (!stopping)
-        spdlog::warn("soap: {} connections waiting, refusing {}", queue.size(),
-                     addressText(a.peer));
+    if (stopping) {
       soap_closesocket(s);
       continue;
     }
-    queue.push_back(a);
-    wake.notify_one();
+    room->add(std::move(a));
   }
 }
 
@@ -738,6 +822,7 @@ void SoapServer::start() {
   m.defaultRecv = soap->frecv;
   soap->frecv = receive;
   m.connections.emplace(c.limits.soapConnections, c.limits.soapConnectionsPerSource);
+  m.room.emplace(c.tls.has_value(), c.limits.soapHeaderTimeout, kHeaderAllowance);
 
   if (c.tls) {
     try {
@@ -814,6 +899,10 @@ void SoapServer::stop() {
       m.connections->release(a.source);
     }
     m.queue.clear();
+    for (const Accepted& a : m.room->takeAll()) {
+      soap_closesocket(a.socket);
+      m.connections->release(a.source);
+    }
     // Calls in progress still answer; the next read of each connection sees
     // EOF, so idle keep-alive connections end now instead of at recv_timeout.
     for (auto& w : m.workers) {
