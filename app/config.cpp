@@ -324,12 +324,13 @@ sip::SipAuthConfig parseSipAuth(const toml::table& t) {
 // default is what it is).
 Limits parseLimits(const toml::table& t) {
   const std::string p = "limits.";
-  onlyKeys(t, p,
-           {"sip_max_message_bytes", "sip_max_headers", "sip_max_contacts", "bindings_per_aor",
-            "subscriptions_per_device", "aor_rate", "aor_burst", "aor_tracked", "sip_connections",
-            "sip_connections_per_source", "sip_first_message_ms", "sip_message_timeout_ms",
-            "sip_idle_ms", "soap_connections", "soap_connections_per_source",
-            "soap_request_timeout_ms", "queued_requests", "queued_requests_per_app_server"});
+  onlyKeys(
+      t, p,
+      {"sip_max_message_bytes", "sip_max_headers", "sip_max_contacts", "bindings_per_aor",
+       "subscriptions_per_device", "aor_rate", "aor_burst", "aor_tracked", "sip_connections",
+       "sip_connections_per_source", "sip_first_message_ms", "sip_message_timeout_ms",
+       "sip_idle_ms", "soap_connections", "soap_connections_per_source", "soap_request_timeout_ms",
+       "soap_header_timeout_ms", "queued_requests", "queued_requests_per_app_server"});
   Limits l;
   auto count = [&](const char* key, auto fallback, std::int64_t min, std::int64_t max) {
     return static_cast<decltype(fallback)>(
@@ -362,6 +363,7 @@ Limits parseLimits(const toml::table& t) {
   l.soapConnectionsPerSource =
       count("soap_connections_per_source", l.soapConnectionsPerSource, 1, 1000000);
   l.soapRequestTimeout = ms("soap_request_timeout_ms", l.soapRequestTimeout, 100, 3600000);
+  l.soapHeaderTimeout = ms("soap_header_timeout_ms", l.soapHeaderTimeout, 100, 600000);
   l.queuedRequests = count("queued_requests", l.queuedRequests, 1, 100000000);
   l.queuedRequestsPerAppServer =
       count("queued_requests_per_app_server", l.queuedRequestsPerAppServer, 1, 100000000);

@@ -43,6 +43,10 @@ struct Limits {
   // One SOAP request (its header and body), from its first byte: whatever
   // the pace of its bytes, it is cut off after this.
   std::chrono::milliseconds soapRequestTimeout{10000};
+  // A new SOAP connection must bring its whole HTTP header (over HTTPS, its
+  // TLS ClientHello first) within this of being accepted; until then it
+  // waits without a worker, and past it it is reset.
+  std::chrono::milliseconds soapHeaderTimeout{5000};
   // ContactMe requests accepted and not yet ended (queued or being notified):
   // past either, a new request is an Overloaded fault.
   std::size_t queuedRequests = 100000;

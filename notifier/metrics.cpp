@@ -371,6 +371,8 @@ const char* toString(Metrics::Limit l) {
       return "limits.soap_connections_per_source";
     case L::SoapRequestTimeout:
       return "limits.soap_request_timeout_ms";
+    case L::SoapHeaderTimeout:
+      return "limits.soap_header_timeout_ms";
     case L::SoapMaxBodyBytes:
       return "soap.max_body_bytes";
     case L::SoapHeaderBytes:

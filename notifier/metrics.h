@@ -147,6 +147,7 @@ class Metrics {
     SoapConnections,
     SoapConnectionsPerSource,
     SoapRequestTimeout,
+    SoapHeaderTimeout,
     SoapMaxBodyBytes,
     SoapHeaderBytes,
     QueuedRequests,

@@ -251,6 +251,71 @@ void ConnectionGuard::tick() {
   if (now - lastFullCheck_ >= kTidyEvery) forgetAllClosed(now);
 }
 
+std::string DialogConnections::dialogOf(sip_t const* sip) {
+  if (!sip || !sip->sip_call_id || !sip->sip_call_id->i_id || !sip->sip_from ||
+      !sip->sip_from->a_tag || !sip->sip_to || !sip->sip_to->a_tag) {
+    return {};
+  }
+  std::string a = sip->sip_from->a_tag, b = sip->sip_to->a_tag;
+  if (b < a) std::swap(a, b);
+  return std::string(sip->sip_call_id->i_id) + '\n' + a + '\n' + b;
+}
+
+void DialogConnections::hold(sip_t const* sip, tport_t* connection) {
+  if (!connection || tport_is_dgram(connection) || tport_is_closed(connection)) return;
+  const std::string dialog = dialogOf(sip);
+  if (dialog.empty()) return;
+  auto it = held_.find(dialog);
+  if (it == held_.end()) {
+    if (held_.size() >= kMaxDialogs) {
+      if (const auto held = full_.pass(ConnectionGuard::Clock::now())) {
+        spdlog::warn("sip: {} dialogs hold their connections, no more are held ({} more such)",
+                     held_.size(), *held);
+      }
+      return;
+    }
+    it = held_.emplace(dialog, std::vector<tport_t*>{}).first;
+  }
+  std::vector<tport_t*>& connections = it->second;
+  if (std::find(connections.begin(), connections.end(), connection) != connections.end()) return;
+  if (connections.size() >= 4) return;  // a caller, a callee, and a few re-targets at most
+  connections.push_back(tport_ref(connection));
+}
+
+void DialogConnections::release(sip_t const* sip) {
+  auto it = held_.find(dialogOf(sip));
+  if (it == held_.end()) return;
+  for (tport_t* tp : it->second)
+    tport_unref(tp);
+  held_.erase(it);
+}
+
+void DialogConnections::tick() {
+  const auto now = ConnectionGuard::Clock::now();
+  if (now - lastTidy_ < kTidyEvery) return;
+  lastTidy_ = now;
+  for (auto it = held_.begin(); it != held_.end();) {
+    auto& connections = it->second;
+    for (auto c = connections.begin(); c != connections.end();) {
+      if (tport_is_closed(*c)) {
+        tport_unref(*c);
+        c = connections.erase(c);
+      } else {
+        ++c;
+      }
+    }
+    it = connections.empty() ? held_.erase(it) : std::next(it);
+  }
+}
+
+void DialogConnections::releaseAll() {
+  for (auto& [dialog, connections] : held_) {
+    for (tport_t* tp : connections)
+      tport_unref(tp);
+  }
+  held_.clear();
+}
+
 }  // namespace beckon::sip
 
 // The C library's accept(), with the SIP thread's guard in between (see

@@ -18,6 +18,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "admission.h"
 #include "metrics.h"
@@ -83,6 +84,45 @@ class ConnectionGuard {
   std::size_t unproven_ = 0;
   Clock::time_point lastFullCheck_{};
   Throttle refusals_, cuts_;
+};
+
+// TCP and TLS connections that carry a dialog the proxy record-routes, held
+// (a Sofia reference) while the dialog lives, so that limits.sip_idle_ms
+// (TPTAG_IDLE) does not close them under a call: a caller that never
+// registered has nothing else that holds its connection, and the callee's
+// BYE must reach it over that connection (its Contact is behind NAT). A
+// registered device's connection is held by its binding (flow.h) anyway.
+// Released when a BYE of the dialog passes, or when the connection closes.
+class DialogConnections {
+ public:
+  // At most this many dialogs are held; past it a new one is not (with a
+  // warning): its connection lives as long as it is used, as before.
+  static constexpr std::size_t kMaxDialogs = 65536;
+
+  DialogConnections() = default;
+  ~DialogConnections() { releaseAll(); }
+  DialogConnections(const DialogConnections&) = delete;
+  DialogConnections& operator=(const DialogConnections&) = delete;
+
+  // The dialog a 2xx (or a request inside it) names, by its Call-ID and both
+  // tags (either order: the callee's requests swap From and To); empty
+  // without both tags.
+  static std::string dialogOf(sip_t const* sip);
+  // The dialog of `sip` holds `connection` (null, closed or a UDP socket:
+  // nothing to hold).
+  void hold(sip_t const* sip, tport_t* connection);
+  // A BYE of the dialog of `sip` passed: its connections are idle like any.
+  void release(sip_t const* sip);
+  // Often, on the SIP thread: forgets the holds of connections that closed.
+  void tick();
+  // Before the agent goes.
+  void releaseAll();
+  std::size_t size() const { return held_.size(); }
+
+ private:
+  std::unordered_map<std::string, std::vector<tport_t*>> held_;
+  std::chrono::steady_clock::time_point lastTidy_{};
+  Throttle full_;
 };
 
 }  // namespace beckon::sip

@@ -176,9 +176,11 @@ Proxy::~Proxy() {
   *alive_ = false;
   while (!contexts_.empty())
     (*contexts_.begin())->shutdown();  // forgets itself
+  dialogConnections_.releaseAll();
 }
 
 void Proxy::tick() {
+  dialogConnections_.tick();
   if (storingKeys_) return;
   std::vector<DialogKey> next = keys_;
   if (!rotateDialogKeys(next, clock_.now(), config_.dialogKeyLifetime, RouteTokens::randomKey))
@@ -328,6 +330,9 @@ void Proxy::onRequest(msg_t* msg, sip_t* sip) {
   const sip_method_t method = sip->sip_request->rq_method;
   in.invite = method == sip_method_invite;
   in.ack = method == sip_method_ack;
+  // The dialog ends with its BYE (RFC 3261 15): its connections are no
+  // longer held against the idle timeout (they carry the BYE's answer now).
+  if (method == sip_method_bye) dialogConnections_.release(sip);
 
   // 1. Reasonable Syntax: Sofia has parsed it; what a proxy reads is there.
   if (!sip->sip_from || !sip->sip_to || !sip->sip_call_id || !sip->sip_cseq || !sip->sip_via)

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "authorizer.h"
+#include "connection_guard.h"
 #include "core.h"
 #include "flow.h"
 #include "forking.h"
@@ -109,6 +110,9 @@ class Proxy {
   // The connection of a TCP or TLS flow still open, else null.
   tport_t* connectionTo(const FlowAddress& flow) const;
   void forget(ResponseContext* ctx) { contexts_.erase(ctx); }
+  // The TCP and TLS connections of record-routed dialogs, held while they
+  // live (a 2xx to an INVITE holds, a BYE releases).
+  DialogConnections& dialogConnections() { return dialogConnections_; }
 
  private:
   struct Inbound;
@@ -160,6 +164,7 @@ class Proxy {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for that commit's callback
   std::uint64_t branchCounter_;
   std::unordered_set<ResponseContext*> contexts_;
+  DialogConnections dialogConnections_;
 };
 
 }  // namespace beckon::sip

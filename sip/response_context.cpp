@@ -292,6 +292,16 @@ void ResponseContext::onResponse(Branch& b, nta_outgoing_t* orq, int status, sip
   // is a dialog of its own at the caller. The first ends the hunt: the
   // other branches are CANCELled (16.7 step 10).
   if (status < 300) {
+    // A dialog we stay on (Record-Route): its connections are held while
+    // it lives, the caller's and the one the 2xx came over.
+    if (invite_ && rr_.on) {
+      DialogConnections& held = proxy_.dialogConnections();
+      if (rr_.caller.transport != Transport::Udp) held.hold(sip, proxy_.connectionTo(rr_.caller));
+      if (msg_t* response = nta_outgoing_getresponse(orq)) {
+        held.hold(sip, sourceOf(proxy_.agent(), response).connection);
+        msg_destroy(response);
+      }
+    }
     relay(orq);
     if (!finalSent_) {
       finalSent_ = true;

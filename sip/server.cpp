@@ -21,6 +21,7 @@
 
 #include "metrics.h"
 #include "name_lookups.h"
+#include "stun.h"
 #include "thread_name.h"
 #include "tls_policy.h"
 
@@ -283,6 +284,12 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   const TlsPolicyScope tlsPolicy;
   const int tlsContextsBefore = tlsPolicyApplied();
   const std::vector<Listener> sockets = listeners(config_.listen);
+  // RFC 5626 8: STUN Binding requests on the UDP ports are answered by
+  // beckond's own responder (stun.h), plugged in before the first transport.
+  // Sofia's, which leaked, is never used: if another one were plugged in,
+  // STUN stays off (Sofia then answers a Binding error).
+  const bool stunResponder = stun::installResponder();
+  if (!stunResponder) spdlog::warn("sip: STUN keep-alives are not answered (another STUN server)");
   agent_ = nta_agent_create(
       root_, URL_STRING_MAKE(sockets.at(0).url.c_str()), &SipServer::onMessage, this,
       NTATAG_UDP_MTU(65535), NTATAG_SERVER_RPORT(2),
@@ -296,12 +303,9 @@ void SipServer::setUp(Core& core, const Clock& clock) {
       TPTAG_PONG2PING(1),               // RFC 5626 4.4.1: CRLF answers a CRLFCRLF keep-alive
       TPTAG_IDENT(sockets[0].ident.c_str()),  // NOTIFYs leave from the one a device used
       TPTAG_UDP_RMEM(config_.udpReceiveBuffer),
-      // Sofia's STUN server leaks memory on every malformed STUN request and
-      // prints every request to stderr, so it is off: a STUN Binding request
-      // gets Sofia's error response, not a mapped address (a known gap:
-      // docs/security.md, "STUN"; docs/decisions.md).
-      TPTAG_STUN_SERVER(0), TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())),
-      TAG_END());
+      // Our responder, never Sofia's (docs/security.md, "STUN").
+      TPTAG_STUN_SERVER(stunResponder ? 1 : 0),
+      TAG_IF(certificates.path(), TPTAG_CERTIFICATE(certificates.path())), TAG_END());
   if (!agent_) {
     throw std::runtime_error("sip.listen: cannot listen on " + sockets[0].spec + ": " +
                              std::strerror(errno));

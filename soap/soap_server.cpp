@@ -1,177 +1,8 @@
 #include "soap_server.h"
 
-#include "boundary.h"
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-#include <spdlog/spdlog.h>
-
-#include <chrono>
-#include <condition_variable>
-#include <cstring>
-#include <deque>
-#include <map>
-#include <mutex>
-#include <optional>
-#include <stdexcept>
-#include <string_view>
-#include <thread>
-#include <vector>
-
-#include "contact_me_wsdl.h"
-#include "listener_util.h"
-#include "logfmt.h"
-#include "mapping.h"
-#include "metrics.h"
-#include "service.h"
-#include "soapContactMeService.h"
-#include "thread_name.h"
-#include "xml_text.h"
+#include "soap_server_impl.h"
 
 namespace beckon::soap {
-
-namespace {
-
-// How often the accept loop looks at the stop flag.
-constexpr int kAcceptTimeoutUs = 200'000;
-// The largest HTTP header taken (431 past it).
-constexpr std::size_t kHeaderAllowance = 16 * 1024;
-constexpr std::size_t kMaxStringLength = 8192;
-constexpr int kMaxXmlDepth = 32;
-constexpr std::size_t kMaxOccurs = 64;
-
-// gSOAP: positive timeouts are seconds, negative ones microseconds.
-int gsoapTimeout(int ms) {
-  return ms <= 0 ? 0 : -ms * 1000;
-}
-
-struct Accepted {
-  SOAP_SOCKET socket = SOAP_INVALID_SOCKET;
-  sockaddr_storage peer{};
-  std::size_t peerLength = 0;
-  std::string source;  // the peer's address, as counted in [limits] soap_connections*
-};
-
-// The namespace table takes SOAP 1.1 and, as alternative, SOAP 1.2 envelopes.
-// gSOAP notices a 1.2 envelope (soap->version = 2), but the generated
-// ContactMeService::dispatch() re-installs the namespace table, which resets
-// soap->version to 1: the answer would then be a 1.2 envelope with text/xml
-// and 1.1 fault elements. Called after dispatch has parsed the request, this
-// sets it back from the envelope namespace the request used.
-void answerInRequestVersion(struct ::soap* soap) {
-  static constexpr const char* kSoap12Envelope = "http://www.w3.org/2003/05/soap-envelope";
-  const Namespace* table = soap->local_namespaces;
-  if (table && table[0].id && table[0].out && !std::strcmp(table[0].out, kSoap12Envelope)) {
-    soap->version = 2;
-  }
-}
-
-}  // namespace
-
-// One worker thread: its own gSOAP context and the connection it serves.
-struct Worker {
-  SoapServer::Impl* server = nullptr;
-  ContactMeService* service = nullptr;  // a copy of the master: one struct soap per thread
-  std::thread thread;
-  SOAP_SOCKET current = SOAP_INVALID_SOCKET;  // guarded by Impl::mutex, for stop()
-  // Of the connection / request being served:
-  bool loopbackPeer = false;
-  std::string peer;
-  PeerCertificate certificate;  // verified TLS client certificate, if any
-  std::string hostHeader;
-  bool gotGet = false;
-  std::string source;  // counted in Impl::connections while served
-  // [limits] of the request being read: its header and body bytes, and the
-  // time by which it must have come whole (soap_request_timeout_ms).
-  enum class Reading { Idle, Header, Body } reading = Reading::Idle;
-  std::size_t headerBytes = 0;
-  std::size_t bodyBytes = 0;
-  bool contentLength = false;  // the Content-Length check in parseHeader bounds the body
-  std::chrono::steady_clock::time_point deadline;
-  int refusal = 0;  // 413, 431 or 408 once the request is cut off
-  // The request's body as gSOAP reads it (chunks joined, inflated), kept for
-  // checkXmlText(): gSOAP's own reading no longer shows what its bytes were
-  // (soap/xml_text.h). Bounded by gSOAP's recv_maxlength.
-  std::string body;
-  std::optional<std::optional<XmlTextProblem>> bodyChecked;
-  void startRequest() {
-    reading = Reading::Idle;
-    headerBytes = bodyBytes = 0;
-    contentLength = false;
-    refusal = 0;
-    body.clear();
-    bodyChecked.reset();
-  }
-  void keepBody(struct ::soap* soap, const char* data, std::size_t length) {
-    const std::size_t room =
-        soap->recv_maxlength > body.size() ? soap->recv_maxlength - body.size() : 0;
-    body.append(data, std::min(length, room));
-  }
-  // The first problem of the request's text, checked once the request is read.
-  const std::optional<XmlTextProblem>& textProblem() {
-    if (!bodyChecked) bodyChecked = checkXmlText(body);
-    return *bodyChecked;
-  }
-};
-
-struct SoapServer::Impl {
-  Impl(SoapConfig c, ContactService& s)
-      : config(std::move(c)),
-        service(s),
-        authenticator(std::make_shared<const Authenticator>(config.identities)) {}
-
-  SoapConfig config;
-  ContactService& service;
-  Metrics* metrics = nullptr;
-  mutable std::mutex authMutex;  // guards the pointer (SIGHUP replaces it)
-  std::shared_ptr<const Authenticator> authenticator;
-  std::shared_ptr<const Authenticator> currentAuthenticator() const {
-    std::lock_guard lock(authMutex);
-    return authenticator;
-  }
-  std::map<std::string, GetHandler, std::less<>> gets;
-  std::unique_ptr<ContactMeService> master;
-  int (*defaultParseHeader)(struct ::soap*, const char*, const char*) = nullptr;
-  int (*defaultParse)(struct ::soap*) = nullptr;
-  int (*defaultPrepareReceive)(struct ::soap*, const char*, std::size_t) = nullptr;
-  std::size_t (*defaultRecv)(struct ::soap*, char*, std::size_t) = nullptr;
-  std::uint16_t boundPort = 0;
-  std::thread acceptThread;
-  std::vector<std::unique_ptr<Worker>> workers;
-
-  std::mutex mutex;
-  std::condition_variable wake;
-  std::deque<Accepted> queue;
-  bool stopping = false;
-  bool running = false;
-  // [limits] soap_connections*: queued and served connections (under mutex).
-  std::optional<ConnectionCount> connections;
-  Throttle refusalLog;  // a flood must not flood the log
-
-  void acceptLoop();
-  void workerLoop(Worker& w);
-  void serveConnection(Worker& w);
-  void limitRefused(Metrics::Limit l) const {
-    if (metrics) metrics->limitRefused(l);
-  }
-  // Answers a request cut off by [limits] (w.refusal) and says so in the log.
-  void refuseRequest(Worker& w);
-  bool acceptTls(Worker& w);
-  Caller authenticate(Worker& w, const char* operation);
-  // Runs one operation: authenticates, calls `work(caller)` (which fills the
-  // answer and returns a summary for the log), and turns a Fault into a SOAP
-  // Fault with our detail. `what` names the request in the log.
-  template <class Work>
-  int call(Worker& w, Metrics::SoapOperation op, const std::string& what, Work work);
-  int contactMe(Worker& w, _cm__ContactMe* request, cm__ContactStatus& status);
-  int getContactRequest(Worker& w, _cm__GetContactRequest* request, cm__ContactStatus& status);
-  int cancelContactRequest(Worker& w, _cm__CancelContactRequest* request,
-                           cm__ContactStatus& status);
-  int getDevice(Worker& w, _cm__GetDevice* request, cm__Device& device);
-  int get(Worker& w);
-};
 
 namespace {
 
@@ -220,6 +51,25 @@ int prepareReceive(struct ::soap* soap, const char* data, std::size_t length) {
   return chained ? chained(soap, data, length) : SOAP_OK;
 }
 
+// An idle keep-alive connection, between requests: waits for the next one
+// (soap.recv_timeout_ms at most), but gives its worker up at once when
+// another connection waits for one (HTTP lets a server close an idle
+// keep-alive connection at any time; the client opens a new one).
+bool nextRequestComing(Worker& w, struct ::soap* soap) {
+  if (soap->ssl && SSL_pending(soap->ssl) > 0) return true;
+  const auto until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(w.server->config.recvTimeoutMs);
+  for (;;) {
+    if (w.server->othersWaiting()) return false;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd in{soap->socket, POLLIN, 0};
+    const int n = ::poll(&in, 1, static_cast<int>(std::min<long long>(left.count(), 100)));
+    if (n != 0) return true;  // data, the end, or an error: gSOAP's read tells which
+  }
+}
+
 // Every read of a request goes through here. [limits]: the whole request
 // must come within soap_request_timeout_ms of its first byte (each wait is
 // cut to what is left), the header within 16 KiB, a body without
@@ -233,10 +83,14 @@ std::size_t receive(struct ::soap* soap, char* buffer, std::size_t length) {
   const auto now = steady_clock::now();
   if (w.reading == Worker::Reading::Idle) {
     soap->recv_timeout = gsoapTimeout(config.recvTimeoutMs);  // waiting for a request
+    if (w.servedOne && !nextRequestComing(w, soap)) return 0;
   } else {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(w.deadline - now);
+    const bool header = w.reading == Worker::Reading::Header;
+    const auto until = header ? std::min(w.deadline, w.headerDeadline) : w.deadline;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
     if (left.count() <= 0) {
       w.refusal = 408;
+      w.headerCut = header && w.headerDeadline <= w.deadline;
       return 0;
     }
     soap->recv_timeout =
@@ -249,12 +103,21 @@ std::size_t receive(struct ::soap* soap, char* buffer, std::size_t length) {
   const std::size_t n = w.server->defaultRecv(soap, buffer, length);
   soap->recv_timeout = gsoapTimeout(config.recvTimeoutMs);
   if (n == 0) {
-    if (w.reading != Worker::Reading::Idle && steady_clock::now() >= w.deadline) w.refusal = 408;
+    // A wait cut to the deadline ends a few ms early or late: within 20 ms
+    // of it, the deadline is why (not the peer's end).
+    const auto late = steady_clock::now() + std::chrono::milliseconds(20);
+    if (w.reading == Worker::Reading::Header && late >= w.headerDeadline) {
+      w.refusal = 408;
+      w.headerCut = true;
+    } else if (w.reading != Worker::Reading::Idle && late >= w.deadline) {
+      w.refusal = 408;
+    }
     return 0;
   }
   if (w.reading == Worker::Reading::Idle) {
     w.reading = Worker::Reading::Header;
     w.deadline = steady_clock::now() + config.limits.soapRequestTimeout;
+    w.headerDeadline = steady_clock::now() + config.limits.soapHeaderTimeout;
   }
   if (w.reading == Worker::Reading::Header) {
     w.headerBytes += n;
@@ -462,11 +325,19 @@ int SoapServer::Impl::getDevice(Worker& w, _cm__GetDevice* request, cm__Device& 
 
 void SoapServer::Impl::refuseRequest(Worker& w) {
   struct ::soap* soap = w.service->soap;
-  limitRefused(w.refusal == 408   ? Metrics::Limit::SoapRequestTimeout
+  limitRefused(w.headerCut        ? Metrics::Limit::SoapHeaderTimeout
+               : w.refusal == 408 ? Metrics::Limit::SoapRequestTimeout
                : w.refusal == 431 ? Metrics::Limit::SoapHeaderBytes
                                   : Metrics::Limit::SoapMaxBodyBytes);
   switch (w.refusal) {
     case 408:
+      if (w.headerCut) {
+        spdlog::warn(
+            "soap: request from {} cut off: HTTP header not whole within {} ms "
+            "(limits.soap_header_timeout_ms)",
+            w.peer, config.limits.soapHeaderTimeout.count());
+        break;
+      }
       spdlog::warn(
           "soap: request from {} cut off: not whole within {} ms "
           "(limits.soap_request_timeout_ms)",
@@ -546,127 +417,9 @@ void SoapServer::Impl::serveConnection(Worker& w) {
     }
     soap_destroy(soap);
     soap_end(soap);
+    w.servedOne = true;
   } while (soap->keep_alive);
 }
-
-void SoapServer::Impl::workerLoop(Worker& w) {
-  for (;;) {
-    Accepted a;
-    {
-      std::unique_lock lock(mutex);
-      wake.wait(lock, [&] { return stopping || !queue.empty(); });
-      if (stopping) return;  // stop() closes what is still queued
-      a = queue.front();
-      queue.pop_front();
-      w.current = a.socket;
-    }
-    struct ::soap* soap = w.service->soap;
-    soap->socket = a.socket;
-    std::memcpy(&soap->peer, &a.peer, sizeof a.peer);
-    soap->peerlen = a.peerLength;
-    w.loopbackPeer = isLoopback(a.peer);
-    w.peer = addressText(a.peer);
-    w.certificate = {};
-    // A new connection starts with nothing read. gSOAP keeps what it had
-    // buffered for the next request of a keep-alive connection, so what an
-    // earlier connection left unread (the body of a request it refused
-    // before reading it) would be taken as this connection's request, and
-    // its answer sent to this client.
-    soap->bufidx = soap->buflen = 0;
-    soap->ahead = 0;
-    soap->chunksize = soap->chunkbuflen = 0;
-    const bool served = guarded(
-        Boundary::SoapRequest,
-        [&] {
-          if (!config.tls || acceptTls(w)) serveConnection(w);
-        },
-        [&] { return fmt::format("peer={}", w.peer); });
-    if (!served) {
-      soap_destroy(soap);
-      soap_end(soap);
-    }
-    {
-      std::lock_guard lock(mutex);
-      w.current = SOAP_INVALID_SOCKET;  // before closing: stop() must not touch a reused fd
-      connections->release(a.source);
-    }
-    soap_force_closesock(soap);
-  }
-}
-
-bool SoapServer::Impl::acceptTls(Worker& w) {
-  struct ::soap* soap = w.service->soap;
-  if (soap_ssl_accept(soap) != SOAP_OK) {
-    spdlog::warn("soap: TLS handshake with {} failed: {}", w.peer, errorText(soap));
-    return false;
-  }
-  w.certificate = verifiedPeerCertificate(soap->ssl);
-  if (!w.certificate.fingerprint.empty()) {
-    const AppServerIdentity* id = currentAuthenticator()->byCertificate(w.certificate);
-    spdlog::debug("soap: {} presented certificate {} (SHA-256 {}): {}", w.peer,
-                  w.certificate.subjectRfc2253, w.certificate.fingerprint,
-                  id ? id->name : std::string("no identity"));
-  }
-  return true;
-}
-
-void SoapServer::Impl::acceptLoop() {
-  struct ::soap* soap = master->soap;
-  for (;;) {
-    {
-      std::lock_guard lock(mutex);
-      if (stopping) return;
-    }
-    const SOAP_SOCKET s = soap_accept(soap);
-    if (!soap_valid_socket(s)) {
-      if (soap->errnum != 0) {
-        spdlog::warn("soap: accept failed: {}", std::strerror(soap->errnum));
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-      continue;  // errnum 0: accept_timeout, look at the stop flag again
-    }
-    Accepted a;
-    a.socket = s;
-    std::memcpy(&a.peer, &soap->peer, sizeof a.peer);
-    a.peerLength = soap->peerlen;
-    a.source = hostText(a.peer);
-    soap->socket = SOAP_INVALID_SOCKET;  // it belongs to a worker now
-    std::lock_guard lock(mutex);
-    // [limits] soap_connections*: refused at once (one log line a second at most).
-    if (const auto verdict =
-            stopping ? ConnectionCount::Verdict::Admitted : connections->admit(a.source);
-        verdict != ConnectionCount::Verdict::Admitted) {
-      limitRefused(verdict == ConnectionCount::Verdict::SourceFull
-                       ? Metrics::Limit::SoapConnectionsPerSource
-                       : Metrics::Limit::SoapConnections);
-      if (const auto held = refusalLog.pass(std::chrono::steady_clock::now())) {
-        spdlog::warn("soap: connection from {} refused: {} ({} more such since the last line)",
-                     a.source,
-                     verdict == ConnectionCount::Verdict::SourceFull
-                         ? std::to_string(connections->from(a.source)) +
-                               " connections open (limits.soap_connections_per_source)"
-                         : std::to_string(connections->total()) +
-                               " connections open (limits.soap_connections)",
-                     *held);
-      }
-      resetAndClose(s);
-      continue;
-    }
-    if (stopping || queue.size() >= config.backlog) {
-      if (!stopping) connections->release(a.source);
-      if (!stopping)
-        spdlog::warn("soap: {} connections waiting, refusing {}", queue.size(),
-                     addressText(a.peer));
-      soap_closesocket(s);
-      continue;
-    }
-    queue.push_back(a);
-    wake.notify_one();
-  }
-}
-
-SoapServer::SoapServer(SoapConfig config, ContactService& service)
-    : impl_(std::make_unique<Impl>(std::move(config), service)) {}
 
 SoapServer::~SoapServer() {
   stop();
@@ -738,6 +491,7 @@ void SoapServer::start() {
   m.defaultRecv = soap->frecv;
   soap->frecv = receive;
   m.connections.emplace(c.limits.soapConnections, c.limits.soapConnectionsPerSource);
+  m.room.emplace(c.tls.has_value(), c.limits.soapHeaderTimeout, kHeaderAllowance);
 
   if (c.tls) {
     try {
@@ -814,6 +568,10 @@ void SoapServer::stop() {
       m.connections->release(a.source);
     }
     m.queue.clear();
+    for (const Accepted& a : m.room->takeAll()) {
+      soap_closesocket(a.socket);
+      m.connections->release(a.source);
+    }
     // Calls in progress still answer; the next read of each connection sees
     // EOF, so idle keep-alive connections end now instead of at recv_timeout.
     for (auto& w : m.workers) {

@@ -256,9 +256,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       s->send(datagram);
       for (const std::string& answer : s->answersUntilPing(++world->pings)) {
-        // Sofia answers STUN binding requests on its UDP ports (the keep-alive
-        // of RFC 5626 4.4.2): an error response of the request's type.
-        if (answer.size() >= 20 && answer[0] == 0x01) continue;  // STUN types 0x01xx
+        // beckond answers STUN Binding requests on its UDP ports (the keep-alive
+        // of RFC 5626 4.4.2, sip/stun.h): only ever a Binding success response
+        // with one XOR-MAPPED-ADDRESS (IPv4: 32 bytes), nothing else STUN.
+        if (!answer.empty() && answer[0] == 0x01) {
+          FUZZ_CHECK(answer.size() == 32 && answer[1] == 0x01,
+                     "beckond sent a STUN message that is not a Binding success: %s",
+                     printable(answer.substr(0, 64)).c_str());
+          continue;
+        }
         FUZZ_CHECK(isResponse(answer) || isRequest(answer),
                    "beckond sent something that is not SIP: %s",
                    printable(answer.substr(0, 200)).c_str());

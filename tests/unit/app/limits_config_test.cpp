@@ -17,6 +17,7 @@ BOOST_AUTO_TEST_CASE(defaults_reach_every_part) {
   BOOST_TEST(c.limits.aorRate == 1.0);
   BOOST_TEST(c.sip.limits.sipConnectionsPerSource == c.limits.sipConnectionsPerSource);
   BOOST_TEST(c.soap.limits.soapRequestTimeout.count() == 10000);
+  BOOST_TEST(c.soap.limits.soapHeaderTimeout.count() == 5000);
   BOOST_TEST(c.core.limits.queuedRequests == 100000u);
 }
 
@@ -39,6 +40,7 @@ sip_idle_ms = 3000
 soap_connections = 30
 soap_connections_per_source = 6
 soap_request_timeout_ms = 2000
+soap_header_timeout_ms = 700
 queued_requests = 5
 queued_requests_per_app_server = 3
 )");
@@ -59,6 +61,7 @@ queued_requests_per_app_server = 3
     BOOST_TEST(l->soapConnections == 30u);
     BOOST_TEST(l->soapConnectionsPerSource == 6u);
     BOOST_TEST(l->soapRequestTimeout.count() == 2000);
+    BOOST_TEST(l->soapHeaderTimeout.count() == 700);
     BOOST_TEST(l->queuedRequests == 5u);
     BOOST_TEST(l->queuedRequestsPerAppServer == 3u);
   }
@@ -74,6 +77,8 @@ BOOST_AUTO_TEST_CASE(mistakes_name_the_key) {
   BOOST_TEST(starts(refusal("[limits]\naor_rate = -1"), "limits.aor_rate: "));
   BOOST_TEST(starts(refusal("[limits]\naor_rate = \"fast\""), "limits.aor_rate: "));
   BOOST_TEST(starts(refusal("[limits]\nsip_idle_ms = 10"), "limits.sip_idle_ms: "));
+  BOOST_TEST(starts(refusal("[limits]\nsoap_header_timeout_ms = 0"),
+                    "limits.soap_header_timeout_ms: must be between"));
   BOOST_TEST(starts(refusal("[limits]\nqueued_requests = 1.5"),
                     "limits.queued_requests: must be an integer"));
   BOOST_TEST(starts(refusal("limits = 3"), "limits: must be a table"));
