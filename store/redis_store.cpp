@@ -204,7 +204,9 @@ RedisAddress parseRedisUrl(std::string_view url) {
 }
 
 RedisStore::RedisStore(RedisOptions options, Executor& executor)
-    : options_(std::move(options)), prefix_("beckon:" + options_.node + ":"), executor_(executor) {
+    : QueuedStore(executor, 0),
+      options_(std::move(options)),
+      prefix_("beckon:" + options_.node + ":") {
   try {
     address_ = parseRedisUrl(options_.url);
   } catch (const std::invalid_argument& e) {
@@ -366,90 +368,6 @@ void RedisStore::start() {
   if (!writer_.joinable()) writer_ = namedThread("store", [this] { run(); });
 }
 
-void RedisStore::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_one();
-  if (writer_.joinable()) writer_.join();
-  commitQueued();
-  if (!unwritten_.empty()) {
-    spdlog::error("store {}: {} writes were never stored (none was acknowledged)",
-                  address_.display(), unwritten_.size());
-    unwritten_.clear();
-  }
-}
-
-void RedisStore::commitQueued() {
-  std::vector<Write> batch;
-  std::size_t writes = 0;
-  {
-    std::lock_guard lock(mutex_);
-    batch.swap(queue_);
-    writes = std::exchange(queuedWrites_, 0);
-  }
-  if (!batch.empty() || !unwritten_.empty()) attempt(batch, writes);
-}
-
-void RedisStore::push(Write w) {
-  {
-    std::lock_guard lock(mutex_);
-    if (isChange(w)) ++queuedWrites_;
-    queue_.push_back(std::move(w));
-  }
-  wake_.notify_one();
-}
-
-void RedisStore::saveBinding(const Binding& binding) {
-  Binding row = binding;  // flows and dialogs stay on the core's thread
-  row.flow.reset();
-  row.dialog.reset();
-  push(std::move(row));
-}
-
-void RedisStore::removeBinding(std::uint64_t id) {
-  push(RemoveBinding{id});
-}
-
-void RedisStore::saveRequest(RequestRecord request) {
-  push(std::move(request));
-}
-
-void RedisStore::updateRequest(std::uint64_t id, RequestProgress progress) {
-  push(UpdateRequest{id, std::move(progress)});
-}
-
-void RedisStore::removeRequest(std::uint64_t id) {
-  push(RemoveRequest{id});
-}
-
-void RedisStore::setAccessibleSince(TimePoint since) {
-  push(SetAccessible{since});
-}
-
-void RedisStore::saveDialogKeys(const std::vector<DialogKey>& keys) {
-  push(SetDialogKeys{keys});
-}
-
-void RedisStore::afterCommit(std::function<void(bool committed)> done) {
-  push(Barrier(std::move(done)));
-}
-
-void RedisStore::whenCommitted(std::function<void(bool committed)> done) {
-  push(Notice{std::move(done)});
-}
-
-bool RedisStore::healthy() const {
-  std::lock_guard lock(mutex_);
-  return healthy_;
-}
-
-std::size_t RedisStore::queued() const {
-  std::lock_guard lock(mutex_);
-  return queuedWrites_ + unwrittenCount_;
-}
-
 void RedisStore::run() {
   std::vector<Write> batch;
   std::size_t writes = 0;
@@ -537,20 +455,6 @@ void RedisStore::attempt(std::vector<Write>& batch, std::size_t writes) {
   }
   tell(batch, committed && allEncoded);
   if (report_) guarded(Boundary::StoreCommit, [&] { report_(report); });
-}
-
-void RedisStore::tell(std::vector<Write>& batch, bool ok) {
-  std::vector<Barrier> barriers;
-  for (Write& w : batch) {
-    if (auto* n = std::get_if<Notice>(&w)) guarded(Boundary::StoreCommit, [&] { n->done(ok); });
-    if (auto* b = std::get_if<Barrier>(&w)) barriers.push_back(std::move(*b));
-  }
-  if (!barriers.empty()) {
-    executor_.post([barriers = std::move(barriers), ok]() mutable {
-      for (auto& done : barriers)
-        guarded(Boundary::SipJob, [&] { done(ok); });
-    });
-  }
 }
 
 bool RedisStore::commit(std::vector<Command>& commands, std::size_t writes) {

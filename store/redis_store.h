@@ -27,9 +27,7 @@
 #include <variant>
 #include <vector>
 
-#include "ports.h"
-#include "sqlite_store.h"  // StoreError, CommitReport
-#include "store.h"
+#include "write_queue.h"
 
 struct redisContext;
 
@@ -57,7 +55,7 @@ struct RedisOptions {
   std::chrono::milliseconds timeout{2000};  // to connect, and for one command
 };
 
-class RedisStore final : public Store {
+class RedisStore final : public QueuedStore {
  public:
   // Parses the URL (throws StoreError naming it); connects only in load(),
   // start() or commitQueued().
@@ -69,73 +67,29 @@ class RedisStore final : public Store {
   // This node's bindings and requests; call before start(). Throws
   // StoreError when Redis cannot be reached or a record does not decode.
   StoredState load();
-  void start();
-  // Sends what is queued and stops the writer.
-  void stop();
-  // One commit of what is queued (and of what failed before), on the calling
-  // thread: for a store that was not start()ed (tests).
-  void commitQueued();
+  void start();  // the writer thread; stop() and commitQueued(): write_queue.h
 
-  void saveBinding(const Binding& binding) override;
-  void removeBinding(std::uint64_t id) override;
-  void saveRequest(RequestRecord request) override;
-  void updateRequest(std::uint64_t id, RequestProgress progress) override;
-  void removeRequest(std::uint64_t id) override;
-  void setAccessibleSince(TimePoint since) override;
-  void saveDialogKeys(const std::vector<DialogKey>& keys) override;
-  void afterCommit(std::function<void(bool committed)> done) override;
-  void whenCommitted(std::function<void(bool committed)> done) override;
-
-  void onCommit(std::function<void(const CommitReport&)> report) { report_ = std::move(report); }
-  // False once a commit has failed, until one succeeds again: the writes of
-  // a failed commit are kept and tried again (after 100 ms, doubling up to
-  // 1 s), never dropped; until they are stored every waiter is told false,
-  // at once (it does not wait for the next try).
-  bool healthy() const;
+  // healthy(): false once a commit has failed, until one succeeds again:
+  // the writes of a failed commit are kept and tried again (after 100 ms,
+  // doubling up to 1 s), never dropped; until they are stored every waiter
+  // is told false, at once (it does not wait for the next try).
   // The connection to Redis is up (the writer PINGs it when idle, every second).
   bool linked() const;
   // Why the link is down ("" when it is up).
   std::string linkError() const;
-  std::size_t queued() const;
   const RedisAddress& address() const { return address_; }
 
  private:
-  struct RemoveBinding {
-    std::uint64_t id;
-  };
-  struct UpdateRequest {
-    std::uint64_t id;
-    RequestProgress progress;
-  };
-  struct RemoveRequest {
-    std::uint64_t id;
-  };
-  struct SetAccessible {
-    TimePoint since;
-  };
-  struct SetDialogKeys {
-    std::vector<DialogKey> keys;
-  };
-  using Barrier = std::function<void(bool)>;  // run on the core's thread
-  struct Notice {                             // run on the writer's thread
-    std::function<void(bool)> done;
-  };
-  using Write = std::variant<Binding, RemoveBinding, RequestRecord, UpdateRequest, RemoveRequest,
-                             SetAccessible, SetDialogKeys, Barrier, Notice>;
   using Command = std::vector<std::string>;
 
-  static bool isChange(const Write& w) {
-    return !std::holds_alternative<Barrier>(w) && !std::holds_alternative<Notice>(w);
-  }
-  void push(Write w);
   void run();
-  void attempt(std::vector<Write>& batch, std::size_t writes);
+  void attempt(std::vector<Write>& batch, std::size_t writes) override;
+  std::string name() const override { return "store " + address_.display(); }
   // Sends `commands` (MULTI, the writes') and EXEC; false when Redis did not
   // take all of it.
   bool commit(std::vector<Command>& commands, std::size_t writes);
   // The commands of one write (throws if it cannot be encoded).
   void encode(const Write& w, std::vector<Command>& out) const;
-  void tell(std::vector<Write>& batch, bool ok);
   // Connects (and AUTH, SELECT) if not connected; false with linkError set.
   bool connect();
   void disconnect(const std::string& why);
@@ -149,23 +103,12 @@ class RedisStore final : public Store {
   RedisOptions options_;
   RedisAddress address_;
   std::string prefix_;
-  Executor& executor_;
   redisContext* redis_ = nullptr;  // the writer's (or load()'s) only
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::vector<Write> queue_;
-  std::size_t queuedWrites_ = 0;
-  bool stopping_ = false;
-  bool healthy_ = true;
   bool linked_ = false;
   std::string linkError_ = "not connected yet";
-  std::size_t unwrittenCount_ = 0;
-  std::vector<Write> unwritten_;  // the writer's: changes a failed commit kept
   std::chrono::milliseconds retryIn_ = kFirstRetry;
   static constexpr std::chrono::milliseconds kFirstRetry{100}, kLastRetry{1000};
   static constexpr std::chrono::milliseconds kPingEvery{1000};
-  std::thread writer_;
-  std::function<void(const CommitReport&)> report_;
 };
 
 }  // namespace beckon::store

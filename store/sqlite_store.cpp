@@ -117,8 +117,22 @@ std::int64_t i64(std::uint64_t v) {
 
 }  // namespace
 
+namespace {
+
+// Group commit under load (as PostgreSQL's commit_delay): when the previous
+// commit ended less than kBusy ago, the writer waits up to kGroupDelay, or
+// until kGroupSize writes are queued, before it commits, so that one commit
+// (and one fsync) carries many requests instead of one or two. A write that
+// comes while the writer has been idle is committed at once: alone, it pays
+// no delay.
+constexpr auto kBusy = std::chrono::milliseconds(2);
+constexpr auto kGroupDelay = std::chrono::microseconds(200);
+constexpr std::size_t kGroupSize = 64;
+
+}  // namespace
+
 SqliteStore::SqliteStore(SqliteOptions options, Executor& executor)
-    : options_(std::move(options)), executor_(executor) {
+    : QueuedStore(executor, kGroupSize), options_(std::move(options)) {
   const std::string where = "store '" + options_.path + "': ";
   if (options_.synchronous != "full" && options_.synchronous != "normal") {
     throw StoreError(where + "synchronous must be \"full\" or \"normal\"");
@@ -254,111 +268,6 @@ void SqliteStore::start() {
   if (!writer_.joinable()) writer_ = namedThread("store", [this] { run(); });
 }
 
-void SqliteStore::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_one();
-  if (writer_.joinable()) writer_.join();
-  // Without a writer (never started), what was queued is committed here;
-  // with one, what a failing store still holds gets a last try.
-  commitQueued();
-  if (!unwritten_.empty()) {
-    spdlog::error("store '{}': {} writes were never stored (none was acknowledged)", options_.path,
-                  unwritten_.size());
-    unwritten_.clear();
-  }
-}
-
-void SqliteStore::commitQueued() {
-  std::vector<Write> batch;
-  std::size_t writes = 0;
-  {
-    std::lock_guard lock(mutex_);
-    batch.swap(queue_);
-    writes = std::exchange(queuedWrites_, 0);
-  }
-  if (!batch.empty() || !unwritten_.empty()) attempt(batch, writes);
-}
-
-namespace {
-
-// Group commit under load (as PostgreSQL's commit_delay): when the previous
-// commit ended less than kBusy ago, the writer waits up to kGroupDelay, or
-// until kGroupSize writes are queued, before it commits, so that one commit
-// (and one fsync) carries many requests instead of one or two. A write that
-// comes while the writer has been idle is committed at once: alone, it pays
-// no delay.
-constexpr auto kBusy = std::chrono::milliseconds(2);
-constexpr auto kGroupDelay = std::chrono::microseconds(200);
-constexpr std::size_t kGroupSize = 64;
-
-}  // namespace
-
-void SqliteStore::push(Write w) {
-  bool wake = false;
-  {
-    std::lock_guard lock(mutex_);
-    const bool change = isChange(w);
-    if (change) ++queuedWrites_;
-    queue_.push_back(std::move(w));
-    // Waking the writer for each write would cost a context switch each.
-    wake = writerIdle_ || (change && queuedWrites_ == kGroupSize);
-  }
-  if (wake) wake_.notify_one();
-}
-
-void SqliteStore::saveBinding(const Binding& binding) {
-  // Flows and dialogs are Sofia objects of the core's thread: they stay there.
-  Binding row = binding;
-  row.flow.reset();
-  row.dialog.reset();
-  push(std::move(row));
-}
-
-void SqliteStore::removeBinding(std::uint64_t id) {
-  push(RemoveBinding{id});
-}
-
-void SqliteStore::saveRequest(RequestRecord request) {
-  push(std::move(request));
-}
-
-void SqliteStore::updateRequest(std::uint64_t id, RequestProgress progress) {
-  push(UpdateRequest{id, std::move(progress)});
-}
-
-void SqliteStore::removeRequest(std::uint64_t id) {
-  push(RemoveRequest{id});
-}
-
-void SqliteStore::setAccessibleSince(TimePoint since) {
-  push(SetAccessible{since});
-}
-
-void SqliteStore::saveDialogKeys(const std::vector<DialogKey>& keys) {
-  push(SetDialogKeys{keys});
-}
-
-void SqliteStore::afterCommit(std::function<void(bool committed)> done) {
-  push(Barrier(std::move(done)));
-}
-
-void SqliteStore::whenCommitted(std::function<void(bool committed)> done) {
-  push(Notice{std::move(done)});
-}
-
-bool SqliteStore::healthy() const {
-  std::lock_guard lock(mutex_);
-  return healthy_;
-}
-
-std::size_t SqliteStore::queued() const {
-  std::lock_guard lock(mutex_);
-  return queuedWrites_ + unwrittenCount_;
-}
-
 void SqliteStore::run() {
   std::vector<Write> batch;
   std::size_t writes = 0;  // the changes in batch
@@ -423,22 +332,6 @@ void SqliteStore::attempt(std::vector<Write>& batch, std::size_t writes) {
   // never stored).
   tell(batch, outcome.committed && outcome.allEncoded);
   if (report_) guarded(Boundary::StoreCommit, [&] { report_(report); });
-}
-
-void SqliteStore::tell(std::vector<Write>& batch, bool ok) {
-  std::vector<Barrier> barriers;
-  for (Write& w : batch) {
-    // Each waiter alone: one that throws does not keep the others waiting.
-    if (auto* n = std::get_if<Notice>(&w)) guarded(Boundary::StoreCommit, [&] { n->done(ok); });
-    if (auto* b = std::get_if<Barrier>(&w)) barriers.push_back(std::move(*b));
-  }
-  // If the core's thread is gone (beckond stops), nobody waits any more.
-  if (!barriers.empty()) {
-    executor_.post([barriers = std::move(barriers), ok]() mutable {
-      for (auto& done : barriers)
-        guarded(Boundary::SipJob, [&] { done(ok); });
-    });
-  }
 }
 
 SqliteStore::Outcome SqliteStore::commit(std::vector<Write>& batch) {
