@@ -65,6 +65,9 @@ struct RecordRouting {
 };
 
 class ResponseContext;
+namespace b2bua {
+class B2bua;
+}
 
 class Proxy {
  public:
@@ -113,6 +116,11 @@ class Proxy {
   // The TCP and TLS connections of record-routed dialogs, held while they
   // live (a 2xx to an INVITE holds, a BYE releases).
   DialogConnections& dialogConnections() { return dialogConnections_; }
+  // Where calls to b2bua-mode addresses of record go (null: none do).
+  void setB2bua(b2bua::B2bua* b2bua) { b2bua_ = b2bua; }
+  // "<sip:USER@HOST:PORT;transport=...>" on our listening address for
+  // `transport` (of the same address family): the B2BUA's Contact.
+  std::string ourUri(const std::string& user, Transport transport, bool v6) const;
 
  private:
   struct Inbound;
@@ -165,6 +173,7 @@ class Proxy {
   std::uint64_t branchCounter_;
   std::unordered_set<ResponseContext*> contexts_;
   DialogConnections dialogConnections_;
+  b2bua::B2bua* b2bua_ = nullptr;
 };
 
 }  // namespace beckon::sip

@@ -1,0 +1,97 @@
+// One B2BUA call: the caller's dialog (side A: beckond is its UAS) and the
+// callee's (side B: beckond is its UAC), each an nta leg of its own, and
+// the transactions relayed between them. Offer and answer go through
+// unchanged: the media never goes through beckond.
+//
+//   INVITE from A   -> a new INVITE to each target of B (forked, over the
+//                      binding's flow), 18x relayed, the first 2xx wins:
+//                      ACK to B, the others CANCELled, 2xx to A
+//   CANCEL from A   -> the branches CANCELled, 487 to A
+//   in-dialog       -> re-INVITE, UPDATE, INFO, MESSAGE (and any other
+//                      method) relayed to the other side, its answer back;
+//                      a re-INVITE or UPDATE while one is pending: 491
+//   BYE from either -> 200, BYE to the other side, the call ends
+//
+// Whatever goes wrong on one leg becomes the answer on the other: a final
+// error for the initial INVITE, the status of a relayed request, or a BYE.
+#pragma once
+
+#include <chrono>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "b2bua.h"
+#include "boundary.h"
+
+namespace beckon::sip::b2bua {
+
+class Call {
+ public:
+  Call(B2bua& owner, std::uint64_t id);
+  ~Call();  // every transaction and leg still held goes; a pending INVITE gets 500
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+
+  // Takes `msg`, the caller's INVITE.
+  void start(msg_t* msg, sip_t* sip, const Source& source, std::vector<TargetGroup> groups);
+  // beckond stops: both sides are told (CANCEL or BYE), the caller 500 if it
+  // had no final answer.
+  void shutdown();
+
+ private:
+  enum class State { Calling, Up, Ending };
+  struct Side {
+    nta_leg_t* leg = nullptr;
+    FlowAddress flow;              // how requests reach it
+    std::shared_ptr<Flow> owned;   // the binding's flow (side B)
+    tport_t* udpSocket = nullptr;  // for UDP, the socket to send from
+    std::string contact;           // beckond's Contact toward it
+  };
+  struct Branch;
+  struct Relay;
+
+  static int onLegRequest(SipServer* magic, nta_leg_t* leg, nta_incoming_t* irq, sip_t const* sip);
+  static int onCancel(ResponseContext* magic, nta_incoming_t* irq, sip_t const* sip);
+  static int onBranchResponse(PendingNotify* magic, nta_outgoing_t* orq, sip_t const* sip);
+  static int onRelayResponse(PendingNotify* magic, nta_outgoing_t* orq, sip_t const* sip);
+  template <class F>
+  static void guard(Call* c, Boundary where, F&& f, sip_t const* sip);
+
+  int onRequest(int side, nta_incoming_t* irq, sip_t const* sip);
+  void onBranch(Branch& b, nta_outgoing_t* orq, sip_t const* sip);
+  void onRelay(Relay& r, nta_outgoing_t* orq, sip_t const* sip);
+  void launchNextGroup();
+  void send(Branch& b);
+  void answered(Branch& b, sip_t const* sip);
+  void huntOver();
+  void failCaller(int status, const char* phrase);
+  int relay(int from, nta_incoming_t* irq, sip_t const* sip);
+  void bye(int from, sip_t const* reason);
+  void sendBye(int side, const char* reason);
+  void ack(int side, sip_t const* response);
+  bool pathTo(int side, std::string& hop, tport_t*& tport) const;
+  void cancelBranches();
+  void finish();
+
+  B2bua& owner_;
+  const std::uint64_t id_;
+  Side sides_[2];
+  nta_incoming_t* invite_ = nullptr;  // the caller's INVITE, until answered
+  State state_ = State::Calling;
+  std::vector<TargetGroup> groups_;
+  std::size_t nextGroup_ = 0;
+  std::list<std::unique_ptr<Branch>> branches_;
+  std::list<std::unique_ptr<Relay>> relays_;
+  msg_t* offer_ = nullptr;                 // the caller's INVITE (its offer, Subject, ...)
+  std::unordered_set<std::string> tried_;  // Target::key()s: each place once
+  std::string sipCallId_;                  // the caller's, for logs
+  unsigned maxForwards_ = 70;
+  bool counted_ = false;    // in beckon_b2bua_calls
+  bool launching_ = false;  // in launchNextGroup(): branch answers wait for it
+  bool done_ = false;       // over: deleted by the B2bua's next tick
+};
+
+}  // namespace beckon::sip::b2bua
