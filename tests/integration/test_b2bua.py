@@ -21,6 +21,7 @@ import uuid
 
 from calls import ProxyTestCase, UdpPeer
 from harness import DOMAIN, LOOPBACK
+from user_agents import BeckonUa
 
 CALLER_NAT = "127.0.0.2:5990"
 
@@ -120,6 +121,39 @@ class B2buaCalls(ProxyTestCase):
         erin.wait_done()
         self.assertIn("INVITE answered 487", caller.log())
         self.assertEqual(len(erin.received("CANCEL")), 1, erin.sipp.report())
+
+    def test_a_busy_callee_s_answer_is_the_caller_s(self):
+        self.callee("hank", "reject", nat="127.0.0.2:5917", status=(486, "Busy Here")).register()
+        caller = self.caller("alice", aor("hank"), expect=486, contact_hostport=CALLER_NAT)
+        self.assertCall(caller)
+        self.wait(lambda: b2bua_calls(self.beckond) == 0, 10, "no B2BUA call left")
+
+    def test_beckon_ua_on_both_sides_over_tcp(self):
+        """nua (beckon-ua) as caller and as callee: a callee registered over
+        TCP is called over its connection; a re-INVITE and the BYE cross."""
+        registrar = f"{LOOPBACK}:{self.beckond.sip_port}"
+        callee = BeckonUa(self.workdir, f"{self._testMethodName}-callee", [
+            "--aor", aor("ivy"), "--registrar", registrar, "--transport", "tcp", "--register",
+            "--answer", "100", "--exit-after", "call-ended"])
+        caller = BeckonUa(self.workdir, f"{self._testMethodName}-caller", [
+            "--aor", aor("alice"), "--proxy", registrar, "--call", aor("ivy"),
+            "--reinvite-after", "0.2", "--hangup-after", "0.6", "--exit-after", "call-ended"])
+        try:
+            callee.start()
+            self.assertEqual(callee.wait_event("registered")["status"], 200)
+            caller.start()
+            self.assertEqual(caller.wait(20), 0, caller.report())
+            self.assertEqual(callee.wait(20), 0, callee.report())
+            out_est = caller.wait_event("call-established")
+            in_est = callee.wait_event("call-established")
+            self.assertNotEqual(out_est["call_id"], in_est["call_id"])
+            self.assertEqual(caller.wait_event("call-reinvite")["status"], 200)
+            self.assertEqual(callee.wait_event("call-reinvite", by="remote")["status"], 200)
+            self.assertEqual(caller.wait_event("call-ended")["reason"], "bye")
+            self.assertEqual(callee.wait_event("call-ended")["by"], "remote")
+        finally:
+            caller.stop()
+            callee.stop()
 
     def test_a_proxy_mode_user_is_proxied(self):
         carol = self.callee("carol", "answer", nat="127.0.0.2:5915").register()
