@@ -123,6 +123,8 @@ Target targetOf(const Binding& b, const Wakeups* wakeups) {
   t.flow = b.flow;
   t.flowAddress = {b.transport, b.sourceHost, b.sourcePort};
   if (wakeups && wakeups->needsWake(b)) t.wake = b.id;
+  t.device = b.deviceIdentity();
+  if (!b.instance.empty()) t.gruu = b.aor + ";gr=" + b.instance;
   return t;
 }
 

@@ -42,6 +42,10 @@ struct Target {
   // A binding without a live flow, to wake by a push before its branch is
   // sent (RFC 8599 4.2.2); 0: none.
   std::uint64_t wake = 0;
+  // A binding's device (its +sip.instance, else its Contact), and its
+  // public GRUU (RFC 5627; empty without an instance); empty otherwise.
+  std::string device;
+  std::string gruu;
   // Two targets with the same key are the same place (tried once per call).
   std::string key() const;
 };

@@ -61,6 +61,13 @@ void B2bua::ended(Call* call) {
 
 void B2bua::tick() {
   ended_.clear();
+  std::vector<Call*> live;
+  live.reserve(calls_.size());
+  for (auto& [call, owned] : calls_)
+    live.push_back(call);
+  for (Call* call : live) {
+    if (calls_.count(call)) call->tick();
+  }
 }
 
 }  // namespace beckon::sip::b2bua

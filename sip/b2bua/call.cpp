@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "boundary.h"
+#include "device_id.h"
 #include "metrics.h"
 
 namespace beckon::sip::b2bua {
@@ -50,6 +51,16 @@ bool offers(sip_method_t m) {
   return m == sip_method_invite || m == sip_method_update;
 }
 
+// A request to the callee that failed because its flow is lost (RFC 5626
+// 5.3's 430, nta's own 503 for a transport error) or its dialog is gone.
+bool flowLost(int status) {
+  return status == 408 || status == 430 || status == 481 || status == 503;
+}
+
+sip_payload_t* payloadOf(su_home_t* home, const std::string& bytes) {
+  return sip_payload_create(home, bytes.data(), static_cast<isize_t>(bytes.size()));
+}
+
 }  // namespace
 
 struct Call::Branch {
@@ -68,7 +79,22 @@ struct Call::Relay {
   nta_incoming_t* irq = nullptr;
   nta_outgoing_t* orq = nullptr;
   sip_method_t method;
+  Body body;          // the request's, for the sides' current SDP
+  bool held = false;  // the first of held_ (a MESSAGE kept while rebuilding)
 };
+
+namespace {
+
+Call::Body bodyOf(sip_t const* sip) {
+  Call::Body b;
+  if (!sip || !sip->sip_payload || !sip->sip_content_type || !sip->sip_content_type->c_type)
+    return b;
+  b.type = sip->sip_content_type->c_type;
+  b.bytes.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+  return b;
+}
+
+}  // namespace
 
 Call::Call(B2bua& owner, std::uint64_t id) : owner_(owner), id_(id) {}
 
@@ -134,24 +160,33 @@ void Call::start(msg_t* msg, sip_t* sip, const Source& source, std::vector<Targe
   nta_incoming_bind(invite_, &Call::onCancel, reinterpret_cast<ResponseContext*>(this));
   offer_ = nta_incoming_getrequest(invite_);
 
-  // Side B: beckond is the UAC of a dialog of its own toward the callee: a
-  // new Call-ID (nta draws it) and From tag, the caller's identity.
+  sdp_[kCaller] = bodyOf(sip);
+  calleeAor_ =
+      normaliseAor(urlString(sip->sip_request->rq_url)).value_or(urlString(sip->sip_to->a_url));
+  if (!newCalleeLeg()) return failCaller(SIP_500_INTERNAL_SERVER_ERROR);
+  spdlog::debug("b2bua: call {} from {} (call_id {}): {} group(s)", id_, source.hostPort(),
+                sipCallId_, groups_.size());
+  launchNextGroup();
+}
+
+// Side B: beckond is the UAC of a dialog of its own toward the callee: a
+// new Call-ID (nta draws it) and From tag, the caller's identity.
+bool Call::newCalleeLeg() {
+  sip_t const* sip = sip_object(offer_);
   Home home;
   sip_from_t* from =
       sip_from_create(home.get(), reinterpret_cast<url_string_t const*>(sip->sip_from->a_url));
   sip_to_t* to =
       sip_to_create(home.get(), reinterpret_cast<url_string_t const*>(sip->sip_to->a_url));
-  if (from) from->a_display = sip->sip_from->a_display;
-  if (to) to->a_display = sip->sip_to->a_display;
+  if (!from || !to) return false;
+  from->a_display = sip->sip_from->a_display;
+  to->a_display = sip->sip_to->a_display;
   Side& b = sides_[kCallee];
-  b.leg = from && to
-              ? nta_leg_tcreate(agent, &Call::onLegRequest, reinterpret_cast<SipServer*>(this),
-                                SIPTAG_FROM(from), SIPTAG_TO(to), TAG_END())
-              : nullptr;
-  if (!b.leg || !nta_leg_tag(b.leg, nullptr)) return failCaller(SIP_500_INTERNAL_SERVER_ERROR);
-  spdlog::debug("b2bua: call {} from {} (call_id {}): {} group(s)", id_, source.hostPort(),
-                sipCallId_, groups_.size());
-  launchNextGroup();
+  if (b.leg) nta_leg_destroy(b.leg);
+  b = Side{};
+  b.leg = nta_leg_tcreate(owner_.agent(), &Call::onLegRequest, reinterpret_cast<SipServer*>(this),
+                          SIPTAG_FROM(from), SIPTAG_TO(to), TAG_END());
+  return b.leg && nta_leg_tag(b.leg, nullptr);
 }
 
 void Call::launchNextGroup() {
@@ -210,6 +245,8 @@ void Call::send(Branch& b) {
     path += (path.empty() ? "" : ", ") + hopUri;
   sip_t const* offer = sip_object(offer_);
   const std::string extra = unknownHeaders(offer);
+  Home home;
+  const Body& sdp = sdp_[kCaller];
   const std::string maxForwards = std::to_string(maxForwards_);
   const std::string uri = target.uri.empty() ? urlString(offer->sip_request->rq_url) : target.uri;
   nta_outgoing_t* orq = nta_outgoing_tcreate(
@@ -219,11 +256,9 @@ void Call::send(Branch& b) {
       SIPTAG_MAX_FORWARDS_STR(maxForwards.c_str()), SIPTAG_ALLOW_STR(kAllow),
       TAG_IF(!path.empty(), SIPTAG_ROUTE_STR(path.c_str())),
       TAG_IF(offer->sip_subject, SIPTAG_SUBJECT(offer->sip_subject)),
-      TAG_IF(offer->sip_content_type, SIPTAG_CONTENT_TYPE(offer->sip_content_type)),
-      TAG_IF(offer->sip_content_disposition,
-             SIPTAG_CONTENT_DISPOSITION(offer->sip_content_disposition)),
+      TAG_IF(!sdp.type.empty(), SIPTAG_CONTENT_TYPE_STR(sdp.type.c_str())),
       TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())),
-      TAG_IF(offer->sip_payload, SIPTAG_PAYLOAD(offer->sip_payload)),
+      TAG_IF(!sdp.type.empty(), SIPTAG_PAYLOAD(payloadOf(home.get(), sdp.bytes))),
       TAG_IF(tport, NTATAG_TPORT(tport)), TAG_END());
   if (!orq) return fail(SIP_500_INTERNAL_SERVER_ERROR);
   if (!b.orq && b.pending()) b.orq = orq;
@@ -240,7 +275,8 @@ int Call::onBranchResponse(PendingNotify* magic, nta_outgoing_t* orq, sip_t cons
 void Call::onBranch(Branch& b, nta_outgoing_t* orq, sip_t const* sip) {
   if (!b.orq) b.orq = orq;  // answered before nta_outgoing_tcreate() returned
   const int status = nta_outgoing_status(orq);
-  if (done_ || state_ != State::Calling || !b.pending()) {
+  const bool settingUp = state_ == State::Calling || state_ == State::Rebuilding;
+  if (done_ || !settingUp || !b.pending()) {
     // A 2xx of another fork after the call was answered: its dialog is
     // acknowledged and ended at once (RFC 3261 13.2.2.4).
     if (status >= 200 && status < 300 && !done_ && sip && sip->sip_to && sip->sip_to->a_tag &&
@@ -255,7 +291,7 @@ void Call::onBranch(Branch& b, nta_outgoing_t* orq, sip_t const* sip) {
   }
   if (status < 200) {
     // 18x, early media included: relayed with its body (RFC 3960).
-    if (status > 100 && invite_) {
+    if (status > 100 && invite_ && state_ == State::Calling) {
       nta_incoming_treply(
           invite_, status, phraseOf(sip), SIPTAG_CONTACT_STR(sides_[kCaller].contact.c_str()),
           TAG_IF(sip && sip->sip_content_type, SIPTAG_CONTENT_TYPE(sip->sip_content_type)),
@@ -264,11 +300,12 @@ void Call::onBranch(Branch& b, nta_outgoing_t* orq, sip_t const* sip) {
     }
     return;
   }
-  if (status < 300) return answered(b, sip);
+  if (status < 300) return state_ == State::Rebuilding ? rebuilt(b, sip) : answered(b, sip);
   b.status = status;
   b.phrase = phraseOf(sip);
   nta_outgoing_destroy(b.orq);
   b.orq = nullptr;
+  if (state_ == State::Rebuilding) return;  // the next tick tries what registers
   spdlog::debug("b2bua: call {}: branch to {} answered {}", id_, b.target.uri, status);
   if (status >= 600) {  // "a 6xx ends the hunt"
     cancelBranches();
@@ -282,6 +319,22 @@ void Call::onBranch(Branch& b, nta_outgoing_t* orq, sip_t const* sip) {
 }
 
 void Call::answered(Branch& b, sip_t const* sip) {
+  takeCallee(b, sip);
+  nta_incoming_treply(invite_, b.status, phraseOf(sip),
+                      SIPTAG_CONTACT_STR(sides_[kCaller].contact.c_str()), SIPTAG_ALLOW_STR(kAllow),
+                      TAG_IF(sip->sip_content_type, SIPTAG_CONTENT_TYPE(sip->sip_content_type)),
+                      TAG_IF(sip->sip_payload, SIPTAG_PAYLOAD(sip->sip_payload)),
+                      SIPTAG_SERVER_STR(kServer), TAG_END());
+  nta_incoming_destroy(invite_);
+  invite_ = nullptr;
+  counted_ = true;
+  if (Metrics* m = owner_.metrics()) m->b2buaCallUp();
+  spdlog::debug("b2bua: call {} answered by {}", id_, b.target.uri);
+}
+
+// The answering branch's dialog becomes side B: ACKed, the other branches
+// CANCELled.
+void Call::takeCallee(Branch& b, sip_t const* sip) {
   Side& callee = sides_[kCallee];
   b.status = sip->sip_status->st_status;
   callee.flow = b.target.flowAddress;
@@ -298,16 +351,8 @@ void Call::answered(Branch& b, sip_t const* sip) {
   nta_outgoing_destroy(b.orq);
   b.orq = nullptr;
   cancelBranches();
-  nta_incoming_treply(invite_, b.status, phraseOf(sip),
-                      SIPTAG_CONTACT_STR(sides_[kCaller].contact.c_str()), SIPTAG_ALLOW_STR(kAllow),
-                      TAG_IF(sip->sip_content_type, SIPTAG_CONTENT_TYPE(sip->sip_content_type)),
-                      TAG_IF(sip->sip_payload, SIPTAG_PAYLOAD(sip->sip_payload)),
-                      SIPTAG_SERVER_STR(kServer), TAG_END());
-  nta_incoming_destroy(invite_);
-  invite_ = nullptr;
-  counted_ = true;
-  if (Metrics* m = owner_.metrics()) m->b2buaCallUp();
-  spdlog::debug("b2bua: call {} answered by {}", id_, b.target.uri);
+  sdp_[kCallee] = bodyOf(sip);
+  device_ = b.target.device;
 }
 
 void Call::huntOver() {
@@ -384,6 +429,10 @@ int Call::onRequest(int side, nta_incoming_t* irq, sip_t const* sip) {
     bye(side, sip);
     return 200;
   }
+  if (state_ == State::Rebuilding && side == kCaller && method == sip_method_message) {
+    held_.push_back(bodyOf(sip));  // delivered once the new leg is up
+    return 202;
+  }
   if (state_ != State::Up) return 491;  // an early dialog: nothing to relay yet
   return relay(side, irq, sip);
 }
@@ -399,13 +448,22 @@ int Call::relay(int from, nta_incoming_t* irq, sip_t const* sip) {
   }
   std::string hop;
   tport_t* tport = nullptr;
-  if (!pathTo(to, hop, tport)) return 430;  // its flow is gone (RFC 5626 5.3)
+  if (!pathTo(to, hop, tport)) {
+    if (to == kCaller) return 430;  // its flow is gone (RFC 5626 5.3)
+    rebuild("its connection is closed");
+    if (method == sip_method_message) {
+      held_.push_back(bodyOf(sip));
+      return 202;
+    }
+    return 491;
+  }
   auto owned = std::make_unique<Relay>();
   Relay& r = *owned;
   r.call = this;
   r.from = from;
   r.irq = irq;
   r.method = method;
+  r.body = bodyOf(sip);
   relays_.push_back(std::move(owned));
   const std::string extra = unknownHeaders(sip);
   const std::string maxForwards =
@@ -460,7 +518,20 @@ void Call::onRelay(Relay& r, nta_outgoing_t* orq, sip_t const* sip) {
     return;
   }
   const int to = 1 - r.from;
+  // The callee's flow is lost: the call goes on while a new leg is made.
+  const bool lost =
+      to == kCallee && flowLost(status) && (state_ == State::Up || state_ == State::Rebuilding);
+  if (lost && r.method == sip_method_message && r.irq) {
+    held_.push_front(r.body);  // sent before those that come while rebuilding
+    nta_incoming_treply(r.irq, 202, "Accepted", SIPTAG_SERVER_STR(kServer), TAG_END());
+    nta_incoming_destroy(r.irq);
+    r.irq = nullptr;
+  }
   if (r.method == sip_method_invite && status < 300 && sip) ack(to, sip);
+  if (offers(r.method) && status < 300) {
+    if (!r.body.type.empty()) sdp_[r.from] = r.body;
+    if (Body answer = bodyOf(sip); !answer.type.empty()) sdp_[to] = answer;
+  }
   const std::string extra = unknownHeaders(sip);
   if (r.irq) {
     nta_incoming_treply(
@@ -477,7 +548,17 @@ void Call::onRelay(Relay& r, nta_outgoing_t* orq, sip_t const* sip) {
   nta_outgoing_destroy(orq);
   r.orq = nullptr;
   const sip_method_t method = r.method;
+  const bool held = r.held;
   relays_.remove_if([&](const auto& x) { return x.get() == &r; });
+  if (lost) {
+    if (held) delivering_ = false;  // stays first in held_: tried again on the new leg
+    return rebuild("a request to it failed");
+  }
+  if (held) {
+    held_.pop_front();
+    delivering_ = false;
+    return deliverHeld();
+  }
   // The other dialog is gone (RFC 3261 12.2.1.2: 481 or 408 ends it): so
   // is this one.
   if (status == 481 || (status == 408 && method != sip_method_message)) {
@@ -490,7 +571,11 @@ void Call::onRelay(Relay& r, nta_outgoing_t* orq, sip_t const* sip) {
 
 void Call::bye(int from, sip_t const*) {
   spdlog::debug("b2bua: call {}: BYE from the {}", id_, from == kCaller ? "caller" : "callee");
-  sendBye(1 - from, nullptr);
+  if (state_ == State::Rebuilding) {
+    cancelBranches();  // the new leg is not made
+  } else {
+    sendBye(1 - from, nullptr);
+  }
   finish();
 }
 
@@ -533,13 +618,163 @@ bool Call::pathTo(int side, std::string& hop, tport_t*& tport) const {
 }
 
 // ---------------------------------------------------------------------------
+// Keeping the conversation through a lost connection
+
+void Call::tick() {
+  if (done_) return;
+  if (state_ == State::Up && calleeFlowLost()) return rebuild("its connection is closed");
+  if (state_ != State::Rebuilding) return;
+  if (std::chrono::steady_clock::now() - lostAt_ >= owner_.config().continuityTimeout) {
+    spdlog::info("b2bua: call {}: no device of {} answered within {} s: the caller's dialog ends",
+                 id_, calleeAor_, owner_.config().continuityTimeout.count());
+    if (Metrics* m = owner_.metrics()) m->b2buaRebuildFailed();
+    sendBye(kCaller, "SIP ;cause=480 ;text=\"the callee's devices could not be reached again\"");
+    return finish();
+  }
+  launchRebuild();  // a binding that registered meanwhile
+}
+
+bool Call::calleeFlowLost() const {
+  const Side& s = sides_[kCallee];
+  if (s.flow.empty() || s.flow.transport == Transport::Udp) return false;
+  if (const auto* flow = dynamic_cast<const SipFlow*>(s.owned.get())) return flow->closed();
+  return !owner_.proxy().connectionTo(s.flow);
+}
+
+void Call::rebuild(const char* why) {
+  if (done_ || state_ == State::Rebuilding) return;
+  spdlog::info("b2bua: call {}: the callee's leg is lost ({}): a new one to {}", id_, why,
+               calleeAor_);
+  state_ = State::Rebuilding;
+  lostAt_ = std::chrono::steady_clock::now();
+  // The old dialog: a BYE where its flow still carries one (UDP).
+  if (!calleeFlowLost()) sendBye(kCallee, "SIP ;cause=408 ;text=\"the dialog is made again\"");
+  for (auto& b : branches_) {
+    if (b->orq) nta_outgoing_destroy(b->orq);
+  }
+  branches_.clear();
+  tried_.clear();
+  if (!newCalleeLeg()) {
+    if (Metrics* m = owner_.metrics()) m->b2buaRebuildFailed();
+    sendBye(kCaller, "SIP ;cause=500 ;text=\"the callee's leg could not be made again\"");
+    return finish();
+  }
+  launchRebuild();
+}
+
+// Every binding of the callee's address of record at once, each once.
+void Call::launchRebuild() {
+  for (Target& t : owner_.proxy().resolve(calleeAor_, true)) {
+    if (state_ != State::Rebuilding) return;
+    if (branches_.size() >= 32 || !tried_.insert(t.key()).second) continue;
+    auto owned = std::make_unique<Branch>();
+    owned->call = this;
+    owned->target = std::move(t);
+    Branch& br = *owned;
+    branches_.push_back(std::move(owned));
+    spdlog::debug("b2bua: call {}: new leg tried at {}", id_, br.target.uri);
+    send(br);
+  }
+}
+
+void Call::rebuilt(Branch& b, sip_t const* sip) {
+  const std::string before = device_;
+  const Body sdpBefore = sdp_[kCallee];
+  takeCallee(b, sip);
+  state_ = State::Up;
+  const auto took = std::chrono::steady_clock::now() - lostAt_;
+  if (Metrics* m = owner_.metrics()) m->b2buaLegRebuilt(took);
+  const bool sameDevice = !before.empty() && before == device_;
+  spdlog::info("b2bua: call {}: new leg answered by {} ({}) after {} ms", id_, b.target.uri,
+               sameDevice ? "the same device" : "another device",
+               std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+  if (!sameDevice || sdp_[kCallee] != sdpBefore) tellCaller(b, sameDevice);
+  deliverHeld();
+}
+
+// A re-INVITE in the caller's dialog with the callee's session description
+// now; from another device, naming it (RFC 4916: the connected identity in
+// From, its GRUU or Contact; P-Asserted-Identity the same). docs/b2bua.md.
+void Call::tellCaller(const Branch& b, bool sameDevice) {
+  std::string hop;
+  tport_t* tport = nullptr;
+  if (!pathTo(kCaller, hop, tport)) return;
+  sip_t const* offer = sip_object(offer_);
+  const std::string device = b.target.gruu.empty() ? b.target.uri : b.target.gruu;
+  const std::string display =
+      offer->sip_to->a_display ? std::string(offer->sip_to->a_display) + " " : "";
+  const std::string from = display + "<" + device + ">";
+  const std::string identity = "P-Asserted-Identity: <" + device + ">";
+  auto owned = std::make_unique<Relay>();
+  Relay& r = *owned;
+  r.call = this;
+  r.from = kCallee;
+  r.method = sip_method_invite;
+  r.body = sdp_[kCallee];
+  relays_.push_back(std::move(owned));
+  Home home;
+  const Body& sdp = sdp_[kCallee];
+  nta_outgoing_t* orq = nta_outgoing_tcreate(
+      sides_[kCaller].leg, &Call::onRelayResponse, reinterpret_cast<PendingNotify*>(&r),
+      hop.empty() ? nullptr : URL_STRING_MAKE(hop.c_str()), SIP_METHOD_INVITE, nullptr,
+      SIPTAG_CONTACT_STR(sides_[kCaller].contact.c_str()),
+      TAG_IF(!sameDevice, SIPTAG_FROM_STR(from.c_str())),
+      TAG_IF(!sameDevice, SIPTAG_HEADER_STR(identity.c_str())),
+      TAG_IF(!sdp.type.empty(), SIPTAG_CONTENT_TYPE_STR(sdp.type.c_str())),
+      TAG_IF(!sdp.type.empty(), SIPTAG_PAYLOAD(payloadOf(home.get(), sdp.bytes))),
+      TAG_IF(tport, NTATAG_TPORT(tport)), TAG_END());
+  if (!orq) {
+    relays_.remove_if([&](const auto& x) { return x.get() == &r; });
+    return;
+  }
+  if (std::any_of(relays_.begin(), relays_.end(), [&](const auto& x) { return x.get() == &r; }) &&
+      !r.orq) {
+    r.orq = orq;
+  }
+}
+
+// The MESSAGEs the caller sent while the leg was being made, one at a
+// time, in order: each goes when the one before it has its answer.
+void Call::deliverHeld() {
+  if (done_ || state_ != State::Up || delivering_ || held_.empty()) return;
+  std::string hop;
+  tport_t* tport = nullptr;
+  if (!pathTo(kCallee, hop, tport)) return rebuild("its connection is closed");
+  auto owned = std::make_unique<Relay>();
+  Relay& r = *owned;
+  r.call = this;
+  r.from = kCaller;
+  r.method = sip_method_message;
+  r.body = held_.front();
+  r.held = true;
+  relays_.push_back(std::move(owned));
+  delivering_ = true;
+  Home home;
+  nta_outgoing_t* orq = nta_outgoing_tcreate(
+      sides_[kCallee].leg, &Call::onRelayResponse, reinterpret_cast<PendingNotify*>(&r),
+      hop.empty() ? nullptr : URL_STRING_MAKE(hop.c_str()), SIP_METHOD_MESSAGE, nullptr,
+      TAG_IF(!r.body.type.empty(), SIPTAG_CONTENT_TYPE_STR(r.body.type.c_str())),
+      TAG_IF(!r.body.type.empty(), SIPTAG_PAYLOAD(payloadOf(home.get(), r.body.bytes))),
+      TAG_IF(tport, NTATAG_TPORT(tport)), TAG_END());
+  if (!orq) {
+    delivering_ = false;
+    relays_.remove_if([&](const auto& x) { return x.get() == &r; });
+    return;
+  }
+  if (std::any_of(relays_.begin(), relays_.end(), [&](const auto& x) { return x.get() == &r; }) &&
+      !r.orq) {
+    r.orq = orq;
+  }
+}
+
+// ---------------------------------------------------------------------------
 // The end
 
 void Call::shutdown() {
   if (done_) return;
   if (state_ == State::Calling) return failCaller(SIP_500_INTERNAL_SERVER_ERROR);
   sendBye(kCaller, "SIP ;cause=500 ;text=\"beckond stops\"");
-  sendBye(kCallee, "SIP ;cause=500 ;text=\"beckond stops\"");
+  if (state_ == State::Up) sendBye(kCallee, "SIP ;cause=500 ;text=\"beckond stops\"");
   finish();
 }
 

@@ -12,11 +12,23 @@
 //                      a re-INVITE or UPDATE while one is pending: 491
 //   BYE from either -> 200, BYE to the other side, the call ends
 //
+// Keeping the conversation (sip-core.md): when the callee's flow is lost
+// (its connection closed, or a request to it failing with 408, 430, 481
+// or 503), the caller is told nothing; a new INVITE with the caller's
+// current SDP goes to every binding of the callee's address of record
+// (and to each one that registers while it tries), for up to
+// b2bua.continuity_timeout_s. The same device answering: nothing more,
+// unless its SDP changed (a re-INVITE with it); another device: a
+// re-INVITE naming it (docs/b2bua.md). MESSAGEs the caller sends meanwhile
+// get 202 and are delivered in order once the new leg is up. Nobody
+// answering: BYE with a Reason to the caller.
+//
 // Whatever goes wrong on one leg becomes the answer on the other: a final
 // error for the initial INVITE, the status of a relayed request, or a BYE.
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <list>
 #include <memory>
 #include <string>
@@ -30,6 +42,13 @@ namespace beckon::sip::b2bua {
 
 class Call {
  public:
+  // A message body: the session descriptions, the held MESSAGEs.
+  struct Body {
+    std::string type;  // Content-Type; empty: no body
+    std::string bytes;
+    bool operator==(const Body&) const = default;
+  };
+
   Call(B2bua& owner, std::uint64_t id);
   ~Call();  // every transaction and leg still held goes; a pending INVITE gets 500
   Call(const Call&) = delete;
@@ -40,9 +59,12 @@ class Call {
   // beckond stops: both sides are told (CANCEL or BYE), the caller 500 if it
   // had no final answer.
   void shutdown();
+  // The B2bua's timer (every 100 ms): a lost callee flow, the bindings to
+  // try while rebuilding, the continuity timeout.
+  void tick();
 
  private:
-  enum class State { Calling, Up, Ending };
+  enum class State { Calling, Up, Rebuilding, Ending };
   struct Side {
     nta_leg_t* leg = nullptr;
     FlowAddress flow;              // how requests reach it
@@ -66,6 +88,14 @@ class Call {
   void launchNextGroup();
   void send(Branch& b);
   void answered(Branch& b, sip_t const* sip);
+  void takeCallee(Branch& b, sip_t const* sip);
+  void rebuild(const char* why);
+  void launchRebuild();
+  void rebuilt(Branch& b, sip_t const* sip);
+  void tellCaller(const Branch& b, bool sameDevice);
+  void deliverHeld();
+  bool newCalleeLeg();
+  bool calleeFlowLost() const;
   void huntOver();
   void failCaller(int status, const char* phrase);
   int relay(int from, nta_incoming_t* irq, sip_t const* sip);
@@ -85,7 +115,13 @@ class Call {
   std::size_t nextGroup_ = 0;
   std::list<std::unique_ptr<Branch>> branches_;
   std::list<std::unique_ptr<Relay>> relays_;
-  msg_t* offer_ = nullptr;                 // the caller's INVITE (its offer, Subject, ...)
+  msg_t* offer_ = nullptr;  // the caller's INVITE (its Subject, ...)
+  Body sdp_[2];             // each side's current session description
+  std::string calleeAor_;   // where a lost callee leg is rebuilt
+  std::string device_;      // the callee's device (Target::device)
+  std::chrono::steady_clock::time_point lostAt_;
+  std::deque<Body> held_;                  // the caller's MESSAGEs while rebuilding, in order
+  bool delivering_ = false;                // the first of held_ is on its way
   std::unordered_set<std::string> tried_;  // Target::key()s: each place once
   std::string sipCallId_;                  // the caller's, for logs
   unsigned maxForwards_ = 70;
