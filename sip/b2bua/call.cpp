@@ -327,6 +327,9 @@ void Call::answered(Branch& b, sip_t const* sip) {
                       SIPTAG_SERVER_STR(kServer), TAG_END());
   nta_incoming_destroy(invite_);
   invite_ = nullptr;
+  // Last: the response (`sip`) goes with its transaction.
+  nta_outgoing_destroy(b.orq);
+  b.orq = nullptr;
   counted_ = true;
   if (Metrics* m = owner_.metrics()) m->b2buaCallUp();
   spdlog::debug("b2bua: call {} answered by {}", id_, b.target.uri);
@@ -348,8 +351,7 @@ void Call::takeCallee(Branch& b, sip_t const* sip) {
   nta_leg_client_route(callee.leg, sip->sip_record_route, sip->sip_contact);
   state_ = State::Up;
   ack(kCallee, sip);
-  nta_outgoing_destroy(b.orq);
-  b.orq = nullptr;
+  b.status = std::max(b.status, 200);  // not pending: cancelBranches() leaves it
   cancelBranches();
   sdp_[kCallee] = bodyOf(sip);
   device_ = b.target.device;
@@ -688,6 +690,8 @@ void Call::rebuilt(Branch& b, sip_t const* sip) {
   spdlog::info("b2bua: call {}: new leg answered by {} ({}) after {} ms", id_, b.target.uri,
                sameDevice ? "the same device" : "another device",
                std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+  nta_outgoing_destroy(b.orq);  // and its response (`sip`) with it
+  b.orq = nullptr;
   if (!sameDevice || sdp_[kCallee] != sdpBefore) tellCaller(b, sameDevice);
   deliverHeld();
 }
