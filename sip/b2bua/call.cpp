@@ -2,6 +2,7 @@
 // targets on a dialog of beckond's own, and everything after it relayed
 // between the two dialogs.
 #include "call.h"
+#include "call_parts.h"
 
 #include <spdlog/spdlog.h>
 
@@ -14,29 +15,8 @@
 
 namespace beckon::sip::b2bua {
 
-namespace {
+namespace detail {
 
-constexpr int kCaller = 0, kCallee = 1;
-constexpr const char* kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO, UPDATE";
-constexpr const char* kServer = "beckon/" BECKON_VERSION;
-
-std::string hostPort(const FlowAddress& f) {
-  const bool v6 = f.host.find(':') != std::string::npos;
-  return (v6 ? "[" + f.host + "]" : f.host) + ":" + std::to_string(f.port);
-}
-
-bool isV6(const std::string& host) {
-  return host.find(':') != std::string::npos;
-}
-
-const char* phraseOf(sip_t const* sip) {
-  return sip && sip->sip_status && sip->sip_status->st_phrase ? sip->sip_status->st_phrase : "";
-}
-
-// The header fields a relayed request or response carries besides its body
-// and the dialog's own (Via, From, To, Call-ID, CSeq, Contact, Route):
-// those Sofia does not know (Info-Package, Recv-Info, P-... headers), one
-// "Name: value" a line.
 std::string unknownHeaders(sip_t const* sip) {
   std::string out;
   for (sip_unknown_t const* u = sip ? sip->sip_unknown : nullptr; u; u = u->un_next) {
@@ -47,44 +27,6 @@ std::string unknownHeaders(sip_t const* sip) {
   return out;
 }
 
-bool offers(sip_method_t m) {
-  return m == sip_method_invite || m == sip_method_update;
-}
-
-// A request to the callee that failed because its flow is lost (RFC 5626
-// 5.3's 430, nta's own 503 for a transport error) or its dialog is gone.
-bool flowLost(int status) {
-  return status == 408 || status == 430 || status == 481 || status == 503;
-}
-
-sip_payload_t* payloadOf(su_home_t* home, const std::string& bytes) {
-  return sip_payload_create(home, bytes.data(), static_cast<isize_t>(bytes.size()));
-}
-
-}  // namespace
-
-struct Call::Branch {
-  Call* call;
-  Target target;
-  nta_outgoing_t* orq = nullptr;
-  int status = 0;
-  std::string phrase;
-  std::string contact;  // ours toward it
-  bool pending() const { return status < 200; }
-};
-
-struct Call::Relay {
-  Call* call;
-  int from;  // the side that sent the request
-  nta_incoming_t* irq = nullptr;
-  nta_outgoing_t* orq = nullptr;
-  sip_method_t method;
-  Body body;          // the request's, for the sides' current SDP
-  bool held = false;  // the first of held_ (a MESSAGE kept while rebuilding)
-};
-
-namespace {
-
 Call::Body bodyOf(sip_t const* sip) {
   Call::Body b;
   if (!sip || !sip->sip_payload || !sip->sip_content_type || !sip->sip_content_type->c_type)
@@ -94,7 +36,9 @@ Call::Body bodyOf(sip_t const* sip) {
   return b;
 }
 
-}  // namespace
+}  // namespace detail
+
+using namespace detail;
 
 Call::Call(B2bua& owner, std::uint64_t id) : owner_(owner), id_(id) {}
 
@@ -617,158 +561,6 @@ bool Call::pathTo(int side, std::string& hop, tport_t*& tport) const {
   const auto* flow = dynamic_cast<const SipFlow*>(s.owned.get());
   tport = flow && flow->connection() ? flow->connection() : owner_.proxy().connectionTo(s.flow);
   return tport && !tport_is_closed(tport);
-}
-
-// ---------------------------------------------------------------------------
-// Keeping the conversation through a lost connection
-
-void Call::tick() {
-  if (done_) return;
-  if (state_ == State::Up && calleeFlowLost()) return rebuild("its connection is closed");
-  if (state_ != State::Rebuilding) return;
-  if (std::chrono::steady_clock::now() - lostAt_ >= owner_.config().continuityTimeout) {
-    spdlog::info("b2bua: call {}: no device of {} answered within {} s: the caller's dialog ends",
-                 id_, calleeAor_, owner_.config().continuityTimeout.count());
-    if (Metrics* m = owner_.metrics()) m->b2buaRebuildFailed();
-    sendBye(kCaller, "SIP ;cause=480 ;text=\"the callee's devices could not be reached again\"");
-    return finish();
-  }
-  launchRebuild();  // a binding that registered meanwhile
-}
-
-bool Call::calleeFlowLost() const {
-  const Side& s = sides_[kCallee];
-  if (s.flow.empty() || s.flow.transport == Transport::Udp) return false;
-  if (const auto* flow = dynamic_cast<const SipFlow*>(s.owned.get())) return flow->closed();
-  return !owner_.proxy().connectionTo(s.flow);
-}
-
-void Call::rebuild(const char* why) {
-  if (done_ || state_ == State::Rebuilding) return;
-  spdlog::info("b2bua: call {}: the callee's leg is lost ({}): a new one to {}", id_, why,
-               calleeAor_);
-  state_ = State::Rebuilding;
-  lostAt_ = std::chrono::steady_clock::now();
-  // The old dialog: a BYE where its flow still carries one (UDP).
-  if (!calleeFlowLost()) sendBye(kCallee, "SIP ;cause=408 ;text=\"the dialog is made again\"");
-  for (auto& b : branches_) {
-    if (b->orq) nta_outgoing_destroy(b->orq);
-  }
-  branches_.clear();
-  tried_.clear();
-  if (!newCalleeLeg()) {
-    if (Metrics* m = owner_.metrics()) m->b2buaRebuildFailed();
-    sendBye(kCaller, "SIP ;cause=500 ;text=\"the callee's leg could not be made again\"");
-    return finish();
-  }
-  launchRebuild();
-}
-
-// Every binding of the callee's address of record at once, each once.
-void Call::launchRebuild() {
-  for (Target& t : owner_.proxy().resolve(calleeAor_, true)) {
-    if (state_ != State::Rebuilding) return;
-    if (branches_.size() >= 32 || !tried_.insert(t.key()).second) continue;
-    auto owned = std::make_unique<Branch>();
-    owned->call = this;
-    owned->target = std::move(t);
-    Branch& br = *owned;
-    branches_.push_back(std::move(owned));
-    spdlog::debug("b2bua: call {}: new leg tried at {}", id_, br.target.uri);
-    send(br);
-  }
-}
-
-void Call::rebuilt(Branch& b, sip_t const* sip) {
-  const std::string before = device_;
-  const Body sdpBefore = sdp_[kCallee];
-  takeCallee(b, sip);
-  state_ = State::Up;
-  const auto took = std::chrono::steady_clock::now() - lostAt_;
-  if (Metrics* m = owner_.metrics()) m->b2buaLegRebuilt(took);
-  const bool sameDevice = !before.empty() && before == device_;
-  spdlog::info("b2bua: call {}: new leg answered by {} ({}) after {} ms", id_, b.target.uri,
-               sameDevice ? "the same device" : "another device",
-               std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
-  nta_outgoing_destroy(b.orq);  // and its response (`sip`) with it
-  b.orq = nullptr;
-  if (!sameDevice || sdp_[kCallee] != sdpBefore) tellCaller(b, sameDevice);
-  deliverHeld();
-}
-
-// A re-INVITE in the caller's dialog with the callee's session description
-// now; from another device, naming it (RFC 4916: the connected identity in
-// From, its GRUU or Contact; P-Asserted-Identity the same). docs/b2bua.md.
-void Call::tellCaller(const Branch& b, bool sameDevice) {
-  std::string hop;
-  tport_t* tport = nullptr;
-  if (!pathTo(kCaller, hop, tport)) return;
-  sip_t const* offer = sip_object(offer_);
-  const std::string device = b.target.gruu.empty() ? b.target.uri : b.target.gruu;
-  const std::string display =
-      offer->sip_to->a_display ? std::string(offer->sip_to->a_display) + " " : "";
-  const std::string from = display + "<" + device + ">";
-  const std::string identity = "P-Asserted-Identity: <" + device + ">";
-  auto owned = std::make_unique<Relay>();
-  Relay& r = *owned;
-  r.call = this;
-  r.from = kCallee;
-  r.method = sip_method_invite;
-  r.body = sdp_[kCallee];
-  relays_.push_back(std::move(owned));
-  Home home;
-  const Body& sdp = sdp_[kCallee];
-  nta_outgoing_t* orq = nta_outgoing_tcreate(
-      sides_[kCaller].leg, &Call::onRelayResponse, reinterpret_cast<PendingNotify*>(&r),
-      hop.empty() ? nullptr : URL_STRING_MAKE(hop.c_str()), SIP_METHOD_INVITE, nullptr,
-      SIPTAG_CONTACT_STR(sides_[kCaller].contact.c_str()),
-      TAG_IF(!sameDevice, SIPTAG_FROM_STR(from.c_str())),
-      TAG_IF(!sameDevice, SIPTAG_HEADER_STR(identity.c_str())),
-      TAG_IF(!sdp.type.empty(), SIPTAG_CONTENT_TYPE_STR(sdp.type.c_str())),
-      TAG_IF(!sdp.type.empty(), SIPTAG_PAYLOAD(payloadOf(home.get(), sdp.bytes))),
-      TAG_IF(tport, NTATAG_TPORT(tport)), TAG_END());
-  if (!orq) {
-    relays_.remove_if([&](const auto& x) { return x.get() == &r; });
-    return;
-  }
-  if (std::any_of(relays_.begin(), relays_.end(), [&](const auto& x) { return x.get() == &r; }) &&
-      !r.orq) {
-    r.orq = orq;
-  }
-}
-
-// The MESSAGEs the caller sent while the leg was being made, one at a
-// time, in order: each goes when the one before it has its answer.
-void Call::deliverHeld() {
-  if (done_ || state_ != State::Up || delivering_ || held_.empty()) return;
-  std::string hop;
-  tport_t* tport = nullptr;
-  if (!pathTo(kCallee, hop, tport)) return rebuild("its connection is closed");
-  auto owned = std::make_unique<Relay>();
-  Relay& r = *owned;
-  r.call = this;
-  r.from = kCaller;
-  r.method = sip_method_message;
-  r.body = held_.front();
-  r.held = true;
-  relays_.push_back(std::move(owned));
-  delivering_ = true;
-  Home home;
-  nta_outgoing_t* orq = nta_outgoing_tcreate(
-      sides_[kCallee].leg, &Call::onRelayResponse, reinterpret_cast<PendingNotify*>(&r),
-      hop.empty() ? nullptr : URL_STRING_MAKE(hop.c_str()), SIP_METHOD_MESSAGE, nullptr,
-      TAG_IF(!r.body.type.empty(), SIPTAG_CONTENT_TYPE_STR(r.body.type.c_str())),
-      TAG_IF(!r.body.type.empty(), SIPTAG_PAYLOAD(payloadOf(home.get(), r.body.bytes))),
-      TAG_IF(tport, NTATAG_TPORT(tport)), TAG_END());
-  if (!orq) {
-    delivering_ = false;
-    relays_.remove_if([&](const auto& x) { return x.get() == &r; });
-    return;
-  }
-  if (std::any_of(relays_.begin(), relays_.end(), [&](const auto& x) { return x.get() == &r; }) &&
-      !r.orq) {
-    r.orq = orq;
-  }
 }
 
 // ---------------------------------------------------------------------------
