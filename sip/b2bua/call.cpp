@@ -193,11 +193,17 @@ void Call::send(Branch& b) {
   const Body& sdp = sdp_[kCaller];
   const std::string maxForwards = std::to_string(maxForwards_);
   const std::string uri = target.uri.empty() ? urlString(offer->sip_request->rq_url) : target.uri;
+  // RFC 4028 7.1: the interval we ask, refreshed by us.
+  const auto asked = owner_.config().sessionExpires.count();
+  const std::string se = std::to_string(asked) + ";refresher=uac";
   nta_outgoing_t* orq = nta_outgoing_tcreate(
       sides_[kCallee].leg, &Call::onBranchResponse, reinterpret_cast<PendingNotify*>(&b),
       hop.empty() ? nullptr : URL_STRING_MAKE(hop.c_str()), SIP_METHOD_INVITE,
       URL_STRING_MAKE(uri.c_str()), SIPTAG_CONTACT_STR(b.contact.c_str()),
       SIPTAG_MAX_FORWARDS_STR(maxForwards.c_str()), SIPTAG_ALLOW_STR(kAllow),
+      TAG_IF(asked > 0, SIPTAG_SUPPORTED_STR("timer")),
+      TAG_IF(asked > 0, SIPTAG_SESSION_EXPIRES_STR(se.c_str())),
+      TAG_IF(asked > 0, SIPTAG_MIN_SE_STR("90")),
       TAG_IF(!path.empty(), SIPTAG_ROUTE_STR(path.c_str())),
       TAG_IF(offer->sip_subject, SIPTAG_SUBJECT(offer->sip_subject)),
       TAG_IF(!sdp.type.empty(), SIPTAG_CONTENT_TYPE_STR(sdp.type.c_str())),
@@ -264,8 +270,12 @@ void Call::onBranch(Branch& b, nta_outgoing_t* orq, sip_t const* sip) {
 
 void Call::answered(Branch& b, sip_t const* sip) {
   takeCallee(b, sip);
+  bool require = false;
+  const std::string se = timerForCaller(require);
   nta_incoming_treply(invite_, b.status, phraseOf(sip),
                       SIPTAG_CONTACT_STR(sides_[kCaller].contact.c_str()), SIPTAG_ALLOW_STR(kAllow),
+                      TAG_IF(!se.empty(), SIPTAG_SESSION_EXPIRES_STR(se.c_str())),
+                      TAG_IF(!se.empty() && require, SIPTAG_REQUIRE_STR("timer")),
                       TAG_IF(sip->sip_content_type, SIPTAG_CONTENT_TYPE(sip->sip_content_type)),
                       TAG_IF(sip->sip_payload, SIPTAG_PAYLOAD(sip->sip_payload)),
                       SIPTAG_SERVER_STR(kServer), TAG_END());
@@ -299,6 +309,7 @@ void Call::takeCallee(Branch& b, sip_t const* sip) {
   cancelBranches();
   sdp_[kCallee] = bodyOf(sip);
   device_ = b.target.device;
+  timerFromCallee(sip);
 }
 
 void Call::huntOver() {
@@ -410,6 +421,11 @@ int Call::relay(int from, nta_incoming_t* irq, sip_t const* sip) {
   r.irq = irq;
   r.method = method;
   r.body = bodyOf(sip);
+  if (offers(method) && sip->sip_session_expires) {
+    timerFromRequest(from, sip);
+    r.sessionExpires = sessionExpires(from, false);
+  }
+  const std::string se = offers(method) ? sessionExpires(to, true) : "";
   relays_.push_back(std::move(owned));
   const std::string extra = unknownHeaders(sip);
   const std::string maxForwards =
@@ -421,6 +437,8 @@ int Call::relay(int from, nta_incoming_t* irq, sip_t const* sip) {
       hop.empty() ? nullptr : URL_STRING_MAKE(hop.c_str()), method,
       sip->sip_request->rq_method_name, nullptr,
       TAG_IF(offers(method), SIPTAG_CONTACT_STR(sides_[to].contact.c_str())),
+      TAG_IF(!se.empty(), SIPTAG_SUPPORTED_STR("timer")),
+      TAG_IF(!se.empty(), SIPTAG_SESSION_EXPIRES_STR(se.c_str())),
       SIPTAG_MAX_FORWARDS_STR(maxForwards.c_str()),
       TAG_IF(sip->sip_subject, SIPTAG_SUBJECT(sip->sip_subject)),
       TAG_IF(sip->sip_event, SIPTAG_EVENT(sip->sip_event)),
@@ -474,7 +492,10 @@ void Call::onRelay(Relay& r, nta_outgoing_t* orq, sip_t const* sip) {
     r.irq = nullptr;
   }
   if (r.method == sip_method_invite && status < 300 && sip) ack(to, sip);
+  if (r.refresh) sides_[to].refreshing = false;
   if (offers(r.method) && status < 300) {
+    sessionRefreshed(r.from);
+    sessionRefreshed(to);
     if (!r.body.type.empty()) sdp_[r.from] = r.body;
     if (Body answer = bodyOf(sip); !answer.type.empty()) sdp_[to] = answer;
   }
@@ -484,6 +505,9 @@ void Call::onRelay(Relay& r, nta_outgoing_t* orq, sip_t const* sip) {
         r.irq, status, phraseOf(sip),
         TAG_IF(offers(r.method) && status < 300,
                SIPTAG_CONTACT_STR(sides_[r.from].contact.c_str())),
+        TAG_IF(!r.sessionExpires.empty() && status < 300,
+               SIPTAG_SESSION_EXPIRES_STR(r.sessionExpires.c_str())),
+        TAG_IF(!r.sessionExpires.empty() && status < 300, SIPTAG_REQUIRE_STR("timer")),
         TAG_IF(sip && sip->sip_content_type, SIPTAG_CONTENT_TYPE(sip->sip_content_type)),
         TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())),
         TAG_IF(sip && sip->sip_payload, SIPTAG_PAYLOAD(sip->sip_payload)),
@@ -495,6 +519,8 @@ void Call::onRelay(Relay& r, nta_outgoing_t* orq, sip_t const* sip) {
   r.orq = nullptr;
   const sip_method_t method = r.method;
   const bool held = r.held;
+  // A refresh by UPDATE the leg does not take: by re-INVITE then.
+  const bool again = r.refresh && method == sip_method_update && (status == 405 || status == 501);
   relays_.remove_if([&](const auto& x) { return x.get() == &r; });
   if (lost) {
     if (held) delivering_ = false;  // stays first in held_: tried again on the new leg
@@ -505,6 +531,7 @@ void Call::onRelay(Relay& r, nta_outgoing_t* orq, sip_t const* sip) {
     delivering_ = false;
     return deliverHeld();
   }
+  if (again) return refresh(to, sip_method_invite);
   // The other dialog is gone (RFC 3261 12.2.1.2: 481 or 408 ends it): so
   // is this one.
   if (status == 481 || (status == 408 && method != sip_method_message)) {

@@ -71,6 +71,12 @@ class Call {
     std::shared_ptr<Flow> owned;   // the binding's flow (side B)
     tport_t* udpSocket = nullptr;  // for UDP, the socket to send from
     std::string contact;           // beckond's Contact toward it
+    // RFC 4028 session timer of this leg: its interval (0: none), who
+    // refreshes it, when it was last refreshed, a refresh of ours on its way.
+    std::chrono::seconds interval{0};
+    bool weRefresh = false;
+    std::chrono::steady_clock::time_point refreshed;
+    bool refreshing = false;
   };
   struct Branch;
   struct Relay;
@@ -94,6 +100,14 @@ class Call {
   void rebuilt(Branch& b, sip_t const* sip);
   void tellCaller(const Branch& b, bool sameDevice);
   void deliverHeld();
+  // Session timers (session_timer.cpp).
+  void timerFromCallee(sip_t const* response);
+  std::string timerForCaller(bool& require);
+  void timerFromRequest(int side, sip_t const* request);
+  std::string sessionExpires(int side, bool inRequest) const;
+  void sessionRefreshed(int side);
+  void sessionTick();
+  void refresh(int side, sip_method_t method);
   bool newCalleeLeg();
   bool calleeFlowLost() const;
   void huntOver();

@@ -15,6 +15,7 @@ using namespace detail;
 void Call::tick() {
   if (done_) return;
   if (state_ == State::Up && calleeFlowLost()) return rebuild("its connection is closed");
+  if (state_ == State::Up) return sessionTick();
   if (state_ != State::Rebuilding) return;
   if (std::chrono::steady_clock::now() - lostAt_ >= owner_.config().continuityTimeout) {
     spdlog::info("b2bua: call {}: no device of {} answered within {} s: the caller's dialog ends",
@@ -99,6 +100,7 @@ void Call::tellCaller(const Branch& b, bool sameDevice) {
       offer->sip_to->a_display ? std::string(offer->sip_to->a_display) + " " : "";
   const std::string from = display + "<" + device + ">";
   const std::string identity = "P-Asserted-Identity: <" + device + ">";
+  const std::string se = sessionExpires(kCaller, true);
   auto owned = std::make_unique<Relay>();
   Relay& r = *owned;
   r.call = this;
@@ -112,6 +114,8 @@ void Call::tellCaller(const Branch& b, bool sameDevice) {
       sides_[kCaller].leg, &Call::onRelayResponse, reinterpret_cast<PendingNotify*>(&r),
       hop.empty() ? nullptr : URL_STRING_MAKE(hop.c_str()), SIP_METHOD_INVITE, nullptr,
       SIPTAG_CONTACT_STR(sides_[kCaller].contact.c_str()),
+      TAG_IF(!se.empty(), SIPTAG_SUPPORTED_STR("timer")),
+      TAG_IF(!se.empty(), SIPTAG_SESSION_EXPIRES_STR(se.c_str())),
       TAG_IF(!sameDevice, SIPTAG_FROM_STR(from.c_str())),
       TAG_IF(!sameDevice, SIPTAG_HEADER_STR(identity.c_str())),
       TAG_IF(!sdp.type.empty(), SIPTAG_CONTENT_TYPE_STR(sdp.type.c_str())),

@@ -11,7 +11,13 @@ What each test proves:
 - the callee's BYE ends both;
 - the caller's CANCEL reaches the ringing callee, the caller gets 487;
 - a user in "proxy" mode beside them is proxied (same Call-ID);
-- b2bua.max_calls: the call beyond it gets 503 with Retry-After.
+- b2bua.max_calls: the call beyond it gets 503 with Retry-After;
+- session timers (RFC 4028) asked on both legs;
+- keeping the conversation (B2buaContinuity): the callee's TCP connection
+  closed mid-call, another device takes over (the caller told in its
+  dialog, its MESSAGEs meanwhile delivered in order), the same device
+  reconnecting unannounced, nobody answering (BYE with Reason), the
+  caller's BYE while beckond tries.
 """
 
 from __future__ import annotations
@@ -74,6 +80,12 @@ class B2buaCalls(ProxyTestCase):
         self.assertIn(ours, invite.headers("Contact")[0])
         self.assertNotIn("127.0.0.2", invite.headers("Contact")[0])
         self.assertEqual(invite.headers("Subject"), ["b2bua test"])
+        # RFC 4028 on both legs: beckond asks for b2bua.session_expires_s
+        # (1800 by default) and refreshes the callee's leg itself; the
+        # caller, who knows no timers, gets one beckond refreshes.
+        self.assertEqual(invite.headers("Session-Expires"), ["1800;refresher=uac"])
+        self.assertIn("timer", invite.headers("Supported")[0])
+        self.assertEqual(invite.headers("Min-SE"), ["90"])
         # Offer and answer unchanged, early media included.
         self.assertEqual(invite.body, offer.body)
         self.assertEqual(reinvite.body, reoffer.body)
@@ -85,6 +97,8 @@ class B2buaCalls(ProxyTestCase):
                     and r.headers("CSeq") == ["1 INVITE"]], "200 for the INVITE")
         self.assertIn(b"o=callee 1 1", ok.body)
         self.assertIn(ours, ok.headers("Contact")[0])
+        self.assertEqual(ok.headers("Session-Expires"), ["1800;refresher=uas"])
+        self.assertEqual(ok.headers("Require"), [])
         # The callee's re-INVITE reached the caller, in the caller's dialog.
         back = first(caller.received("INVITE"), "re-INVITE from the callee")
         self.assertIn(b"s=callee-reinvite", back.body)
