@@ -399,8 +399,8 @@ int Call::relay(int from, nta_incoming_t* irq, sip_t const* sip) {
   const sip_method_t method = sip->sip_request->rq_method;
   // RFC 3261 14.2 (and RFC 3311 5.2 for UPDATE): an offer while one is
   // pending, in either direction, gets 491.
-  if (offers(method) && std::any_of(relays_.begin(), relays_.end(),
-                                    [](const auto& r) { return offers(r->method); })) {
+  if (offers(method) &&
+      std::any_of(relays_.begin(), relays_.end(), [](const auto& r) { return r->offer(); })) {
     return 491;
   }
   std::string hop;

@@ -72,6 +72,11 @@ struct Call::Relay {
   bool held = false;           // the first of held_ (a MESSAGE kept while rebuilding)
   bool refresh = false;        // a session refresh of ours (RFC 4028)
   std::string sessionExpires;  // the request's Session-Expires, to answer it
+  // An offer on its way (a re-INVITE, an UPDATE with SDP): another crossing
+  // it is glare (491). A refresh by UPDATE without a body is none.
+  bool offer() const {
+    return method == sip_method_invite || (method == sip_method_update && !body.type.empty());
+  }
 };
 
 }  // namespace beckon::sip::b2bua

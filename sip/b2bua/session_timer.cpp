@@ -127,8 +127,7 @@ void Call::sessionTick() {
 void Call::refresh(int side, sip_method_t method) {
   Side& s = sides_[side];
   // An offer on its way refreshes the leg when answered; none crosses it.
-  if (std::any_of(relays_.begin(), relays_.end(),
-                  [](const auto& r) { return offers(r->method); })) {
+  if (std::any_of(relays_.begin(), relays_.end(), [](const auto& r) { return r->offer(); })) {
     return;
   }
   std::string hop;
