@@ -60,6 +60,7 @@ Call::~Call() {
   if (offer_) msg_destroy(offer_);
   for (Side& s : sides_) {
     if (s.leg) nta_leg_destroy(s.leg);
+    if (s.held) tport_unref(s.held);
   }
   if (counted_) {
     if (Metrics* m = owner_.metrics()) m->b2buaCallDown();
@@ -86,6 +87,8 @@ void Call::start(msg_t* msg, sip_t* sip, const Source& source, std::vector<Targe
   Side& a = sides_[kCaller];
   a.flow = {source.transport, source.host, source.port};
   if (source.transport == Transport::Udp) a.udpSocket = source.tport;
+  if (source.connection && !tport_is_closed(source.connection))
+    a.held = tport_ref(source.connection);
   a.contact = owner_.proxy().ourUri("b2bua", source.transport, isV6(source.host));
   // Side A: beckond is the UAS of the caller's dialog (local: its To,
   // remote: its From), with a tag of ours.

@@ -70,7 +70,10 @@ class Call {
     FlowAddress flow;              // how requests reach it
     std::shared_ptr<Flow> owned;   // the binding's flow (side B)
     tport_t* udpSocket = nullptr;  // for UDP, the socket to send from
-    std::string contact;           // beckond's Contact toward it
+    // The caller's TCP/TLS connection, referenced while the call lasts: no
+    // binding holds it, and an idle one would be closed (limits.sip_idle_ms).
+    tport_t* held = nullptr;
+    std::string contact;  // beckond's Contact toward it
     // RFC 4028 session timer of this leg: its interval (0: none), who
     // refreshes it, when it was last refreshed, a refresh of ours on its way.
     std::chrono::seconds interval{0};
