@@ -392,12 +392,20 @@ std::string configuredUri(const toml::table& t, const std::string& prefix, const
   return uri;
 }
 
+// "proxy" or "b2bua" (the key `mode` of `t`), `fallback` when absent.
+sip::CallMode callMode(const toml::table& t, const std::string& prefix, sip::CallMode fallback) {
+  const std::string name = getString(t, prefix, "mode", sip::toString(fallback));
+  const auto mode = sip::callModeFrom(name);
+  if (!mode) bad(prefix + "mode", "'" + name + "' is not proxy or b2bua");
+  return *mode;
+}
+
 // [proxy] and its [[proxy.user]]s, after [sip] (domain, auth).
 void parseProxy(const toml::table& t, Config& c) {
   const std::string p = "proxy.";
   onlyKeys(t, p,
            {"enabled", "record_route", "follow_redirects", "relay", "authenticate", "domains",
-            "user", "dialog_key_lifetime_s"});
+            "user", "dialog_key_lifetime_s", "mode"});
   sip::ProxyConfig& x = c.sip.proxy;
   x.enabled = getBool(t, p, "enabled", x.enabled);
   x.recordRoute = getBool(t, p, "record_route", x.recordRoute);
@@ -407,6 +415,7 @@ void parseProxy(const toml::table& t, Config& c) {
   if (x.authenticate && !c.sip.auth.auth) bad(p + "authenticate", "needs [sip.auth]");
   x.dialogKeyLifetime = std::chrono::seconds(
       getInt(t, p, "dialog_key_lifetime_s", x.dialogKeyLifetime.count(), 60, 31536000));
+  x.mode = callMode(t, p, x.mode);
   const std::string& domain = c.sip.registrar.domain;
   x.domains = getStrings(t, p, "domains", {});
   for (auto& d : x.domains) {
@@ -434,7 +443,7 @@ void parseProxy(const toml::table& t, Config& c) {
     std::string q = p + "user[" + std::to_string(i++) + "].";
     onlyKeys(u, q,
              {"aor", "fork", "ring_seconds", "targets", "forward_no_answer_seconds", "forward_to",
-              "voicemail"});
+              "voicemail", "mode"});
     sip::ProxyUser user;
     const std::string aor = getString(u, q, "aor", "");
     if (aor.empty()) bad(q + "aor", "required");
@@ -466,8 +475,23 @@ void parseProxy(const toml::table& t, Config& c) {
         bad(q + (to == &user.forwardTo ? "forward_to" : "voicemail"),
             "'" + *to + "' is the aor itself");
     }
+    if (u.get("mode")) user.mode = callMode(u, q, x.mode);
     x.users.push_back(std::move(user));
   }
+}
+
+// [b2bua]: the back-to-back user agent's limits and timers.
+void parseB2bua(const toml::table& t, Config& c) {
+  const std::string p = "b2bua.";
+  onlyKeys(t, p, {"continuity_timeout_s", "max_calls", "session_expires_s"});
+  sip::B2buaConfig& x = c.sip.proxy.b2bua;
+  x.continuityTimeout = std::chrono::seconds(
+      getInt(t, p, "continuity_timeout_s", x.continuityTimeout.count(), 1, 3600));
+  x.maxCalls = static_cast<unsigned>(getInt(t, p, "max_calls", x.maxCalls, 1, 1000000));
+  const auto expires = getInt(t, p, "session_expires_s", x.sessionExpires.count(), 0, 86400);
+  // RFC 4028 4: a Session-Expires below 90 s is refused (Min-SE).
+  if (expires != 0 && expires < 90) bad(p + "session_expires_s", "must be 0 (off) or at least 90");
+  x.sessionExpires = std::chrono::seconds(expires);
 }
 
 }  // namespace
@@ -533,7 +557,7 @@ Config parseConfig(const std::string& text, const std::string& source) {
   }
   onlyKeys(root, "",
            {"sip", "soap", "store", "log", "contact_me", "app_server", "notices",
-            "notify_credentials", "proxy", "limits", "push", "cluster"});
+            "notify_credentials", "proxy", "b2bua", "limits", "push", "cluster"});
   Config c;
   {
     char host[256] = {};
@@ -597,6 +621,7 @@ Config parseConfig(const std::string& text, const std::string& source) {
   // unless [proxy] says otherwise.
   c.sip.proxy.authenticate = c.sip.auth.auth.has_value();
   if (const toml::table* t = section(root, "proxy")) parseProxy(*t, c);
+  if (const toml::table* t = section(root, "b2bua")) parseB2bua(*t, c);
 
   if (const toml::table* t = section(root, "soap")) {
     onlyKeys(*t, "soap.",

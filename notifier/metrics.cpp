@@ -383,6 +383,8 @@ const char* toString(Metrics::Limit l) {
       return "limits.queued_requests_per_app_server";
     case L::AppServerRate:
       return "app_server.rate";
+    case L::B2buaMaxCalls:
+      return "b2bua.max_calls";
   }
   return "?";
 }
@@ -494,6 +496,16 @@ Metrics::Metrics(std::string version) {
   const char* reloads = "Configuration reloads (SIGHUP): applied, or refused (the old one kept).";
   reloadsOk_ = &r.counter("beckon_config_reloads_total", reloads, {{"result", "applied"}});
   reloadsFailed_ = &r.counter("beckon_config_reloads_total", reloads, {{"result", "refused"}});
+
+  b2buaCalls_ = &r.gauge("beckon_b2bua_calls", "B2BUA calls up now (both legs answered).");
+  b2buaRebuilt_ = &r.counter("beckon_b2bua_legs_rebuilt_total",
+                             "B2BUA callee legs made again after their flow was lost.");
+  b2buaRebuildFailed_ =
+      &r.counter("beckon_b2bua_rebuilds_failed_total",
+                 "B2BUA callee legs lost and not made again (the caller's dialog was ended).");
+  b2buaRebuildTime_ = &r.histogram("beckon_b2bua_rebuild_duration_seconds",
+                                   "Time from a B2BUA callee leg's loss to its new leg answered.",
+                                   {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
 
   for (std::size_t i = 0; i < kLimits; ++i) {
     limitRefusals_[i] = &r.counter("beckon_limit_refusals_total",

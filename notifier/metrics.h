@@ -153,8 +153,9 @@ class Metrics {
     QueuedRequests,
     QueuedRequestsPerAppServer,
     AppServerRate,
+    B2buaMaxCalls,
   };
-  static constexpr std::size_t kLimits = static_cast<std::size_t>(Limit::AppServerRate) + 1;
+  static constexpr std::size_t kLimits = static_cast<std::size_t>(Limit::B2buaMaxCalls) + 1;
 
   explicit Metrics(std::string version = "");
   Metrics(const Metrics&) = delete;
@@ -221,6 +222,19 @@ class Metrics {
   // SIGHUP: a configuration re-read and applied, or refused.
   void configReloaded(bool ok) { (ok ? reloadsOk_ : reloadsFailed_)->inc(); }
 
+  // The B2BUA (SIP thread): a call set up (both legs answered) and ended;
+  // a callee leg rebuilt after its flow was lost (how long the new leg
+  // took to answer), or a rebuild that gave up; a call refused by
+  // b2bua.max_calls is a limitRefused(B2buaMaxCalls).
+  void b2buaCallUp() { b2buaCalls_->add(1); }
+  void b2buaCallDown() { b2buaCalls_->add(-1); }
+  template <class Rep, class Period>
+  void b2buaLegRebuilt(std::chrono::duration<Rep, Period> took) {
+    b2buaRebuilt_->inc();
+    b2buaRebuildTime_->observe(took);
+  }
+  void b2buaRebuildFailed() { b2buaRebuildFailed_->inc(); }
+
   // A request or connection refused (or cut off) because of a limit (any thread).
   void limitRefused(Limit l) { limitRefusals_[static_cast<std::size_t>(l)]->inc(); }
 
@@ -261,6 +275,10 @@ class Metrics {
   std::array<Counter*, kLimits> limitRefusals_{};
   Counter* digestFailures_ = nullptr;
   std::array<Counter*, 2> digestBlocked_{};  // source, user
+  Gauge* b2buaCalls_ = nullptr;
+  Counter* b2buaRebuilt_ = nullptr;
+  Counter* b2buaRebuildFailed_ = nullptr;
+  Histogram* b2buaRebuildTime_ = nullptr;
 };
 
 // The configuration key a limit is set by ("limits.aor_rate", "app_server.rate", ...).

@@ -25,6 +25,16 @@ std::optional<ForkMode> forkModeFrom(std::string_view name) {
   return std::nullopt;
 }
 
+const char* toString(CallMode mode) {
+  return mode == CallMode::B2bua ? "b2bua" : "proxy";
+}
+
+std::optional<CallMode> callModeFrom(std::string_view name) {
+  if (name == "proxy") return CallMode::Proxy;
+  if (name == "b2bua") return CallMode::B2bua;
+  return std::nullopt;
+}
+
 std::vector<std::vector<std::size_t>> forkPlan(ForkMode mode, const std::vector<float>& qValues) {
   std::vector<std::vector<std::size_t>> plan;
   if (qValues.empty()) return plan;

@@ -48,6 +48,26 @@ inline bool isNoAnswer(int status) {
   return status == 408 || status == 480 || status == 487;
 }
 
+// Who carries a call: the proxy (RFC 3261 16), or the back-to-back user
+// agent (sip/b2bua/), which owns a dialog with each party.
+enum class CallMode { Proxy, B2bua };
+
+const char* toString(CallMode mode);
+// "proxy", "b2bua".
+std::optional<CallMode> callModeFrom(std::string_view name);
+
+// [b2bua]: the back-to-back user agent (docs/b2bua.md).
+struct B2buaConfig {
+  // How long a call whose callee leg was lost waits for a device to answer
+  // a new leg before the caller's dialog is ended.
+  std::chrono::seconds continuityTimeout{30};
+  // Calls up at once at most; beyond: 503 with Retry-After.
+  unsigned maxCalls = 1000;
+  // RFC 4028 Session-Expires asked of both legs (0: no session timers).
+  std::chrono::seconds sessionExpires{1800};
+  bool operator==(const B2buaConfig&) const = default;
+};
+
 // [[proxy.user]]: how calls to one address of record are routed.
 struct ProxyUser {
   std::string aor;  // normalised, "sip:user@domain"
@@ -62,8 +82,9 @@ struct ProxyUser {
   // After this long without an answer, CANCEL and send the call to
   // forwardTo (else voicemail). 0: never.
   std::chrono::seconds forwardNoAnswer{0};
-  std::string forwardTo;  // on no answer
-  std::string voicemail;  // on busy, on not registered, and on no answer without forwardTo
+  std::string forwardTo;         // on no answer
+  std::string voicemail;         // on busy, on not registered, and on no answer without forwardTo
+  std::optional<CallMode> mode;  // none: [proxy] mode
   bool operator==(const ProxyUser&) const = default;
 };
 
@@ -81,6 +102,8 @@ struct ProxyConfig {
   // A Record-Route key signs for this long, then verifies for as long again
   // (notifier/dialog_keys.h).
   std::chrono::seconds dialogKeyLifetime{std::chrono::hours(24)};
+  CallMode mode = CallMode::Proxy;  // for users whose [[proxy.user]] names none
+  B2buaConfig b2bua;
   bool operator==(const ProxyConfig&) const = default;
 };
 

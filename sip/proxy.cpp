@@ -10,6 +10,7 @@
 #include <cstring>
 #include <random>
 
+#include "b2bua/b2bua.h"
 #include "device_id.h"
 #include "response_context.h"
 
@@ -122,6 +123,8 @@ Target targetOf(const Binding& b, const Wakeups* wakeups) {
   t.flow = b.flow;
   t.flowAddress = {b.transport, b.sourceHost, b.sourcePort};
   if (wakeups && wakeups->needsWake(b)) t.wake = b.id;
+  t.device = b.deviceIdentity();
+  if (!b.instance.empty()) t.gruu = b.aor + ";gr=" + b.instance;
   return t;
 }
 
@@ -268,6 +271,14 @@ std::string Proxy::recordRouteUri(Transport transport, bool v6, const std::strin
   std::string uri = "<sip:" + token + "@" + (a->v6 ? "[" + a->host + "]" : a->host) + ":" + a->port;
   if (a->transport != Transport::Udp) uri += std::string(";transport=") + toString(a->transport);
   return uri + ";lr;ftag=" + ftag + ">";
+}
+
+std::string Proxy::ourUri(const std::string& user, Transport transport, bool v6) const {
+  const Address* a = addressFor(transport, v6);
+  if (!a) return "";
+  std::string uri = "<sip:" + user + "@" + (a->v6 ? "[" + a->host + "]" : a->host) + ":" + a->port;
+  if (a->transport != Transport::Udp) uri += std::string(";transport=") + toString(a->transport);
+  return uri + ">";
 }
 
 // ---------------------------------------------------------------------------
@@ -627,6 +638,11 @@ void Proxy::determineTargets(Inbound& in) {
         groups.push_back(std::move(g));
       }
     }
+  }
+  // A user in "b2bua" mode: the B2BUA makes the call (sip/b2bua/).
+  if (b2bua_ && in.invite && !sip->sip_to->a_tag &&
+      b2bua_->handles(found != users_.end() ? found->second : nullptr)) {
+    return b2bua_->onInvite(in.msg, sip, in.source, std::move(groups));
   }
   start(in, std::move(groups), rule, false);
 }

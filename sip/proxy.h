@@ -42,6 +42,10 @@ struct Target {
   // A binding without a live flow, to wake by a push before its branch is
   // sent (RFC 8599 4.2.2); 0: none.
   std::uint64_t wake = 0;
+  // A binding's device (its +sip.instance, else its Contact), and its
+  // public GRUU (RFC 5627; empty without an instance); empty otherwise.
+  std::string device;
+  std::string gruu;
   // Two targets with the same key are the same place (tried once per call).
   std::string key() const;
 };
@@ -65,6 +69,9 @@ struct RecordRouting {
 };
 
 class ResponseContext;
+namespace b2bua {
+class B2bua;
+}
 
 class Proxy {
  public:
@@ -113,6 +120,11 @@ class Proxy {
   // The TCP and TLS connections of record-routed dialogs, held while they
   // live (a 2xx to an INVITE holds, a BYE releases).
   DialogConnections& dialogConnections() { return dialogConnections_; }
+  // Where calls to b2bua-mode addresses of record go (null: none do).
+  void setB2bua(b2bua::B2bua* b2bua) { b2bua_ = b2bua; }
+  // "<sip:USER@HOST:PORT;transport=...>" on our listening address for
+  // `transport` (of the same address family): the B2BUA's Contact.
+  std::string ourUri(const std::string& user, Transport transport, bool v6) const;
 
  private:
   struct Inbound;
@@ -165,6 +177,7 @@ class Proxy {
   std::uint64_t branchCounter_;
   std::unordered_set<ResponseContext*> contexts_;
   DialogConnections dialogConnections_;
+  b2bua::B2bua* b2bua_ = nullptr;
 };
 
 }  // namespace beckon::sip

@@ -349,6 +349,8 @@ void SipServer::setUp(Core& core, const Clock& clock) {
   if (config_.proxy.enabled) {
     proxy_ = std::make_unique<Proxy>(config_.proxy, config_.registrar, config_.auth, core,
                                      *authorizer_, clock, root_, agent_, dialogKeys_);
+    b2bua_ = std::make_unique<b2bua::B2bua>(config_.proxy, *proxy_, core, agent_);
+    proxy_->setB2bua(b2bua_.get());
   }
 
   tick_ = su_timer_create(su_root_task(root_), kTickMs);
@@ -401,7 +403,8 @@ void SipServer::tearDown() {
     if (!root_) return;
   }
   sender_.detach();
-  proxy_.reset();  // its transactions go before the agent does
+  b2bua_.reset();  // its calls and the proxy's transactions go before the agent does
+  proxy_.reset();
   registrar_.reset();
   events_.reset();
   authorizer_.reset();
@@ -494,6 +497,7 @@ void SipServer::onTick(SipServer* self, su_timer_t*, su_timer_arg_t*) {
   guarded(Boundary::SipTimer, [self] { self->core_->tick(); });
   guarded(Boundary::SipTimer, [self] { self->guard_->tick(); });
   if (self->proxy_) guarded(Boundary::SipTimer, [self] { self->proxy_->tick(); });
+  if (self->b2bua_) guarded(Boundary::SipTimer, [self] { self->b2bua_->tick(); });
 }
 
 // The SIP thread's entry for every message no transaction took. An

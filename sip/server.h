@@ -20,6 +20,7 @@
 #include "notify_sender.h"
 #include "ports.h"
 #include "authorizer.h"
+#include "b2bua/b2bua.h"
 #include "connection_guard.h"
 #include "event_server.h"
 #include "forking.h"
@@ -118,8 +119,9 @@ class SipServer final : public Executor {
   std::unique_ptr<RequestLimits> requestLimits_;
   std::unique_ptr<Registrar> registrar_;
   std::unique_ptr<EventServer> events_;
-  std::unique_ptr<Proxy> proxy_;       // null when [proxy] enabled = false
-  std::vector<DialogKey> dialogKeys_;  // as restored, for the proxy
+  std::unique_ptr<Proxy> proxy_;         // null when [proxy] enabled = false
+  std::unique_ptr<b2bua::B2bua> b2bua_;  // with the proxy
+  std::vector<DialogKey> dialogKeys_;    // as restored, for the proxy
 };
 
 }  // namespace beckon::sip

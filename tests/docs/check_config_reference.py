@@ -106,7 +106,7 @@ def documented_keys(md: str) -> set:
     keys = set()
     heading = None
     for line in md.splitlines():
-        if m := re.match(r"^#+ `\[\[?([a-z_.]+)\]?\]`", line):
+        if m := re.match(r"^#+ `\[\[?([a-z_.0-9]+)\]?\]`", line):
             heading = m.group(1)
             keys.add(heading)
             parts = heading.split(".")
