@@ -90,7 +90,7 @@ cat >"$work/expected" <<'EOF'
 EOF
 missing=$(comm -23 "$work/expected" "$work/files")
 [ -z "$missing" ] || fail "the package lacks: $missing"
-stray=$(grep -v -e '^/usr/share/doc/beckon/[a-z-]*\.md$' "$work/files" | comm -13 "$work/expected" - || true)
+stray=$(grep -v -e '^/usr/share/doc/beckon/[a-z0-9-]*\.md$' "$work/files" | comm -13 "$work/expected" - || true)
 [ -z "$stray" ] || fail "the package holds files nobody asked for: $stray"
 step "files: $(wc -l <"$work/files") ($(grep -c '^/usr/share/doc/beckon/[a-z-]*\.md$' "$work/files") documents)"
 

@@ -46,13 +46,16 @@ void WaitingRoom::add(Accepted a) {
   guests_.push_back({std::move(a), 0});
 }
 
-WaitingRoom::Look WaitingRoom::look(Guest& g) {
+WaitingRoom::Look WaitingRoom::look(Guest& g, bool peerDone) {
   const ssize_t n = ::recv(g.a.socket, buffer_.data(), buffer_.size(), MSG_PEEK | MSG_DONTWAIT);
   if (n == 0) return Look::Gone;
   if (n < 0)
     return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? Look::Waiting : Look::Gone;
   const auto size = static_cast<std::size_t>(n);
-  if (readyForWorker({buffer_.data(), size}, tls_, limit_) || size >= buffer_.size()) {
+  // A peer that has shut its side down sends nothing more: what came is
+  // the whole request, for a worker to answer (400) now, not at the timeout
+  // (and poll() would report the end at once, again and again, meanwhile).
+  if (peerDone || readyForWorker({buffer_.data(), size}, tls_, limit_) || size >= buffer_.size()) {
     setLowWater(g.a.socket, 1);  // the worker reads as usual
     return Look::Ready;
   }
@@ -75,7 +78,7 @@ WaitingRoom::Outcome WaitingRoom::wait(SOAP_SOCKET listener, std::chrono::millis
   fds.reserve(guests_.size() + 1);
   fds.push_back({listener, POLLIN, 0});
   for (const Guest& g : guests_)
-    fds.push_back({g.a.socket, POLLIN, 0});
+    fds.push_back({g.a.socket, POLLIN | POLLRDHUP, 0});
   const int n = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
   now = Clock::now();
   out.incoming = n > 0 && (fds[0].revents & POLLIN);
@@ -84,7 +87,8 @@ WaitingRoom::Outcome WaitingRoom::wait(SOAP_SOCKET listener, std::chrono::millis
   for (std::size_t i = 0; i < guests_.size(); ++i) {
     Guest& g = guests_[i];
     Look seen = Look::Waiting;
-    if (n > 0 && fds[i + 1].revents) seen = look(g);
+    const short revents = n > 0 ? fds[i + 1].revents : 0;
+    if (revents) seen = look(g, revents & (POLLRDHUP | POLLHUP | POLLERR));
     if (seen == Look::Ready) {
       out.ready.push_back(std::move(g.a));
     } else if (seen == Look::Gone) {

@@ -66,7 +66,8 @@ class WaitingRoom {
     std::size_t peeked = 0;
   };
   enum class Look { Waiting, Ready, Gone };
-  Look look(Guest& g);
+  // peerDone: the peer has shut its side down (POLLRDHUP, POLLHUP).
+  Look look(Guest& g, bool peerDone);
 
   const bool tls_;
   const std::chrono::milliseconds timeout_;

@@ -152,7 +152,7 @@ class PhonesBeckond(Beckond):
     can be asked for 6 s and refreshes within the test."""
 
     def __init__(self, workdir: Path, pki: "harness.Pki", users: dict[str, str],
-                 auth: dict | None = None, **kw):
+                 auth: dict | None = None, proxy: dict | None = None, **kw):
         super().__init__(workdir, contact_me={"subscribe_registrations": [harness.PACKAGE]}, **kw)
         self.sip_port, self.tls_port = SIP_PORT, TLS_PORT
         cert = pki.issue("sip-server", f"/O=beckon test/CN={SERVER}",
@@ -167,6 +167,9 @@ class PhonesBeckond(Beckond):
                                       f'ca = "{pki.ca}"\n\n[soap]', 1)
         lines = ["", "[sip.auth]", f'realm = "{DOMAIN}"']
         lines += [f"{k} = {harness.toml_value(v)}" for k, v in (auth or {}).items()]
+        if proxy:
+            lines = ["", "[proxy]"] + [f"{k} = {harness.toml_value(v)}"
+                                       for k, v in proxy.items()] + lines
         for u in md5_sha256_users(users):
             lines += ["", "[[sip.auth.user]]"] + [f"{k} = {harness.toml_value(v)}"
                                                  for k, v in u.items()]

@@ -19,6 +19,8 @@ The phones are configured as a user would: account, password, beckond as
   status reports exactly the status the phone answered (read from the
   phone's own SIP trace); the refresh keeps one binding; the phone's
   unregistration (its REGISTER with expiry 0) removes it.
+- A call through the B2BUA ([proxy] mode = "b2bua"): baresip calls Linphone,
+  each with a dialog (a Call-ID) of its own with beckond.
 - Calls through the proxy (407 answered by each caller): baresip calls
   Linphone, Linphone calls beckon-ua, beckon-ua calls baresip; each is
   answered and hung up by the caller with BYE, 200 on both sides.
@@ -286,6 +288,42 @@ class Calls(PhonesTestCase):
         self.baresip.wait_established(established + 1)
         self.baresip.wait_closed(len([e for e in self.baresip.events
                                       if e["type"] == "CALL_CLOSED"]) or 1)
+
+
+class CallsThroughTheB2bua(PhonesTestCase):
+    """[proxy] mode = "b2bua": baresip calls Linphone through beckond's
+    B2BUA (docs/b2bua.md): each phone sees a dialog of its own with beckond
+    (another Call-ID on each side), the call is set up and the BYE of the
+    caller ends both."""
+
+    USERS = {"7546710001": "baresip-b2-pw", "7546710002": "linphone-b2-pw"}
+    BARESIP, LINPHONE = USERS
+
+    @classmethod
+    def make_beckond(cls, workdir):
+        cls.pki = harness.Pki(workdir / "pki")
+        return PhonesBeckond(workdir, cls.pki, cls.USERS, proxy={"mode": "b2bua"})
+
+    @classmethod
+    def start_phones(cls):
+        cls.baresip = cls.phone(Baresip, 13, cls.BARESIP, "udp")
+        cls.linphone = cls.phone(Linphone, 14, cls.LINPHONE, "tcp")
+        cls.baresip.wait_registered()
+        cls.linphone.wait_registered()
+
+    def test_baresip_calls_linphone_through_the_b2bua(self):
+        self.baresip.call(f"sip:{self.LINPHONE}@{DOMAIN}")
+        self.linphone.wait_established()
+        self.baresip.wait_established()
+        sent = [i for i in self.baresip.sent("INVITE") if header(i, "Proxy-Authorization")]
+        got = self.linphone.received("INVITE")
+        self.assertTrue(sent and got, self.baresip.report() + self.linphone.report())
+        self.assertNotEqual(header(sent[-1], "Call-ID|i"), header(got[-1], "Call-ID|i"),
+                            "two dialogs: the B2BUA's leg to the callee has a Call-ID of its own")
+        self.baresip.hang_up()
+        self.baresip.wait_closed()
+        self.linphone.wait_closed()
+        self.assertEqual(len(self.linphone.received("BYE")), 1, self.linphone.report())
 
 
 class BehindNat(PhonesTestCase):
