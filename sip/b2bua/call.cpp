@@ -408,14 +408,18 @@ int Call::relay(int from, nta_incoming_t* irq, sip_t const* sip) {
   }
   std::string hop;
   tport_t* tport = nullptr;
-  if (!pathTo(to, hop, tport)) {
-    if (to == kCaller) return 430;  // its flow is gone (RFC 5626 5.3)
+  // The callee's flow is gone: a new leg is made, a MESSAGE held for it.
+  const auto calleeLost = [&] {
     rebuild("its connection is closed");
     if (method == sip_method_message) {
       held_.push_back(bodyOf(sip));
       return 202;
     }
     return 491;
+  };
+  if (!pathTo(to, hop, tport)) {
+    if (to == kCaller) return 430;  // its flow is gone (RFC 5626 5.3)
+    return calleeLost();
   }
   auto owned = std::make_unique<Relay>();
   Relay& r = *owned;
@@ -454,6 +458,9 @@ int Call::relay(int from, nta_incoming_t* irq, sip_t const* sip) {
   if (!orq) {
     r.irq = nullptr;
     relays_.remove_if([&](const auto& x) { return x.get() == &r; });
+    // Its connection is closing under us (nta could not send on it): lost
+    // as above, not an error of ours.
+    if (to == kCallee && tport && !tport_is_dgram(tport)) return calleeLost();
     return 500;
   }
   // A transport error may have answered it already (onRelay took it).
