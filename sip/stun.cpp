@@ -149,8 +149,8 @@ void onRequest(tport_stun_server_t*, su_socket_t socket, void* data, ssize_t siz
   const auto answer =
       bindingResponse({static_cast<const std::uint8_t*>(data), static_cast<std::size_t>(size)},
                       static_cast<const sockaddr*>(addr), addrLength);
-  // Sofia's caller takes this datagram for a failed read (its STUN stub
-  // returns -1 when a server took it): EAGAIN makes that a quiet one.
+  // Sofia's caller takes this datagram for a failed read (tport returns -1
+  // once a STUN server has taken a datagram): EAGAIN makes that a quiet one.
   errno = EAGAIN;
   if (!answer) return;
   // Best effort, as UDP is: a full socket buffer loses this keep-alive's

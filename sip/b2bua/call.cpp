@@ -146,13 +146,9 @@ void Call::launchNextGroup() {
     }
     launching_ = true;
     for (Target& t : targets) {
-      if (branches_.size() >= 32 || !tried_.insert(t.key()).second) continue;
-      auto owned = std::make_unique<Branch>();
-      owned->call = this;
-      owned->target = std::move(t);
-      Branch& br = *owned;
-      branches_.push_back(std::move(owned));
-      send(br);
+      Branch* br = addBranch(std::move(t));
+      if (!br) continue;
+      send(*br);
       if (state_ != State::Calling) break;  // answered at once, or failed the call
     }
     launching_ = false;
@@ -455,20 +451,33 @@ int Call::relay(int from, nta_incoming_t* irq, sip_t const* sip) {
       TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())),
       TAG_IF(sip->sip_payload, SIPTAG_PAYLOAD(sip->sip_payload)),
       TAG_IF(tport, NTATAG_TPORT(tport)), TAG_END());
-  if (!orq) {
-    r.irq = nullptr;
-    relays_.remove_if([&](const auto& x) { return x.get() == &r; });
+  if (!adopt(r, orq)) {  // `r` is gone; the status returned answers the request
     // Its connection is closing under us (nta could not send on it): lost
     // as above, not an error of ours.
     if (to == kCallee && tport && !tport_is_dgram(tport)) return calleeLost();
     return 500;
   }
-  // A transport error may have answered it already (onRelay took it).
-  if (std::any_of(relays_.begin(), relays_.end(), [&](const auto& x) { return x.get() == &r; }) &&
-      !r.orq) {
-    r.orq = orq;
-  }
   return 0;
+}
+
+Call::Branch* Call::addBranch(Target t) {
+  if (branches_.size() >= 32 || !tried_.insert(t.key()).second) return nullptr;
+  auto owned = std::make_unique<Branch>();
+  owned->call = this;
+  owned->target = std::move(t);
+  branches_.push_back(std::move(owned));
+  return branches_.back().get();
+}
+
+bool Call::adopt(Relay& r, nta_outgoing_t* orq) {
+  const auto mine = [&](const auto& x) { return x.get() == &r; };
+  if (!orq) {
+    relays_.remove_if(mine);
+    return false;
+  }
+  // A transport error may have answered it already (onRelay took it).
+  if (std::any_of(relays_.begin(), relays_.end(), mine) && !r.orq) r.orq = orq;
+  return true;
 }
 
 int Call::onRelayResponse(PendingNotify* magic, nta_outgoing_t* orq, sip_t const* sip) {

@@ -96,6 +96,11 @@ class Call {
   void onRelay(Relay& r, nta_outgoing_t* orq, sip_t const* sip);
   void launchNextGroup();
   void send(Branch& b);
+  // A new branch to `t`, or null when the call has 32 or already tried it.
+  Branch* addBranch(Target t);
+  // After nta_outgoing_tcreate() for `r`: false (and `r` dropped) when
+  // nothing was sent; a transport error may have answered `r` already.
+  bool adopt(Relay& r, nta_outgoing_t* orq);
   void answered(Branch& b, sip_t const* sip);
   void takeCallee(Branch& b, sip_t const* sip);
   void rebuild(const char* why);

@@ -59,14 +59,10 @@ void Call::rebuild(const char* why) {
 void Call::launchRebuild() {
   for (Target& t : owner_.proxy().resolve(calleeAor_, true)) {
     if (state_ != State::Rebuilding) return;
-    if (branches_.size() >= 32 || !tried_.insert(t.key()).second) continue;
-    auto owned = std::make_unique<Branch>();
-    owned->call = this;
-    owned->target = std::move(t);
-    Branch& br = *owned;
-    branches_.push_back(std::move(owned));
-    spdlog::debug("b2bua: call {}: new leg tried at {}", id_, br.target.uri);
-    send(br);
+    Branch* br = addBranch(std::move(t));
+    if (!br) continue;
+    spdlog::debug("b2bua: call {}: new leg tried at {}", id_, br->target.uri);
+    send(*br);
   }
 }
 
@@ -154,15 +150,7 @@ void Call::deliverHeld() {
       TAG_IF(!r.body.type.empty(), SIPTAG_CONTENT_TYPE_STR(r.body.type.c_str())),
       TAG_IF(!r.body.type.empty(), SIPTAG_PAYLOAD(payloadOf(home.get(), r.body.bytes))),
       TAG_IF(tport, NTATAG_TPORT(tport)), TAG_END());
-  if (!orq) {
-    delivering_ = false;
-    relays_.remove_if([&](const auto& x) { return x.get() == &r; });
-    return;
-  }
-  if (std::any_of(relays_.begin(), relays_.end(), [&](const auto& x) { return x.get() == &r; }) &&
-      !r.orq) {
-    r.orq = orq;
-  }
+  if (!adopt(r, orq)) delivering_ = false;
 }
 
 }  // namespace beckon::sip::b2bua

@@ -156,15 +156,7 @@ void Call::refresh(int side, sip_method_t method) {
       TAG_IF(!r.body.type.empty(), SIPTAG_CONTENT_TYPE_STR(r.body.type.c_str())),
       TAG_IF(!r.body.type.empty(), SIPTAG_PAYLOAD(payloadOf(home.get(), r.body.bytes))),
       TAG_IF(tport, NTATAG_TPORT(tport)), TAG_END());
-  if (!orq) {
-    s.refreshing = false;
-    relays_.remove_if([&](const auto& x) { return x.get() == &r; });
-    return;
-  }
-  if (std::any_of(relays_.begin(), relays_.end(), [&](const auto& x) { return x.get() == &r; }) &&
-      !r.orq) {
-    r.orq = orq;
-  }
+  if (!adopt(r, orq)) s.refreshing = false;
 }
 
 }  // namespace beckon::sip::b2bua
